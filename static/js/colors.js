@@ -1,0 +1,85 @@
+// Colour scales shared by the preview, the diagram and the unit explainer, so one meaning
+// (ink, activation, positive/negative push) always looks the same on the page.
+
+const PAPER = [255, 255, 255];
+const INK = [17, 24, 39];
+const POSITIVE = [37, 99, 235];
+const NEGATIVE = [220, 38, 38];
+// Three stops keep low activations visible against white and high ones clearly darker.
+const ACTIVATION_STOPS = [
+  [241, 245, 249],
+  [129, 140, 248],
+  [49, 46, 129],
+];
+
+export const POSITIVE_COLOR = rgbString(POSITIVE);
+export const NEGATIVE_COLOR = rgbString(NEGATIVE);
+
+export function clamp01(value) {
+  if (!Number.isFinite(value)) return 0;
+  return Math.min(1, Math.max(0, value));
+}
+
+function mix(from, to, t) {
+  return from.map((channel, i) => Math.round(channel + (to[i] - channel) * t));
+}
+
+export function rgbString([r, g, b]) {
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** Paper-to-ink colour for an MNIST pixel value in [0, 1] (1 is ink). */
+export function inkRgb(value) {
+  return mix(PAPER, INK, clamp01(value));
+}
+
+/** Fill for a unit whose activation, scaled to [0, 1], is `level`. */
+export function activationRgb(level) {
+  const t = clamp01(level);
+  if (t <= 0.5) return mix(ACTIVATION_STOPS[0], ACTIVATION_STOPS[1], t * 2);
+  return mix(ACTIVATION_STOPS[1], ACTIVATION_STOPS[2], (t - 0.5) * 2);
+}
+
+/** Whether text drawn on top of activationRgb(level) should be light. */
+export function needsLightText(level) {
+  return clamp01(level) > 0.55;
+}
+
+/** Red (negative) through white to blue (positive) for a value scaled to [-1, 1]. */
+export function divergingRgb(value) {
+  const v = Number.isFinite(value) ? Math.max(-1, Math.min(1, value)) : 0;
+  return v >= 0 ? mix(PAPER, POSITIVE, v) : mix(PAPER, NEGATIVE, -v);
+}
+
+/** Paint a 28×28-style grid of values into a canvas whose size matches the grid. */
+export function paintGrid(canvas, rows, colourOf) {
+  const height = rows.length;
+  const width = height ? rows[0].length : 0;
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  const context = canvas.getContext('2d');
+  if (!width || !height) return;
+  const image = context.createImageData(width, height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const [r, g, b] = colourOf(rows[y][x]);
+      const offset = (y * width + x) * 4;
+      image.data[offset] = r;
+      image.data[offset + 1] = g;
+      image.data[offset + 2] = b;
+      image.data[offset + 3] = 255;
+    }
+  }
+  context.putImageData(image, 0, 0);
+}
+
+/** Reshape a flat list of width*height numbers into rows. */
+export function toRows(values, width) {
+  const rows = [];
+  for (let start = 0; start < values.length; start += width) {
+    rows.push(values.slice(start, start + width));
+  }
+  return rows;
+}

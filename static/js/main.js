@@ -1,0 +1,286 @@
+// digit-lens page: wires the drawing canvas to /predict and shows what each layer did.
+// Server values come from data-* attributes on #app (no inline scripts: the page runs under a
+// strict Content-Security-Policy).
+
+import { DrawingCanvas } from './drawing_canvas.js';
+import { formatPercent, neitherOf } from './format.js';
+import { InputPreview } from './input_preview.js';
+import { NetworkDiagram } from './network_diagram.js';
+import { PredictClient } from './predict_client.js';
+import { ProbabilityBars } from './probability_bars.js';
+import { UnitExplainer } from './unit_explainer.js';
+
+const EMPTY_STATUS = 'Draw a digit — the network guesses while you draw.';
+
+const byId = (id) => document.getElementById(id);
+const app = byId('app');
+const models = parseModels(app.dataset.models);
+const modelSummaries = new Map(models.map((model) => [model.name, model]));
+
+const ui = {
+  canvasHint: byId('canvas-hint'),
+  undoButton: byId('undo-button'),
+  clearButton: byId('clear-button'),
+  answerCard: byId('answer-card'),
+  prediction: byId('prediction'),
+  status: byId('status'),
+  oodWarning: byId('ood-warning'),
+  error: byId('error'),
+  errorMessage: byId('error-message'),
+  retryButton: byId('retry-button'),
+  modelSwitch: byId('model-switch'),
+};
+
+const drawing = new DrawingCanvas(byId('drawing-canvas'));
+const preview = new InputPreview(byId('input-preview'));
+const bars = new ProbabilityBars(byId('bars'));
+const diagram = new NetworkDiagram(byId('network-diagram'), byId('diagram-wrap'));
+const explainer = new UnitExplainer(byId('unit-explainer'));
+
+const state = {
+  model: modelSummaries.has(app.dataset.defaultModel) ? app.dataset.defaultModel : models[0]?.name,
+  // Bumped whenever older answers stop being wanted (undo, clear, model switch).
+  epoch: 0,
+  details: null,
+  result: null,
+  pinned: null,
+  hovered: null,
+};
+const detailRequests = new Map();
+
+const client = new PredictClient({
+  readDrawing: () => (drawing.isEmpty() ? null : {
+    model: state.model,
+    epoch: state.epoch,
+    version: drawing.version,
+    image: drawing.toDataURL(),
+  }),
+  onResult: (result, snapshot) => {
+    if (!isStale(snapshot)) showResult(result);
+  },
+  onError: (error, snapshot) => {
+    if (!isStale(snapshot)) showError(error);
+  },
+  onBusyChange: (busy) => ui.answerCard.classList.toggle('is-busy', busy),
+});
+
+function isStale(snapshot) {
+  return snapshot.epoch !== state.epoch || snapshot.model !== state.model || drawing.isEmpty();
+}
+
+function parseModels(json) {
+  try {
+    const parsed = JSON.parse(json || '[]');
+    return Array.isArray(parsed) ? parsed.filter((model) => model && model.name) : [];
+  } catch {
+    return [];
+  }
+}
+
+// --- Drawing --------------------------------------------------------------------------------
+
+drawing.addEventListener('change', (event) => {
+  const { kind } = event.detail;
+  updateDrawingControls();
+  if (kind === 'undo' || kind === 'clear' || kind === 'restore') state.epoch += 1;
+  if (drawing.isEmpty()) {
+    client.cancelPending();
+    resetAnswer();
+    return;
+  }
+  client.schedule({ urgent: kind !== 'strokestart' && kind !== 'strokemove' });
+});
+
+function updateDrawingControls() {
+  ui.undoButton.disabled = !drawing.canUndo;
+  ui.clearButton.disabled = drawing.isEmpty();
+  ui.canvasHint.hidden = !drawing.isEmpty();
+}
+
+ui.undoButton.addEventListener('click', () => drawing.undo());
+ui.clearButton.addEventListener('click', () => drawing.clear());
+ui.retryButton.addEventListener('click', () => {
+  if (!drawing.isEmpty()) client.schedule({ urgent: true });
+});
+
+document.addEventListener('keydown', (event) => {
+  if (event.defaultPrevented || event.altKey || isTypingTarget(event.target)) return;
+  const key = event.key;
+  const command = event.ctrlKey || event.metaKey;
+  if ((command && !event.shiftKey && key.toLowerCase() === 'z') || (!command && key === 'Backspace')) {
+    event.preventDefault();
+    drawing.undo();
+  } else if (!command && (key === 'Escape' || key === 'Delete')) {
+    if (drawing.isEmpty()) return;
+    event.preventDefault();
+    drawing.clear();
+  }
+});
+
+function isTypingTarget(target) {
+  return Boolean(target?.closest?.('textarea, select, [contenteditable], input:not([type=radio])'));
+}
+
+// --- Answer ---------------------------------------------------------------------------------
+
+function showResult(result) {
+  state.result = result;
+  hideError();
+  ui.answerCard.classList.remove('is-stale', 'is-empty');
+  const label = String(result.label ?? result.prediction);
+  const probability = Number(result.probabilities?.[label]);
+  ui.prediction.textContent = label;
+  ui.status.textContent = Number.isFinite(probability)
+    ? `${formatPercent(probability)} sure it is a ${label}.`
+    : `The network says ${label}.`;
+  bars.show(result.probabilities ?? {}, label);
+  if (Array.isArray(result.input)) preview.show(result.input);
+  showOutOfDistribution(result);
+  ensureDiagramModel(result);
+  if (state.details?.name === state.model) diagram.update(result);
+  renderExplainer();
+}
+
+function showOutOfDistribution(result) {
+  // Only an explicit `false` means "unusual"; null/absent means the model has no detector.
+  if (result.in_distribution === false) {
+    const classes = modelSummaries.get(state.model)?.classes ?? Object.keys(result.probabilities ?? {});
+    const score = Number(result.ood_score);
+    const threshold = Number(result.ood_threshold);
+    const numbers = Number.isFinite(score) && Number.isFinite(threshold)
+      ? ` (unusualness ${score.toFixed(2)}, above the limit ${threshold.toFixed(2)})` : '';
+    ui.oodWarning.textContent = `This looks like ${neitherOf(classes)}${numbers}. ` +
+      'The network still has to pick one, so take its answer with a grain of salt.';
+    ui.oodWarning.hidden = false;
+  } else {
+    ui.oodWarning.hidden = true;
+    ui.oodWarning.textContent = '';
+  }
+}
+
+function resetAnswer() {
+  state.result = null;
+  hideError();
+  ui.answerCard.classList.remove('is-stale');
+  ui.answerCard.classList.add('is-empty');
+  ui.prediction.textContent = '–';
+  ui.status.textContent = EMPTY_STATUS;
+  ui.oodWarning.hidden = true;
+  bars.clear();
+  preview.clear();
+  diagram.update(null);
+  renderExplainer();
+}
+
+function showError(error) {
+  ui.errorMessage.textContent = `${error.message} Your drawing is kept: press Try again or keep drawing.`;
+  ui.error.hidden = false;
+  ui.answerCard.classList.add('is-stale');
+  ui.status.textContent = 'No answer for the latest drawing.';
+}
+
+function hideError() {
+  ui.error.hidden = true;
+  ui.errorMessage.textContent = '';
+}
+
+// --- Model and diagram ------------------------------------------------------------------------
+
+function loadModelDetails(name) {
+  if (!detailRequests.has(name)) {
+    const request = fetch(`/models/${encodeURIComponent(name)}`, { headers: { Accept: 'application/json' } })
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const details = await response.json();
+        if (!Array.isArray(details.layers)) throw new Error('no layers in the answer');
+        return {
+          ...details,
+          name: details.name ?? name,
+          classes: (details.classes ?? modelSummaries.get(name)?.classes ?? []).map(String),
+        };
+      });
+    // A failed load may be retried on the next switch to this model.
+    request.catch(() => detailRequests.delete(name));
+    detailRequests.set(name, request);
+  }
+  return detailRequests.get(name);
+}
+
+async function useModel(name) {
+  state.model = name;
+  state.epoch += 1;
+  state.details = null;
+  state.pinned = null;
+  state.hovered = null;
+  client.cancelPending();
+  bars.setClasses((modelSummaries.get(name)?.classes ?? []).map(String));
+  resetAnswer();
+  try {
+    const details = await loadModelDetails(name);
+    if (state.model !== name) return;
+    setDiagramModel(details);
+  } catch (error) {
+    if (state.model !== name) return;
+    showError({ message: `Could not load the model “${name}” (${error.message}); the diagram will `
+      + 'show units without weights.' });
+  }
+  if (!drawing.isEmpty()) client.schedule({ urgent: true });
+}
+
+function setDiagramModel(details) {
+  state.details = details;
+  diagram.setModel(details);
+  explainer.setModel(details);
+  if (state.result) diagram.update(state.result);
+  renderExplainer();
+}
+
+/** Without GET /models/{name}, draw the units from the answer itself (no weights, no lines). */
+function ensureDiagramModel(result) {
+  if (state.details || !Array.isArray(result.layers)) return;
+  if (!detailRequests.has(state.model)) {
+    setDiagramModel({
+      name: state.model,
+      classes: (modelSummaries.get(state.model)?.classes ?? Object.keys(result.probabilities)).map(String),
+      layers: result.layers.map(({ name, units, activation, values }) => ({
+        name, activation, units: units ?? values.length,
+      })),
+    });
+  }
+}
+
+diagram.addEventListener('unitpick', (event) => {
+  state.pinned = event.detail.ref;
+  renderExplainer();
+});
+diagram.addEventListener('unithover', (event) => {
+  state.hovered = event.detail.ref;
+  renderExplainer();
+});
+explainer.addEventListener('close', () => {
+  state.pinned = null;
+  state.hovered = null;
+  renderExplainer();
+});
+
+function renderExplainer() {
+  const shown = state.hovered ?? state.pinned;
+  diagram.setHighlight(shown);
+  if (shown && state.details) {
+    explainer.show(shown, state.result);
+  } else {
+    explainer.hide();
+  }
+}
+
+ui.modelSwitch.addEventListener('change', (event) => {
+  if (event.target.name === 'model' && event.target.value !== state.model) useModel(event.target.value);
+});
+if (models.length < 2) ui.modelSwitch.classList.add('is-single');
+
+updateDrawingControls();
+if (state.model) {
+  useModel(state.model);
+} else {
+  showError({ message: 'The server listed no models, so there is nothing to ask.' });
+}

@@ -1,0 +1,158 @@
+// Talks to POST /predict while the person draws.
+//
+// At most one request is in flight. Changes made meanwhile only mark the drawing "dirty"; when the
+// answer arrives, one new request carries the latest drawing (intermediate drawings are skipped),
+// so requests never pile up and the newest drawing always gets the last word. Callers decide
+// whether an answer is still wanted (see `snapshot.epoch` in main.js).
+
+const REQUEST_TIMEOUT_MS = 20000;
+
+export class PredictError extends Error {
+  constructor(message, { status = 0, detail = '' } = {}) {
+    super(message);
+    this.name = 'PredictError';
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export class PredictClient {
+  #readDrawing;
+  #onResult;
+  #onError;
+  #onBusyChange;
+  #minIntervalMs;
+  #endpoint;
+  #inFlight = false;
+  #dirty = false;
+  #urgent = false;
+  #lastSentAt = -Infinity;
+  #timer = null;
+
+  /**
+   * @param {object} options
+   * @param {() => ({model: string, image: string} & object) | null} options.readDrawing
+   *   returns what to send now (the latest drawing), or null when there is nothing to send
+   * @param {(result: object, snapshot: object) => void} options.onResult
+   * @param {(error: PredictError, snapshot: object) => void} options.onError
+   * @param {(busy: boolean) => void} [options.onBusyChange]
+   * @param {number} [options.minIntervalMs] least time between two requests while drawing
+   */
+  constructor({
+    readDrawing,
+    onResult,
+    onError,
+    onBusyChange = () => {},
+    minIntervalMs = 90,
+    endpoint = '/predict',
+  }) {
+    this.#readDrawing = readDrawing;
+    this.#onResult = onResult;
+    this.#onError = onError;
+    this.#onBusyChange = onBusyChange;
+    this.#minIntervalMs = minIntervalMs;
+    this.#endpoint = endpoint;
+  }
+
+  get busy() {
+    return this.#inFlight;
+  }
+
+  /** The drawing changed: predict it soon, or right away (after any request in flight) if urgent. */
+  schedule({ urgent = false } = {}) {
+    this.#dirty = true;
+    this.#urgent = this.#urgent || urgent;
+    this.#pump();
+  }
+
+  /** Forget a pending (not yet sent) request, e.g. when the canvas was cleared. */
+  cancelPending() {
+    this.#dirty = false;
+    this.#urgent = false;
+    clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #pump() {
+    if (this.#inFlight || !this.#dirty) return;
+    const wait = this.#urgent ? 0 : this.#lastSentAt + this.#minIntervalMs - performance.now();
+    if (wait > 0) {
+      if (this.#timer === null) {
+        this.#timer = setTimeout(() => {
+          this.#timer = null;
+          this.#pump();
+        }, wait);
+      }
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#dirty = false;
+    this.#urgent = false;
+    const snapshot = this.#readDrawing();
+    if (!snapshot) return;
+    this.#inFlight = true;
+    this.#lastSentAt = performance.now();
+    this.#onBusyChange(true);
+    this.#send(snapshot)
+      .then(
+        (result) => this.#onResult(result, snapshot),
+        (error) => this.#onError(toPredictError(error), snapshot),
+      )
+      .finally(() => {
+        this.#inFlight = false;
+        this.#onBusyChange(false);
+        this.#pump();
+      });
+  }
+
+  async #send(snapshot) {
+    const url = `${this.#endpoint}?model=${encodeURIComponent(snapshot.model)}`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ image: snapshot.image }),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (error.name === 'AbortError') {
+        throw new PredictError('The server took too long to answer.');
+      }
+      throw new PredictError('Could not reach the server.');
+    } finally {
+      clearTimeout(timer);
+    }
+    const body = await response.json().catch(() => null);
+    if (!response.ok) {
+      const detail = describeDetail(body?.detail);
+      throw new PredictError(
+        `The server could not predict this drawing (HTTP ${response.status}${detail ? `: ${detail}` : ''}).`,
+        { status: response.status, detail },
+      );
+    }
+    if (!body || !body.probabilities || !Array.isArray(body.layers)) {
+      throw new PredictError('The server sent an answer this page does not understand.', {
+        status: response.status,
+      });
+    }
+    return body;
+  }
+}
+
+function toPredictError(error) {
+  return error instanceof PredictError ? error : new PredictError(String(error?.message ?? error));
+}
+
+/** FastAPI details are strings, or lists of {loc, msg} for validation errors. */
+function describeDetail(detail) {
+  if (!detail) return '';
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((item) => item?.msg ?? JSON.stringify(item)).join('; ');
+  }
+  return JSON.stringify(detail);
+}

@@ -1,0 +1,204 @@
+// "Explain a unit": a unit's activation a, pre-activation z, activation function g, and the layer's
+// equation z = a_prev · W + b with this network's shapes written out. A first-layer unit also shows
+// its 784 incoming weights as a 28×28 image: the pattern it looks for.
+
+import { divergingRgb, paintGrid, toRows } from './colors.js';
+import { formatNumber, formatSigned, layerTitle, shape, unitTag } from './format.js';
+import { outputUnitName } from './network_diagram.js';
+
+const FORMULAS = {
+  sigmoid: 'g(z) = 1 / (1 + e^(−z)), squashes z into (0, 1)',
+  softmax: 'g(z)ₖ = e^(zₖ) / Σⱼ e^(zⱼ), over all output units, so they sum to 1',
+  relu: 'g(z) = max(0, z)',
+  tanh: 'g(z) = tanh(z), squashes z into (−1, 1)',
+  linear: 'g(z) = z',
+};
+const STRONGEST_INPUTS_SHOWN = 5;
+
+export class UnitExplainer extends EventTarget {
+  #body;
+  #empty;
+  #model = null;
+
+  constructor(root) {
+    super();
+    this.#body = root.querySelector('#explainer-body');
+    this.#empty = root.querySelector('#explainer-empty');
+  }
+
+  setModel(model) {
+    this.#model = model;
+    this.hide();
+  }
+
+  hide() {
+    this.#body.replaceChildren();
+    this.#body.hidden = true;
+    this.#empty.hidden = false;
+  }
+
+  /** Explain unit `ref` ({layer, unit}, counted from 0) for `result` (null before any drawing). */
+  show(ref, result) {
+    const model = this.#model;
+    const layer = model?.layers?.[ref.layer];
+    if (!layer || ref.unit >= layer.units) {
+      this.hide();
+      return;
+    }
+    const count = model.layers.length;
+    const layerResult = result?.layers?.[ref.layer] ?? null;
+    const a = layerResult?.values?.[ref.unit];
+    const z = layerResult?.preactivations?.[ref.unit];
+    const inputs = layer.weights?.length ?? (ref.layer === 0 ? 784 : model.layers[ref.layer - 1].units);
+    const bias = layer.biases?.[ref.unit];
+    const column = layer.weights ? layer.weights.map((row) => row[ref.unit]) : null;
+    const previous = ref.layer === 0 ? flatInput(result) : result?.layers?.[ref.layer - 1]?.values;
+    const activation = String(layer.activation || 'linear').toLowerCase();
+    const tag = unitTag(ref.layer, ref.unit, count);
+    const isOutput = ref.layer === count - 1;
+
+    const title = h('div', { class: 'explainer-title' },
+      h('span', { class: 'unit-chip' }, tag),
+      h('span', { class: 'explainer-name' },
+        `${layerTitle(ref.layer, count)} · unit ${ref.unit + 1} of ${layer.units}`,
+        isOutput ? ` — ${outputUnitName(model.classes, layer, ref.unit)}` : ''),
+      closeButton(() => this.dispatchEvent(new CustomEvent('close'))),
+    );
+
+    const values = h('dl', { class: 'unit-values' },
+      term('a', 'activation', formatNumber(a), 'a'),
+      term('z', 'pre-activation', formatNumber(z), 'z'),
+      term('g', 'activation function', `${activation}: ${FORMULAS[activation] ?? activation}`, 'g'),
+    );
+
+    const previousName = ref.layer === 0 ? 'x, the 784 input pixels'
+      : `a of Hidden layer ${ref.layer}`;
+    const shapes = `${shape(1, inputs)}\u00b7${shape(inputs, layer.units)} + ${shape(1, layer.units)}`;
+    const equation = h('div', { class: 'equation' },
+      h('p', { class: 'math math-main' }, 'z = a', h('sub', {}, 'prev'), ' · W + b'),
+      h('p', { class: 'math math-shapes', 'data-field': 'shapes' },
+        shapes, ` → ${shape(1, layer.units)}`),
+      h('p', {}, 'Here a', h('sub', {}, 'prev'), ` is ${previousName}. `,
+        `This unit is column ${ref.unit + 1} of W, so z = a`, h('sub', {}, 'prev'),
+        ` · W[:, ${ref.unit + 1}] + b`, h('sub', {}, String(ref.unit + 1)),
+        sumText(z, bias), '.'),
+      h('p', { class: 'note' },
+        `Keras stores W as inputs × units (${inputs}×${layer.units}) and multiplies the row vector `,
+        'a', h('sub', {}, 'prev'), ' from the left, so each unit owns one column of W.'),
+    );
+
+    const parts = [title, values, equation];
+    if (isOutput) parts.push(outputNote(model.classes, layer, activation, a));
+    if (ref.layer === 0 && column) {
+      parts.push(weightFigures(column, previous, ref.unit));
+    } else if (column && previous) {
+      parts.push(strongestInputs(column, previous, ref.layer - 1, count));
+    }
+    if (!layerResult) {
+      parts.push(h('p', { class: 'hint' }, 'Draw a digit to see this unit’s a and z.'));
+    }
+    this.#body.replaceChildren(...parts);
+    this.#body.hidden = false;
+    this.#empty.hidden = true;
+    this.#body.dataset.layer = String(ref.layer);
+    this.#body.dataset.unit = String(ref.unit);
+  }
+}
+
+function sumText(z, bias) {
+  if (!Number.isFinite(z) || !Number.isFinite(bias)) return '';
+  return ` = ${formatNumber(z - bias)} + (${formatNumber(bias)}) = ${formatNumber(z)}`;
+}
+
+function outputNote(classes, layer, activation, a) {
+  if (layer.units === 1 && classes.length === 2) {
+    const rest = Number.isFinite(a) ? ` = ${formatNumber(1 - a)}` : '';
+    return h('p', { class: 'note' },
+      `With two classes one ${activation} unit is enough: a is p(“${classes[1]}”) and `,
+      `p(“${classes[0]}”) = 1 − a${rest}.`);
+  }
+  return h('p', { class: 'note' },
+    `Each output unit stands for one class. ${activation === 'softmax' ? 'Softmax' : 'g'} turns `,
+    `the ${layer.units} z values into probabilities that sum to 1, so a unit’s a depends on `,
+    'all of them.');
+}
+
+function weightFigures(column, input, unitIndex) {
+  const side = Math.round(Math.sqrt(column.length));
+  const strongest = Math.max(...column.map(Math.abs), 1e-9);
+  const weightsCanvas = h('canvas', {
+    class: 'pixel-canvas', width: side, height: side, 'data-role': 'unit-weights', role: 'img',
+    'aria-label': `Weights of unit ${unitIndex + 1} as a ${side} by ${side} image`,
+  });
+  paintGrid(weightsCanvas, toRows(column, side), (w) => divergingRgb(w / strongest));
+  const figures = [h('figure', { class: 'weight-figure' },
+    weightsCanvas,
+    h('figcaption', {},
+      `Its ${column.length} incoming weights W[:, ${unitIndex + 1}] as a ${side}×${side} image: `,
+      h('span', { class: 'pos' }, 'blue'), ' raises z where there is ink, ',
+      h('span', { class: 'neg' }, 'red'), ' lowers it. This is the pattern the unit looks for.'),
+  )];
+  if (input) {
+    const pushes = column.map((w, i) => w * input[i]);
+    const strongestPush = Math.max(...pushes.map(Math.abs), 1e-9);
+    const total = pushes.reduce((sum, value) => sum + value, 0);
+    const pushCanvas = h('canvas', {
+      class: 'pixel-canvas', width: side, height: side, 'data-role': 'unit-push', role: 'img',
+      'aria-label': 'Your drawing times these weights',
+    });
+    paintGrid(pushCanvas, toRows(pushes, side), (v) => divergingRgb(v / strongestPush));
+    figures.push(h('figure', { class: 'weight-figure' },
+      pushCanvas,
+      h('figcaption', {}, `Your ink × these weights: where the push came from (together ${
+        formatSigned(total)}).`),
+    ));
+  }
+  return h('div', { class: 'weight-figures' }, ...figures);
+}
+
+function strongestInputs(column, previous, previousLayer, count) {
+  const terms = column
+    .map((w, i) => ({ i, w, a: previous[i], value: w * previous[i] }))
+    .sort((left, right) => Math.abs(right.value) - Math.abs(left.value))
+    .slice(0, STRONGEST_INPUTS_SHOWN);
+  return h('div', { class: 'strongest' },
+    h('h4', {}, 'Strongest pushes on z'),
+    h('ol', { class: 'push-list' }, ...terms.map((term) => h('li', {},
+      h('span', { class: 'unit-chip unit-chip-small' }, unitTag(previousLayer, term.i, count)),
+      h('span', { class: 'push-math' },
+        `a ${formatNumber(term.a, 3)} × w ${formatSigned(term.w, 3)} = `),
+      h('span', { class: term.value >= 0 ? 'pos push-value' : 'neg push-value' },
+        formatSigned(term.value, 3)),
+    ))),
+  );
+}
+
+function flatInput(result) {
+  const rows = result?.input;
+  return Array.isArray(rows) ? rows.flat() : null;
+}
+
+function term(symbol, name, value, field) {
+  return h('div', { class: 'unit-value' },
+    h('dt', {}, h('span', { class: 'symbol' }, symbol), ` ${name}`),
+    h('dd', { 'data-field': field }, value),
+  );
+}
+
+function closeButton(onClick) {
+  const button = h('button', {
+    type: 'button', class: 'icon-button', 'aria-label': 'Close the explanation',
+  }, '×');
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+function h(tag, attributes, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  for (const child of children) {
+    if (child === null || child === undefined || child === '') continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
