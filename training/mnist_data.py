@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def load_npz(path: Path) -> Mnist:
                     f"holds x_train, y_train, x_test and y_test"
                 )
             arrays = {key: archive[key] for key in NPZ_KEYS}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise DataError(f"{path.name} is not a readable .npz archive ({error})") from None
     for split in ("train", "test"):
         _check_pair(arrays[f"x_{split}"], arrays[f"y_{split}"], split, path)
@@ -174,7 +175,7 @@ def _read_maybe_gzipped(path: Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":  # gzip's magic number, whatever the file is called
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             raise DataError(f"{path.name} is a broken gzip file ({error})") from None
     return raw
 
