@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -92,9 +93,16 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse prints the whole usage and exits; main() wants one clear line instead."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SettingsError(f"{message} (see --help)")
+
+
 def parse_args(argv: list[str] | None = None) -> TrainSettings:
     defaults = TrainSettings()
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog="python -m training.train",
         description="Train a small dense network on MNIST and save it with its model card.",
     )
@@ -176,8 +184,10 @@ def check_settings(s: TrainSettings) -> None:
         raise SettingsError(
             f"--validation-fraction {s.validation_fraction}: give a fraction in (0, 0.5]"
         )
-    if s.seed < 0:
-        raise SettingsError(f"--seed {s.seed}: give a non-negative whole number")
+    if not 0 <= s.seed < 2**32:  # NumPy's legacy seeding, used by Keras, takes 32 bits
+        raise SettingsError(f"--seed {s.seed}: give a whole number from 0 to {2**32 - 1}")
+    if s.out.exists() and not s.out.is_dir():
+        raise SettingsError(f"--out {s.out} is a file: give a folder to save the model in")
     name = s.model_name
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
         raise SettingsError(
