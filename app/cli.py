@@ -1,0 +1,40 @@
+"""`digits-serve`: serve the app with uvicorn (what `make run` and the Docker image run)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import uvicorn
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="digits-serve", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("DIGITS_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DIGITS_PORT", "8000")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("DIGITS_WORKERS", "1")),
+        help="worker processes; each loads the models (~550 MB with TensorFlow)",
+    )
+    parser.add_argument(
+        "--model-dir", type=Path, help="model folder (default: DIGITS_MODEL_DIR or model_store/)"
+    )
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    if args.model_dir is not None:
+        # The workers read their settings from the environment, so pass it on that way.
+        os.environ["DIGITS_MODEL_DIR"] = str(args.model_dir.resolve())
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The FastAPI app: `uvicorn app.main:app` from the project's root.
+
+The models are loaded once, in the lifespan, before the server accepts any request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.middleware import OneLineStartupErrors, SecurityHeadersMiddleware
+from app.model_registry import load_registry
+from app.routers import health, models, pages, predict
+from app.settings import STATIC_DIR, Settings, get_settings
+
+logger = logging.getLogger("app")
+
+DESCRIPTION = """
+Draw a digit, and a small dense network trained on MNIST says what it is — and shows what
+every layer did.
+
+`POST /predict` takes a canvas drawing (data URL or bare base64), an image file (multipart
+field `file`), or 28×28 MNIST pixels, and answers with the class probabilities, every layer's
+activations and pre-activations, and the 28×28 input the network saw.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.registry = load_registry(settings.model_dir, settings.default_model)
+    logger.info("serving models: %s", ", ".join(app.state.registry.models))
+    yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Digit lens",
+        summary="Watch a small MNIST network think",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    app.include_router(predict.router)
+    app.include_router(models.router)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(OneLineStartupErrors)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,224 @@
+"""Load every model in the model store once, check it against its card, and keep it ready.
+
+A model NAME is ``NAME.keras`` beside its card ``NAME.json`` (written by training). Models are
+found by their cards. Anything missing, unreadable or inconsistent raises ``ModelStoreError``
+with one line naming the file and what is wrong, so the server refuses to start rather than
+answer with a half-loaded app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.network import ACTIVATIONS, DenseLayer, LayerResult, class_probabilities, forward
+
+INPUT_UNITS = 784
+# The hand-written forward pass must match Keras's own this closely, or the model is refused.
+PARITY_TOLERANCE = 1e-5
+
+logger = logging.getLogger(__name__)
+
+
+class ModelStoreError(Exception):
+    """A model in the store cannot be served; the message names the file and the problem."""
+
+
+class UnknownModelError(KeyError):
+    pass
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probabilities: np.ndarray  # (classes,)
+    layers: list[LayerResult]  # one per Dense layer, output last
+
+    @property
+    def index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    classes: tuple[str, ...]
+    layers: tuple[DenseLayer, ...]
+    card: dict[str, Any] = field(repr=False)
+    keras_model: Any = field(repr=False)  # kept to check parity; never used to answer
+
+    def predict(self, x: np.ndarray) -> Prediction:
+        """Classify one input (784,) in [0,1]: probabilities and every layer's z and a."""
+        results = forward(self.layers, x.astype(np.float32, copy=False))
+        probabilities = class_probabilities(results[-1].a, len(self.classes))
+        return Prediction(probabilities=probabilities, layers=results)
+
+    def describe(self) -> dict[str, Any]:
+        """What a client needs to know about the model, without its weights."""
+        return {
+            "name": self.name,
+            "classes": list(self.classes),
+            "layers": [
+                {"name": layer.name, "units": layer.units, "activation": layer.activation}
+                for layer in self.layers
+            ],
+            "parameters": sum(layer.weights.size + layer.biases.size for layer in self.layers),
+            "metrics": self.card.get("metrics", {}),
+            "training_time_s": self.card.get("training_time_s"),
+            "created": self.card.get("created"),
+        }
+
+
+@dataclass(frozen=True)
+class ModelRegistry:
+    models: dict[str, LoadedModel]
+    default_name: str
+
+    def get(self, name: str | None = None) -> LoadedModel:
+        try:
+            return self.models[name or self.default_name]
+        except KeyError:
+            raise UnknownModelError(name) from None
+
+
+def load_registry(model_dir: Path, default_name: str) -> ModelRegistry:
+    """Load and check every model in ``model_dir``; the default one must be among them."""
+    if not model_dir.is_dir():
+        raise ModelStoreError(f"{model_dir}: the model folder does not exist")
+    card_paths = sorted(model_dir.glob("*.json"))
+    if not card_paths:
+        raise ModelStoreError(
+            f"{model_dir}: no model cards (NAME.json beside NAME.keras); "
+            f"train one with `python -m training.train --data DIR`"
+        )
+    models = {}
+    for card_path in card_paths:
+        model = load_model(card_path)
+        models[model.name] = model
+    if default_name not in models:
+        raise ModelStoreError(
+            f"{model_dir / (default_name + '.keras')}: the default model is missing "
+            f"(found: {', '.join(models)}); set DIGITS_DEFAULT_MODEL to one of them"
+        )
+    return ModelRegistry(models=models, default_name=default_name)
+
+
+def load_model(card_path: Path) -> LoadedModel:
+    name = card_path.stem
+    card = _read_card(card_path)
+    model_path = card_path.with_suffix(".keras")
+    if not model_path.is_file():
+        raise ModelStoreError(f"{model_path}: missing (its card {card_path.name} exists)")
+    expected_sha = card.get("files", {}).get("model_sha256")
+    if expected_sha and hashlib.sha256(model_path.read_bytes()).hexdigest() != expected_sha:
+        raise ModelStoreError(
+            f"{model_path}: does not match its card {card_path.name} (sha256 differs); "
+            f"retrain or restore the pair"
+        )
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep start-up output readable
+    import keras  # here, not at import: loading TensorFlow belongs to start-up
+
+    try:
+        keras_model = keras.saving.load_model(model_path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a bad file; all mean "unreadable"
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ModelStoreError(
+            f"{model_path}: cannot be loaded by Keras ({type(error).__name__}: {first_line})"
+        ) from None
+
+    layers = _dense_layers(keras_model, model_path)
+    classes = tuple(card["classes"])
+    _check_shapes(layers, classes, model_path)
+    model = LoadedModel(
+        name=name, classes=classes, layers=layers, card=card, keras_model=keras_model
+    )
+    _warm_and_check_parity(model, model_path)
+    logger.info("loaded %s: %s, classes %s", name, _shape_text(layers), ",".join(classes))
+    return model
+
+
+def _read_card(card_path: Path) -> dict[str, Any]:
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelStoreError(f"{card_path}: not a readable JSON model card ({error})") from None
+    if not isinstance(card, dict):
+        raise ModelStoreError(f"{card_path}: a model card must be a JSON object")
+    classes = card.get("classes")
+    if (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(isinstance(c, str) and c for c in classes)
+        or len(set(classes)) != len(classes)
+    ):
+        raise ModelStoreError(
+            f"{card_path}: 'classes' must list at least two distinct class names as strings"
+        )
+    if card.get("name", card_path.stem) != card_path.stem:
+        raise ModelStoreError(
+            f"{card_path}: the card is for model {card.get('name')!r}, not {card_path.stem!r}"
+        )
+    return card
+
+
+def _dense_layers(keras_model: Any, model_path: Path) -> tuple[DenseLayer, ...]:
+    layers = []
+    for layer in keras_model.layers:
+        if type(layer).__name__ != "Dense":
+            raise ModelStoreError(
+                f"{model_path}: layer {layer.name!r} is a {type(layer).__name__}; "
+                f"only Dense layers can be served"
+            )
+        activation = getattr(layer.activation, "__name__", str(layer.activation))
+        if activation not in ACTIVATIONS:
+            raise ModelStoreError(
+                f"{model_path}: layer {layer.name!r} uses activation {activation!r}; "
+                f"supported: {', '.join(ACTIVATIONS)}"
+            )
+        kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+        layers.append(DenseLayer(layer.name, activation, kernel, bias))
+    if not layers:
+        raise ModelStoreError(f"{model_path}: the model has no layers")
+    return tuple(layers)
+
+
+def _check_shapes(layers: tuple[DenseLayer, ...], classes: tuple[str, ...], path: Path) -> None:
+    inputs = layers[0].weights.shape[0]
+    if inputs != INPUT_UNITS:
+        raise ModelStoreError(f"{path}: takes {inputs} inputs, expected 784 (28×28 pixels)")
+    output = layers[-1]
+    binary_sigmoid = len(classes) == 2 and output.units == 1 and output.activation == "sigmoid"
+    softmax = output.units == len(classes) and output.activation == "softmax"
+    if not (binary_sigmoid or softmax):
+        raise ModelStoreError(
+            f"{path}: its output ({output.units} {output.activation} units) does not match "
+            f"the card's {len(classes)} classes; expected 1 sigmoid unit for two classes "
+            f"or one softmax unit per class"
+        )
+
+
+def _warm_and_check_parity(model: LoadedModel, path: Path) -> None:
+    """Run both forward passes once (warming them) and refuse the model if they disagree."""
+    rng = np.random.default_rng(0)
+    probe = rng.random((8, INPUT_UNITS), dtype=np.float32)
+    expected = np.asarray(model.keras_model(probe, training=False))
+    ours = forward(model.layers, probe)[-1].a
+    worst = float(np.max(np.abs(expected - ours)))
+    if not worst <= PARITY_TOLERANCE:
+        raise ModelStoreError(
+            f"{path}: the NumPy forward pass differs from Keras's by {worst:.2g}"
+        )
+    model.predict(probe[0])
+
+
+def _shape_text(layers: tuple[DenseLayer, ...]) -> str:
+    return " → ".join(
+        [str(INPUT_UNITS)] + [f"{layer.units} {layer.activation}" for layer in layers]
+    )

@@ -1,0 +1,36 @@
+"""Every setting of the server in one typed object, read from DIGITS_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = PROJECT_ROOT / "static"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIGITS_", frozen=True)
+
+    model_dir: Path = Field(
+        PROJECT_ROOT / "model_store",
+        description="Folder of NAME.keras models, each beside its model card NAME.json.",
+    )
+    default_model: str = Field(
+        "digits-0-1", description="The model used when a request names none."
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
+    )
+    max_image_side: int = Field(
+        4096, gt=0, description="Largest image width or height accepted (413 beyond)."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
