@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.errors import add_error_handlers
 from app.middleware import OneLineStartupErrors, SecurityHeadersMiddleware
 from app.model_registry import load_registry
 from app.routers import health, models, pages, predict
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    add_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OneLineStartupErrors)
     return app
