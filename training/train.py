@@ -298,6 +298,9 @@ def library_versions() -> dict[str, str]:
 def run(settings: TrainSettings) -> dict:
     started = time.perf_counter()
     classes = [str(d) for d in settings.digits]
+    # Before anything imports TensorFlow (Keras's downloader does): keep its C++ notices off
+    # stderr, so a failure there is the one clear line main() prints.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     # 1. Data: MNIST from disk (or Keras's downloader), only the requested digits.
     mnist = load_mnist(settings.data)
@@ -310,7 +313,6 @@ def run(settings: TrainSettings) -> dict:
     )
 
     # 2. Reproducibility: one seed for Python, NumPy and TensorFlow; deterministic kernels.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
 
