@@ -130,6 +130,12 @@ def load_npz(path: Path) -> Mnist:
             arrays = {key: archive[key] for key in NPZ_KEYS}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise DataError(f"{path.name} is not a readable .npz archive ({error})") from None
+    for key, value in arrays.items():
+        # A member that is not .npy comes back as bytes; floats would be cast to uint8 silently.
+        if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.integer):
+            raise DataError(f"{path.name}: {key} is not an array of whole numbers 0-255")
+        if value.size and (int(value.min()) < 0 or int(value.max()) > 255):
+            raise DataError(f"{path.name}: {key} holds values outside 0-255")
     for split in ("train", "test"):
         _check_pair(arrays[f"x_{split}"], arrays[f"y_{split}"], split, path)
     arrays = {key: np.asarray(value, dtype=np.uint8) for key, value in arrays.items()}
