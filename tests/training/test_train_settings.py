@@ -1,0 +1,203 @@
+"""Command-line settings: the seed's defaults, every knob, and a clear error for nonsense."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from training.train import (
+    SettingsError,
+    TrainSettings,
+    check_settings,
+    default_model_name,
+    parse_args,
+    parse_digits,
+    parse_hidden,
+)
+
+
+def test_defaults_build_the_seeds_network_into_model_store() -> None:
+    settings = parse_args([])
+
+    assert settings.data is None  # Keras's own downloader
+    assert settings.out == Path("model_store")
+    assert settings.digits == (0, 1)
+    assert settings.hidden == (25, 15)
+    assert settings.activation == "sigmoid"
+    assert settings.model_name == "digits-0-1"
+    assert settings.is_binary
+    assert settings == TrainSettings()
+
+
+def test_every_knob_reaches_the_settings(tmp_path: Path) -> None:
+    settings = parse_args(
+        [
+            "--data",
+            str(tmp_path / "mnist"),
+            "--out",
+            str(tmp_path / "store"),
+            "--name",
+            "my-model_2.b",
+            "--digits",
+            "3-5",
+            "--hidden",
+            "64,32,16",
+            "--activation",
+            "relu",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "64",
+            "--learning-rate",
+            "0.01",
+            "--validation-fraction",
+            "0.2",
+            "--seed",
+            "42",
+        ]
+    )
+
+    assert settings == TrainSettings(
+        data=tmp_path / "mnist",
+        out=tmp_path / "store",
+        name="my-model_2.b",
+        digits=(3, 4, 5),
+        hidden=(64, 32, 16),
+        activation="relu",
+        epochs=3,
+        batch_size=64,
+        learning_rate=0.01,
+        validation_fraction=0.2,
+        seed=42,
+    )
+    assert settings.model_name == "my-model_2.b"
+    assert not settings.is_binary
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("0,1", (0, 1)),
+        ("1,0", (0, 1)),
+        (" 0 , 1 ", (0, 1)),
+        ("1,1,0", (0, 1)),
+        ("0-9", tuple(range(10))),
+        ("0-4,7", (0, 1, 2, 3, 4, 7)),
+        ("8-9,0", (0, 8, 9)),
+        ("3-3,5", (3, 5)),
+    ],
+)
+def test_parse_digits_accepts_lists_and_ranges(text: str, digits: tuple[int, ...]) -> None:
+    assert parse_digits(text) == digits
+
+
+@given(st.sets(st.integers(0, 9), min_size=2))
+def test_parse_digits_reads_back_any_set_of_two_or_more_digits(digits: set[int]) -> None:
+    assert parse_digits(",".join(map(str, digits))) == tuple(sorted(digits))
+
+
+@pytest.mark.parametrize(
+    ("digits", "name"),
+    [((0, 1), "digits-0-1"), (tuple(range(10)), "digits-0-9"), ((0, 4, 7), "digits-047")],
+)
+def test_default_model_name_follows_the_digits(digits: tuple[int, ...], name: str) -> None:
+    assert default_model_name(digits) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "sizes"), [("25,15", (25, 15)), ("8", (8,)), ("1,4096", (1, 4096)), (" 3, 2", (3, 2))]
+)
+def test_parse_hidden_reads_layer_sizes(text: str, sizes: tuple[int, ...]) -> None:
+    assert parse_hidden(text) == sizes
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--digits", "7"], "--digits '7': a classifier needs at least two digits"),
+        (["--digits", "1,1"], "a classifier needs at least two digits"),
+        (["--digits", "0-10"], "--digits '0-10': MNIST holds only the digits 0-9"),
+        (["--digits", "5-3"], "the range 5-3 runs backwards"),
+        (["--digits", "a,b"], "--digits 'a,b': use digits 0-9"),
+        (["--digits", "0,,1"], "--digits '0,,1': use digits 0-9"),
+        (["--digits=-1,2"], "--digits '-1,2': use digits 0-9"),
+        (["--digits", ""], "--digits '': use digits 0-9"),
+        (["--hidden", "25,0"], "--hidden '25,0': each layer needs 1 to 4096 units"),
+        (["--hidden", "5000"], "each layer needs 1 to 4096 units"),
+        (["--hidden", "-3"], "each layer needs 1 to 4096 units"),
+        (["--hidden", "25,,15"], "--hidden '25,,15': give the hidden layer sizes as whole numbers"),
+        (["--hidden", "2.5"], "give the hidden layer sizes as whole numbers"),
+        (["--hidden", ""], "give the hidden layer sizes as whole numbers"),
+        (["--activation", "softmax"], "--activation 'softmax': choose one of sigmoid, relu, tanh"),
+        (["--activation", "Sigmoid"], "choose one of sigmoid, relu, tanh"),
+        (["--epochs", "0"], "--epochs 0: give 1 to 1000 epochs"),
+        (["--epochs", "1001"], "--epochs 1001: give 1 to 1000 epochs"),
+        (["--epochs", "-5"], "give 1 to 1000 epochs"),
+        (["--epochs", "abc"], "argument --epochs: invalid int value: 'abc'"),
+        (["--epochs", "2.5"], "argument --epochs: invalid int value: '2.5'"),
+        (["--batch-size", "0"], "--batch-size 0: give 1 to 65536"),
+        (["--batch-size", "100000"], "--batch-size 100000: give 1 to 65536"),
+        (["--learning-rate", "0"], "--learning-rate 0.0: give a number in (0, 10]"),
+        (["--learning-rate", "-0.1"], "--learning-rate -0.1: give a number in (0, 10]"),
+        (["--learning-rate", "nan"], "--learning-rate nan: give a number in (0, 10]"),
+        (["--learning-rate", "inf"], "--learning-rate inf: give a number in (0, 10]"),
+        (["--learning-rate", "11"], "give a number in (0, 10]"),
+        (["--learning-rate", "fast"], "argument --learning-rate: invalid float value: 'fast'"),
+        (["--validation-fraction", "0"], "--validation-fraction 0.0: give a fraction in (0, 0.5]"),
+        (["--validation-fraction", "0.9"], "give a fraction in (0, 0.5]"),
+        (["--validation-fraction", "nan"], "give a fraction in (0, 0.5]"),
+        (["--seed", "-1"], "--seed -1: give a whole number from 0 to 4294967295"),
+        (["--seed", str(2**32)], "--seed 4294967296: give a whole number from 0 to 4294967295"),
+        (["--name", ".hidden"], "--name '.hidden': use letters, digits"),
+        (["--name", "../escape"], "--name '../escape': use letters, digits"),
+        (["--name", "a b"], "--name 'a b': use letters, digits"),
+        (["--learning_rate", "0.1"], "unrecognized arguments: --learning_rate 0.1"),
+        (["extra"], "unrecognized arguments: extra"),
+        (["--epochs"], "argument --epochs: expected one argument"),
+    ],
+)
+def test_parse_args_rejects_nonsense_naming_the_flag(argv: list[str], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_args(argv)
+
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_out_path_that_is_a_file_is_rejected_before_training(tmp_path: Path) -> None:
+    a_file = tmp_path / "model_store"
+    a_file.write_text("not a folder")
+
+    with pytest.raises(SettingsError, match="is a file: give a folder to save the model in"):
+        parse_args(["--out", str(a_file)])
+
+
+def test_an_out_folder_that_does_not_exist_yet_is_fine(tmp_path: Path) -> None:
+    assert parse_args(["--out", str(tmp_path / "new" / "store")]).out == tmp_path / "new" / "store"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"epochs": 0},
+        {"batch_size": -1},
+        {"learning_rate": float("nan")},
+        {"validation_fraction": 1.0},
+        {"seed": -3},
+        {"activation": "linear"},
+        {"name": "a/b"},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_check_settings_guards_settings_built_in_code(change: dict[str, object]) -> None:
+    settings = TrainSettings(**change)  # type: ignore[arg-type]
+
+    with pytest.raises(SettingsError):
+        check_settings(settings)
+
+
+def test_check_settings_accepts_the_defaults() -> None:
+    check_settings(TrainSettings())
