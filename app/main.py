@@ -13,7 +13,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.errors import add_error_handlers
-from app.middleware import OneLineStartupErrors, SecurityHeadersMiddleware
+from app.middleware import (
+    BodySizeLimitMiddleware,
+    OneLineStartupErrors,
+    SecurityHeadersMiddleware,
+    size_text,
+)
 from app.model_registry import load_registry
 from app.routers import health, models, pages, predict
 from app.settings import STATIC_DIR, Settings, get_settings
@@ -30,6 +35,21 @@ activations and pre-activations, and the 28×28 input the network saw.
 """
 
 
+def limits_description(settings: Settings) -> str:
+    side = settings.max_image_side
+    return f"""
+**Limits** (set by environment variables when the server starts):
+
+- request body: at most {size_text(settings.max_body_bytes)} (`DIGITS_MAX_BODY_BYTES`);
+  a larger body gets 413 as soon as that is known, from its Content-Length or while it streams;
+- image: at most {side}×{side} pixels (`DIGITS_MAX_IMAGE_SIDE`); a larger one gets 413,
+  decided from its header before any pixel is decoded;
+- formats: PNG, JPEG, WebP, GIF or BMP; anything else gets 415, a broken request 422.
+
+Every error is JSON, `{{"detail": "<what is wrong and what to fix>"}}`.
+"""
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -39,20 +59,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
     app = FastAPI(
         title="Digit lens",
         summary="Watch a small MNIST network think",
-        description=DESCRIPTION,
+        description=DESCRIPTION + limits_description(settings),
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings
     app.include_router(predict.router)
     app.include_router(models.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     add_error_handlers(app)
+    # The last added runs first: start-up errors, then security headers (on every answer,
+    # 413s included), then the body limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OneLineStartupErrors)
     return app

@@ -1,8 +1,11 @@
-"""Pure ASGI middleware (cheap enough for every request): security headers, one-line start-up
-errors."""
+"""Pure ASGI middleware (cheap enough for every request): the request body limit, security
+headers, one-line start-up errors."""
 
 from __future__ import annotations
 
+import json
+
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Only the app's own scripts, styles and connections: the page has no inline code at all.
@@ -18,6 +21,137 @@ DOCS_CONTENT_SECURITY_POLICY = (
 DOCS_PATHS = ("/docs", "/redoc")
 
 
+def size_text(size: int) -> str:
+    """2097152 → "2 MiB (2,097,152 bytes)": readable, and exact for whoever sets a limit."""
+    for unit, name in ((1024 * 1024, "MiB"), (1024, "KiB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name} ({size:,} bytes)"
+    return f"{size:,} bytes"
+
+
+class RequestBodyTooLarge(HTTPException):
+    """Raised from `receive` once more bytes than the limit have come in.
+
+    An HTTPException, so whatever the app does with it (let it propagate, or re-raise it from
+    its own parsing), the answer is a 413; the middleware makes sure of that either way.
+    """
+
+    def __init__(self, max_body_bytes: int) -> None:
+        super().__init__(413, body_too_large_message(max_body_bytes))
+
+
+def body_too_large_message(max_body_bytes: int) -> str:
+    return (
+        f"the request body is too large: it may be at most {size_text(max_body_bytes)}; "
+        f"send a smaller image"
+    )
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 as soon as a request body is known to be over `max_body_bytes`.
+
+    A Content-Length over the limit is refused before any of the body is read. Otherwise (a
+    chunked body, or a server that does not enforce Content-Length) the bytes are counted as
+    the app receives them, and `receive` raises once the count passes the limit, so at most
+    the limit plus one chunk is ever held in memory. Whatever the app then sends is replaced by
+    the 413, so an app that catches the error in its own parsing still answers correctly.
+
+    Whatever the app has not read is left to the server, which discards it and keeps the
+    connection open: closing it with unread data would reset it and lose the 413 on its way.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self._body = json.dumps({"detail": body_too_large_message(max_body_bytes)}).encode()
+        self._headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self._body)).encode()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _declared_length(scope) > self.max_body_bytes:
+            await self._refuse(send)
+            return
+
+        limit = self.max_body_bytes
+        received = 0
+        over_limit = False
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, over_limit
+            if over_limit:
+                raise RequestBodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over_limit = True
+                    raise RequestBodyTooLarge(limit)
+            return message
+
+        async def send_unless_over_limit(message: Message) -> None:
+            nonlocal response_started
+            if over_limit:
+                # The app answered after the body went over the limit (say it turned the error
+                # into a 4xx of its own): the client gets the 413 instead.
+                if not response_started:
+                    response_started = True
+                    await self._refuse(send)
+                return
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, send_unless_over_limit)
+        except Exception:
+            if not over_limit:
+                raise
+            # Whatever the app raised, the cause is the body over the limit: answer that.
+            if not response_started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        # Fresh messages each time: middleware further out may change the ones it is given.
+        await send({"type": "http.response.start", "status": 413, "headers": [*self._headers]})
+        await send({"type": "http.response.body", "body": self._body})
+
+
+def _declared_length(scope: Scope) -> int:
+    """The request's Content-Length, or -1 if it has none (a chunked body) or an unreadable one
+    (which the server refuses before the app runs); the body is then counted as it arrives."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return -1
+
+
+_PAGE_SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+_DOCS_SECURITY_HEADERS = [
+    (b"content-security-policy", DOCS_CONTENT_SECURITY_POLICY.encode()),
+    *_PAGE_SECURITY_HEADERS[1:],
+]
+
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    return _DOCS_SECURITY_HEADERS if path.startswith(DOCS_PATHS) else _PAGE_SECURITY_HEADERS
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -26,17 +160,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = (
-            DOCS_CONTENT_SECURITY_POLICY
-            if scope["path"].startswith(DOCS_PATHS)
-            else CONTENT_SECURITY_POLICY
-        )
-        headers = [
-            (b"content-security-policy", policy.encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-        ]
+        headers = security_headers(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
