@@ -1,10 +1,18 @@
-"""Every error is JSON with a `detail` that says what to fix."""
+"""Every error is JSON with a `detail` string that says what to fix; none shows a traceback."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+import logging
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.middleware import security_headers
 from app.preprocessing import (
     EmptyDrawingError,
     ImageDecodeError,
@@ -12,6 +20,8 @@ from app.preprocessing import (
     PixelsError,
     PreprocessingError,
 )
+
+logger = logging.getLogger("app.errors")
 
 # The most specific class wins: ImageDecodeError is "not an image we can read" (415),
 # an empty drawing or bad pixels are a well-formed request we cannot classify (422).
@@ -23,6 +33,11 @@ STATUS_OF_PREPROCESSING_ERROR: list[tuple[type[PreprocessingError], int]] = [
     (PreprocessingError, 422),
 ]
 
+INTERNAL_ERROR_DETAIL = (
+    "the server failed to answer this request (an internal error, now logged); "
+    "please try again, and report it if it keeps happening"
+)
+
 
 async def preprocessing_error_handler(request: Request, error: Exception) -> JSONResponse:
     status = next(
@@ -31,5 +46,80 @@ async def preprocessing_error_handler(request: Request, error: Exception) -> JSO
     return JSONResponse({"detail": str(error)}, status_code=status)
 
 
+async def http_error_handler(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    status = error.status_code
+    if status < 200 or status in (204, 205, 304):  # statuses that must not have a body
+        return Response(status_code=status, headers=error.headers)
+    detail = error.detail
+    if detail == _phrase(status):  # Starlette's bare default ("Not Found"): say more
+        detail = _default_detail(request, status, error.headers or {})
+    return JSONResponse(
+        {"detail": detail if isinstance(detail, str) else str(detail)},
+        status_code=status,
+        headers=error.headers,
+    )
+
+
+async def request_validation_error_handler(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse({"detail": explain_validation_errors(error.errors())}, status_code=422)
+
+
+async def unexpected_error_handler(request: Request, error: Exception) -> JSONResponse:
+    """The last resort (a bug): JSON without the traceback, which goes to the server's log."""
+    logger.error(
+        "unexpected error answering %s %s", request.method, request.url.path, exc_info=error
+    )
+    # Sent by Starlette's outermost middleware, past ours: the security headers come from here.
+    headers = {
+        name.decode(): value.decode() for name, value in security_headers(request.url.path)
+    }
+    return JSONResponse({"detail": INTERNAL_ERROR_DETAIL}, status_code=500, headers=headers)
+
+
+def explain_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
+    """Pydantic's error list as one line: "query parameter 'x': should be …; body: …"."""
+    problems = []
+    for item in errors:
+        where = _location(item.get("loc", ()))
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems) or "the request is not valid"
+
+
+def _location(loc: Iterable[Any]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in ("query", "path", "header", "cookie") and len(parts) > 1:
+        kind = {"query": "query parameter", "path": "path parameter"}.get(parts[0], parts[0])
+        return f"{kind} {'.'.join(parts[1:])!r}"
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _default_detail(request: Request, status: int, headers: Mapping[str, str]) -> str:
+    path = request.url.path
+    if status == 404:
+        return f"nothing at {path}; the API is described at /docs"
+    if status == 405:
+        allowed = headers.get("allow") or headers.get("Allow")
+        use = f"; use {allowed}" if allowed else ""
+        return f"{request.method} is not allowed on {path}{use}"
+    return _phrase(status) or f"HTTP {status}"
+
+
 def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PreprocessingError, preprocessing_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, request_validation_error_handler)
+    # Starlette gives an Exception handler to its outermost middleware, so this also covers
+    # errors raised in our own middleware.
+    app.add_exception_handler(Exception, unexpected_error_handler)
