@@ -12,8 +12,11 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.dependencies import ModelDep, SettingsDep
+from app.errors import explain_validation_errors
+from app.middleware import RequestBodyTooLarge
 from app.model_registry import LoadedModel
 from app.preprocessing import decode_image, image_to_mnist, pixels_to_mnist
 from app.schemas import ErrorResponse, PredictRequest, PredictResponse
@@ -85,38 +88,53 @@ async def predict(request: Request, model: ModelDep, settings: SettingsDep) -> R
     return Response(body, media_type="application/json")
 
 
+SEND_JSON_OR_MULTIPART = (
+    "send application/json ({\"image\": …} or {\"pixels\": …}) "
+    "or multipart/form-data with the image in the field 'file'"
+)
+SEND_IMAGE_OR_PIXELS = (
+    'send a JSON object {"image": "data:image/png;base64,…"} '
+    'or {"pixels": [28 rows of 28 numbers in [0, 1]]}'
+)
+
+
 async def _read_input(request: Request) -> tuple[bytes | None, list[Any] | None]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         return await _read_multipart(request), None
     if content_type == "application/json" or content_type.endswith("+json"):
+        body = await request.body()
+        if not body.strip():
+            raise HTTPException(422, f"the request body is empty: {SEND_IMAGE_OR_PIXELS}")
         try:
-            payload = PredictRequest.model_validate_json(await request.body())
+            payload = PredictRequest.model_validate_json(body)
         except ValidationError as error:
             raise HTTPException(422, _explain(error)) from None
         if payload.image is not None:
             return _decode_base64_image(payload.image), None
         return None, payload.pixels
-    raise HTTPException(
-        415,
-        "send application/json ({\"image\": …} or {\"pixels\": …}) "
-        "or multipart/form-data with the image in the field 'file'",
-    )
+    got = f"got {content_type!r}" if content_type else "got no Content-Type"
+    raise HTTPException(415, f"{SEND_JSON_OR_MULTIPART}; {got}")
 
 
 async def _read_multipart(request: Request) -> bytes:
     try:
-        form = await request.form(max_files=1, max_fields=8)
-    except HTTPException:
+        async with request.form(max_files=1, max_fields=8) as form:
+            upload = form.get("file")
+            if upload is None:
+                raise HTTPException(422, "send the image file in the multipart field 'file'")
+            if not isinstance(upload, UploadFile):
+                raise HTTPException(422, "the multipart field 'file' must be a file, not text")
+            data = await upload.read()
+    except (HTTPException, RequestBodyTooLarge):
         raise
-    except Exception as error:  # python-multipart's parse errors carry no common base class
-        raise HTTPException(422, f"the multipart body cannot be parsed ({error})") from None
-    upload = form.get("file")
-    if upload is None:
-        raise HTTPException(422, "send the image file in the multipart field 'file'")
-    if not isinstance(upload, UploadFile):
-        raise HTTPException(422, "the multipart field 'file' must be a file, not text")
-    return await upload.read()
+    except StarletteHTTPException as error:  # Starlette's multipart parse errors are 400s
+        raise HTTPException(
+            422, f"the multipart body cannot be parsed ({error.detail}): {SEND_JSON_OR_MULTIPART}"
+        ) from None
+    if not data:
+        raise HTTPException(422, "the file in the field 'file' is empty; send an image file")
+    return data
 
 
 def _decode_base64_image(text: str) -> bytes:
@@ -126,11 +144,19 @@ def _decode_base64_image(text: str) -> bytes:
             raise HTTPException(
                 422, "the 'image' data URL must be base64: data:image/png;base64,…"
             )
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
+    text = "".join(text.split())
+    if not text:
         raise HTTPException(
-            422, "'image' is not valid base64: send a data URL or bare base64 of an image"
+            422, "'image' holds no image: send a data URL (data:image/png;base64,…) or base64"
+        )
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        reason = str(error).split(":")[0].rstrip(".") if str(error) else "not base64"
+        raise HTTPException(
+            422,
+            f"'image' is not valid base64 ({reason.lower()}): send a data URL "
+            f"(data:image/png;base64,…) or bare base64 of an image",
         ) from None
 
 
@@ -172,11 +198,39 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 
 def _explain(error: ValidationError) -> str:
+    """Pydantic's complaints about the JSON body, as one line that says what to fix."""
     problems = []
     for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "json_invalid":
-            message = f"the body is not valid JSON ({item.get('ctx', {}).get('error', '')})"
-        problems.append(f"{where}: {message}" if where else message)
+        kind, loc = item["type"], item["loc"]
+        field = str(loc[0]) if loc else ""
+        if kind == "json_invalid":
+            reason = str(item.get("ctx", {}).get("error", "")).removeprefix("Invalid JSON: ")
+            problems.append(f"the body is not valid JSON ({reason}): {SEND_IMAGE_OR_PIXELS}")
+        elif kind == "model_type":
+            got = type(item["input"]).__name__ if item["input"] is not None else "null"
+            problems.append(
+                f"the body must be a JSON object, not {_json_type(got)}: {SEND_IMAGE_OR_PIXELS}"
+            )
+        elif kind == "extra_forbidden":
+            problems.append(f"unknown field {field!r}: send only 'image' or 'pixels'")
+        elif field == "image":
+            problems.append(
+                "'image' must be a string: a data URL (data:image/png;base64,…) or bare base64"
+            )
+        elif field == "pixels":
+            problems.append(
+                "'pixels' must be a list: 28 rows of 28 numbers, or a flat list of 784 numbers"
+            )
+        else:
+            problems.append(explain_validation_errors([item]))
     return "; ".join(problems)
+
+
+def _json_type(python_type: str) -> str:
+    return {
+        "list": "an array",
+        "str": "a string",
+        "int": "a number",
+        "float": "a number",
+        "bool": "a boolean",
+    }.get(python_type, python_type)
