@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.network import ACTIVATIONS, DenseLayer, LayerResult, class_probabilities, forward
+from app.ood import OodDetector
 
 INPUT_UNITS = 784
 # The hand-written forward pass must match Keras's own this closely, or the model is refused.
@@ -39,6 +40,7 @@ class UnknownModelError(KeyError):
 class Prediction:
     probabilities: np.ndarray  # (classes,)
     layers: list[LayerResult]  # one per Dense layer, output last
+    ood_score: float | None = None  # None when the model has no detector
 
     @property
     def index(self) -> int:
@@ -52,12 +54,15 @@ class LoadedModel:
     layers: tuple[DenseLayer, ...]
     card: dict[str, Any] = field(repr=False)
     keras_model: Any = field(repr=False)  # kept to check parity; never used to answer
+    ood: OodDetector | None = None  # says when an input is none of the classes
 
     def predict(self, x: np.ndarray) -> Prediction:
         """Classify one input (784,) in [0,1]: probabilities and every layer's z and a."""
-        results = forward(self.layers, x.astype(np.float32, copy=False))
+        x = x.astype(np.float32, copy=False)
+        results = forward(self.layers, x)
         probabilities = class_probabilities(results[-1].a, len(self.classes))
-        return Prediction(probabilities=probabilities, layers=results)
+        ood_score = self.ood.score(x) if self.ood is not None else None
+        return Prediction(probabilities=probabilities, layers=results, ood_score=ood_score)
 
     def describe(self) -> dict[str, Any]:
         """What a client needs to know about the model, without its weights."""
@@ -115,33 +120,68 @@ def load_model(card_path: Path) -> LoadedModel:
     model_path = card_path.with_suffix(".keras")
     if not model_path.is_file():
         raise ModelStoreError(f"{model_path}: missing (its card {card_path.name} exists)")
-    expected_sha = card.get("files", {}).get("model_sha256")
-    if expected_sha and hashlib.sha256(model_path.read_bytes()).hexdigest() != expected_sha:
-        raise ModelStoreError(
-            f"{model_path}: does not match its card {card_path.name} (sha256 differs); "
-            f"retrain or restore the pair"
-        )
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep start-up output readable
-    import keras  # here, not at import: loading TensorFlow belongs to start-up
-
-    try:
-        keras_model = keras.saving.load_model(model_path, compile=False)
-    except Exception as error:  # Keras raises many kinds for a bad file; all mean "unreadable"
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ModelStoreError(
-            f"{model_path}: cannot be loaded by Keras ({type(error).__name__}: {first_line})"
-        ) from None
-
-    layers = _dense_layers(keras_model, model_path)
+    files = card.get("files", {})
+    keras_model, layers = _load_dense_network(model_path, files.get("model_sha256"), card_path)
     classes = tuple(card["classes"])
     _check_shapes(layers, classes, model_path)
     model = LoadedModel(
-        name=name, classes=classes, layers=layers, card=card, keras_model=keras_model
+        name=name,
+        classes=classes,
+        layers=layers,
+        card=card,
+        keras_model=keras_model,
+        ood=_load_ood_detector(card, card_path, len(classes)),
     )
     _warm_and_check_parity(model, model_path)
     logger.info("loaded %s: %s, classes %s", name, _shape_text(layers), ",".join(classes))
     return model
+
+
+def _load_ood_detector(
+    card: dict[str, Any], card_path: Path, n_classes: int
+) -> OodDetector | None:
+    """The out-of-distribution detector the card names, if any (see app/ood.py)."""
+    section = card.get("ood")
+    if section is None:
+        return None
+    file_name, threshold = section.get("file"), section.get("threshold")
+    if not isinstance(file_name, str) or not isinstance(threshold, int | float):
+        raise ModelStoreError(f"{card_path}: its 'ood' section needs a 'file' and a 'threshold'")
+    path = card_path.parent / file_name
+    if not path.is_file():
+        raise ModelStoreError(f"{path}: missing (the card {card_path.name} names it)")
+    keras_model, layers = _load_dense_network(
+        path, card.get("files", {}).get(file_name), card_path
+    )
+    if layers[0].weights.shape[0] != INPUT_UNITS or layers[-1].units != n_classes:
+        raise ModelStoreError(
+            f"{path}: the detector must map 784 inputs to one softmax unit per class"
+        )
+    probe = np.random.default_rng(1).random((4, INPUT_UNITS), dtype=np.float32)
+    _check_parity(keras_model, layers, probe, path)
+    return OodDetector(layers=layers, threshold=float(threshold))
+
+
+def _load_dense_network(
+    path: Path, expected_sha256: str | None, card_path: Path
+) -> tuple[Any, tuple[DenseLayer, ...]]:
+    """Load a .keras file of Dense layers, checking it is the file its card describes."""
+    if expected_sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != expected_sha256:
+        raise ModelStoreError(
+            f"{path}: does not match its card {card_path.name} (sha256 differs); "
+            f"retrain or restore the pair"
+        )
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep start-up output readable
+    import keras  # here, not at import: loading TensorFlow belongs to start-up
+
+    try:
+        keras_model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a bad file; all mean "unreadable"
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ModelStoreError(
+            f"{path}: cannot be loaded by Keras ({type(error).__name__}: {first_line})"
+        ) from None
+    return keras_model, _dense_layers(keras_model, path)
 
 
 def _read_card(card_path: Path) -> dict[str, Any]:
@@ -206,16 +246,18 @@ def _check_shapes(layers: tuple[DenseLayer, ...], classes: tuple[str, ...], path
 
 def _warm_and_check_parity(model: LoadedModel, path: Path) -> None:
     """Run both forward passes once (warming them) and refuse the model if they disagree."""
-    rng = np.random.default_rng(0)
-    probe = rng.random((8, INPUT_UNITS), dtype=np.float32)
-    expected = np.asarray(model.keras_model(probe, training=False))
-    ours = forward(model.layers, probe)[-1].a
-    worst = float(np.max(np.abs(expected - ours)))
-    if not worst <= PARITY_TOLERANCE:
-        raise ModelStoreError(
-            f"{path}: the NumPy forward pass differs from Keras's by {worst:.2g}"
-        )
+    probe = np.random.default_rng(0).random((8, INPUT_UNITS), dtype=np.float32)
+    _check_parity(model.keras_model, model.layers, probe, path)
     model.predict(probe[0])
+
+
+def _check_parity(
+    keras_model: Any, layers: tuple[DenseLayer, ...], probe: np.ndarray, path: Path
+) -> None:
+    expected = np.asarray(keras_model(probe, training=False))
+    worst = float(np.max(np.abs(expected - forward(layers, probe)[-1].a)))
+    if not worst <= PARITY_TOLERANCE:
+        raise ModelStoreError(f"{path}: the NumPy forward pass differs from Keras's by {worst:.2g}")
 
 
 def _shape_text(layers: tuple[DenseLayer, ...]) -> str:

@@ -420,10 +420,32 @@ def run(settings: TrainSettings) -> dict:
         f"{metrics['test']['accuracy']:.2%} on {len(splits.y_test)} MNIST test digits"
     )
 
-    # 7. Save atomically: the good model is replaced only by a complete, loadable new one.
+    # 7. The out-of-distribution detector, for models that do not cover all ten digits.
+    extra_files = {}
+    if settings.out_of_distribution and len(settings.digits) < 10:
+        from training import ood_detector
+
+        data = ood_detector.build_detector_data(
+            mnist, splits, settings.digits, settings.seed, settings.validation_fraction
+        )
+        detector_model, detector = ood_detector.train_detector(
+            data, len(settings.digits), settings.seed
+        )
+        detector_file = f"{settings.model_name}.ood.keras"
+        card["ood"] = {
+            "file": detector_file,
+            **ood_detector.detector_report(detector, data, splits.x_test, settings.digits),
+        }
+        extra_files[detector_file] = detector_model.save
+        rates = card["ood"]["rates"]["test"]
+        print(f"out-of-distribution on the test set: {rates['other_digits_flagged']:.1%} of "
+              f"other digits flagged, {rates['classes_flagged']:.2%} of {classes} flagged",
+              flush=True)
+
+    # 8. Save atomically: the good model is replaced only by a complete, loadable new one.
     from training.model_store_writer import save_model_with_card
 
-    path = save_model_with_card(model, card, settings.out, settings.model_name)
+    path = save_model_with_card(model, card, settings.out, settings.model_name, extra_files)
     print(
         f"saved {path} and {path.with_suffix('.json').name} "
         f"(training {training_time_s:.1f} s, total {time.perf_counter() - started:.1f} s)"

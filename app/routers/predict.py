@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.dependencies import ModelDep, SettingsDep
 from app.errors import explain_validation_errors
 from app.middleware import RequestBodyTooLarge
-from app.model_registry import LoadedModel
+from app.model_registry import LoadedModel, Prediction
 from app.preprocessing import decode_image, image_to_mnist, pixels_to_mnist
 from app.schemas import ErrorResponse, PredictRequest, PredictResponse
 
@@ -185,11 +185,19 @@ def _answer(
             for layer, result in zip(model.layers, prediction.layers, strict=True)
         ],
         "input": np.round(x.astype(np.float64), 4).tolist(),
-        "in_distribution": None,
-        "ood_score": None,
-        "ood_threshold": None,
+        **_out_of_distribution(model, prediction),
     }
     return json.dumps(response, separators=(",", ":")).encode()
+
+
+def _out_of_distribution(model: LoadedModel, prediction: Prediction) -> dict[str, Any]:
+    if model.ood is None or prediction.ood_score is None:
+        return {"in_distribution": None, "ood_score": None, "ood_threshold": None}
+    return {
+        "in_distribution": prediction.ood_score <= model.ood.threshold,
+        "ood_score": round(prediction.ood_score, 6),
+        "ood_threshold": round(model.ood.threshold, 6),
+    }
 
 
 def _rounded(values: np.ndarray) -> list[float]:

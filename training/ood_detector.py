@@ -1,0 +1,215 @@
+"""Train the "neither of these" detector that sits beside a classifier (see app/ood.py).
+
+Outlier exposure (Hendrycks, Mazeika & Dietterich, ICLR 2019): besides the training images of
+the classes, with their labels, the detector sees training images that are none of the classes
+and learns to answer them with the uniform distribution (cross-entropy to uniform). Its score
+is 1 − max softmax probability (Hendrycks & Gimpel, ICLR 2017); the threshold is the quantile of
+the classes' *validation* scores that flags a chosen share of them (THRESHOLD_QUANTILE).
+
+The outliers come only from the training split:
+- the training images of the other MNIST digits;
+- shapes derived from training images that are no digit at all, so that the detector also
+  refuses scribbles, blobs and dashes: digits dilated into filled blobs, two digits overlaid,
+  and 1s turned on their side; each is normalised as the app normalises a drawing.
+The test split is used only to report the rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from app.network import DenseLayer
+from app.ood import OodDetector
+from app.preprocessing import PreprocessingError, image_to_mnist
+from training.mnist_data import Mnist
+
+if TYPE_CHECKING:
+    from training.train import Splits
+
+DETECTOR_HIDDEN = (64, 32)
+DETECTOR_EPOCHS = 6
+DETECTOR_BATCH_SIZE = 256
+DETECTOR_LEARNING_RATE = 0.003
+OTHER_DIGITS_USED = 12_000  # a sample of the other digits' training images is plenty
+DERIVED_SHAPES = 3_000
+THRESHOLD_QUANTILE = 0.995  # flag 0.5% of validation images of the classes
+
+REFERENCES = [
+    "Hendrycks, Mazeika & Dietterich, Deep Anomaly Detection with Outlier Exposure, ICLR 2019",
+    "Hendrycks & Gimpel, A Baseline for Detecting Misclassified and Out-of-Distribution "
+    "Examples in Neural Networks, ICLR 2017",
+]
+
+
+@dataclass
+class DetectorData:
+    """Network inputs (n, 784) in [0,1]."""
+
+    class_images: np.ndarray
+    class_labels: np.ndarray
+    class_validation: np.ndarray
+    other_digits: np.ndarray
+    other_digits_validation: np.ndarray
+    derived_shapes: np.ndarray
+    other_digits_test: np.ndarray
+    other_digits_test_labels: np.ndarray
+
+
+def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], seed: int,
+                        validation_fraction: float) -> DetectorData:
+    """Everything the detector is fitted, thresholded and measured on."""
+    rng = np.random.default_rng(seed + 2)
+    fit, validation = other_digit_splits(mnist.y_train, digits, seed, validation_fraction)
+    sample = rng.choice(fit, size=min(OTHER_DIGITS_USED, len(fit)), replace=False)
+
+    # Non-digits are derived from the fitting part of the training split only.
+    class_images = np.rint(splits.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
+    pool = np.concatenate([class_images, mnist.x_train[fit]])
+    pool_labels = np.concatenate([np.asarray(digits)[splits.y_train], mnist.y_train[fit]])
+    derived = derive_non_digits(pool, pool_labels, DERIVED_SHAPES, rng)
+
+    test_others = ~np.isin(mnist.y_test, digits)
+    return DetectorData(
+        class_images=splits.x_train,
+        class_labels=splits.y_train,
+        class_validation=splits.x_val,
+        other_digits=_as_inputs(mnist.x_train[sample]),
+        other_digits_validation=_as_inputs(mnist.x_train[validation]),
+        derived_shapes=derived,
+        other_digits_test=_as_inputs(mnist.x_test[test_others]),
+        other_digits_test_labels=mnist.y_test[test_others],
+    )
+
+
+def _as_inputs(images: np.ndarray) -> np.ndarray:
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+def other_digit_splits(
+    labels: np.ndarray, digits: tuple[int, ...], seed: int, validation_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the other digits' training images, split into fitting and validation."""
+    others = np.flatnonzero(~np.isin(labels, digits))
+    order = np.random.default_rng(seed + 1).permutation(others)
+    n_val = round(len(order) * validation_fraction)
+    return order[n_val:], order[:n_val]
+
+
+def derive_non_digits(images: np.ndarray, labels: np.ndarray, count: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Shapes that are no digit, made from MNIST training images (uint8, 28×28)."""
+    shapes = []
+    picks = rng.integers(0, len(images), size=(count, 2))
+    for i, (first, second) in enumerate(picks):
+        kind = i % 3
+        if kind == 0:  # a blob: dilation fills the digit's holes and strokes
+            shape = _dilate(np.pad(images[first], 6), radius=4)
+        elif kind == 1:  # two digits overlaid, off-centre: a scribble
+            dy, dx = rng.integers(-7, 8, size=2)
+            other = np.roll(np.pad(images[second], 8), (dy, dx), axis=(0, 1))
+            shape = np.maximum(np.pad(images[first], 8), other)
+        elif labels[first] == 1:  # a 1 on its side: a dash
+            shape = np.rot90(images[first], k=1 + 2 * (i % 2))
+        else:  # a digit crossed with its own mirror image
+            shape = np.maximum(images[first], images[first].T)
+        try:
+            shapes.append(image_to_mnist(Image.fromarray(shape.astype(np.uint8))).reshape(-1))
+        except PreprocessingError:
+            continue
+    return np.stack(shapes)
+
+
+def _dilate(image: np.ndarray, radius: int) -> np.ndarray:
+    out = image.copy()
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dy * dy + dx * dx <= radius * radius:
+                out = np.maximum(out, np.roll(image, (dy, dx), axis=(0, 1)))
+    return out
+
+
+def train_detector(data: DetectorData, n_classes: int, seed: int):
+    """Fit the detector with outlier exposure; returns (keras model, OodDetector, report)."""
+    import keras
+
+    outliers = np.concatenate([data.other_digits, data.derived_shapes])
+    x = np.concatenate([data.class_images, outliers]).astype(np.float32)
+    targets = np.concatenate([
+        np.eye(n_classes, dtype=np.float32)[data.class_labels],
+        np.full((len(outliers), n_classes), 1.0 / n_classes, dtype=np.float32),
+    ])
+
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input(shape=(784,), name="pixels")]
+    for i, units in enumerate(DETECTOR_HIDDEN, start=1):
+        layers.append(keras.layers.Dense(units, activation="relu", name=f"ood_hidden_{i}"))
+    layers.append(keras.layers.Dense(n_classes, activation="softmax", name="ood_output"))
+    model = keras.Sequential(layers, name="ood_detector")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=DETECTOR_LEARNING_RATE),
+        loss="categorical_crossentropy",
+    )
+    print(f"out-of-distribution detector: {len(data.class_images)} class images, "
+          f"{len(data.other_digits)} other digits, {len(data.derived_shapes)} derived shapes",
+          flush=True)
+    model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
+              shuffle=True, verbose=1)
+
+    dense = tuple(
+        DenseLayer(layer.name, layer.activation.__name__, *(np.asarray(w) for w in
+                                                            layer.get_weights()))
+        for layer in model.layers
+    )
+    scores_in_val = OodDetector(dense, threshold=np.inf).scores(data.class_validation)
+    threshold = float(np.quantile(scores_in_val, THRESHOLD_QUANTILE))
+    detector = OodDetector(dense, threshold=threshold)
+    return model, detector
+
+
+def flagged_share(detector: OodDetector, x: np.ndarray) -> float:
+    return float(np.mean(detector.scores(x) > detector.threshold)) if len(x) else 0.0
+
+
+def detector_report(detector: OodDetector, data: DetectorData, class_test: np.ndarray,
+                    digits: tuple[int, ...]) -> dict[str, Any]:
+    """The rates that tell how well it works, for the model card."""
+    per_digit = {
+        str(d): flagged_share(detector, data.other_digits_test[data.other_digits_test_labels == d])
+        for d in sorted(set(range(10)) - set(digits))
+    }
+    return {
+        "method": "outlier exposure (Hendrycks et al. 2019): a separate network "
+        f"784→{'→'.join(map(str, DETECTOR_HIDDEN))} relu→{len(digits)} softmax, trained on "
+        "the classes' training images and on outliers with a uniform target; score = "
+        "1 − max softmax probability; flagged when the score is above the threshold",
+        "references": REFERENCES,
+        "threshold": detector.threshold,
+        "threshold_rule": f"the {THRESHOLD_QUANTILE:.1%} quantile of the detector's scores on "
+        "the validation images of the classes",
+        "outlier_exposure": {
+            "other_digits": len(data.other_digits),
+            "derived_non_digits": len(data.derived_shapes),
+            "derived_kinds": ["digit dilated into a blob", "two digits overlaid",
+                              "a 1 on its side", "a digit crossed with its mirror image"],
+            "source": "MNIST training split only",
+        },
+        "hidden": list(DETECTOR_HIDDEN),
+        "epochs": DETECTOR_EPOCHS,
+        "rates": {
+            "validation": {
+                "classes_flagged": flagged_share(detector, data.class_validation),
+                "other_digits_flagged": flagged_share(detector, data.other_digits_validation),
+            },
+            "test": {
+                "classes_flagged": flagged_share(detector, class_test),
+                "other_digits_flagged": flagged_share(detector, data.other_digits_test),
+                "other_digits_flagged_per_digit": per_digit,
+                "classes_count": len(class_test),
+                "other_digits_count": len(data.other_digits_test),
+            },
+        },
+    }
