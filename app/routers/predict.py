@@ -41,6 +41,12 @@ REQUEST_BODY_DOC: dict[str, Any] = {
                 },
             },
             "multipart/form-data": {
+                "examples": {
+                    "file": {
+                        "summary": "An image file: curl -F file=@digit.png …/predict",
+                        "value": {"file": "digit.png"},
+                    }
+                },
                 "schema": {
                     "type": "object",
                     "required": ["file"],
