@@ -1,0 +1,452 @@
+"""POST /predict in every input form, the answer's contract, and the read-only endpoints,
+against the real server on the shipped model (and one server on a store of two models)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
+DEFAULT_MODEL = "digits-0-1"
+SHIPPED_CARD = json.loads((MODEL_STORE / f"{DEFAULT_MODEL}.json").read_text(encoding="utf-8"))
+SHIPPED_SHAPE = [(784, 25, "sigmoid"), (25, 15, "sigmoid"), (15, 1, "sigmoid")]
+
+# What the page sends: a 280×280 canvas, dark ink (#111827) on white, strokes 7.5 % of the side.
+CANVAS_SIDE = 280
+INK = (17, 24, 39)
+STROKE_WIDTH = 21
+
+RESPONSE_KEYS = {
+    "model", "prediction", "label", "probabilities", "layers", "input",
+    "in_distribution", "ood_score", "ood_threshold",
+}
+LAYER_KEYS = {"name", "units", "activation", "values", "preactivations"}
+# MNIST-form digits (n, 28, 28) float32 in [0, 1] and their labels (see conftest.py).
+Digits = tuple[np.ndarray, np.ndarray]
+
+
+# --- drawings and the encodings a client may send them in ------------------------------------
+
+
+def draw_digit(digit: int, background: str = "white") -> Image.Image:
+    """A clear 0 (an upright oval) or 1 (a slightly slanted bar) as a browser canvas draws it:
+    round-capped strokes on white paper, or on a transparent canvas."""
+    if background == "transparent":
+        image = Image.new("RGBA", (CANVAS_SIDE, CANVAS_SIDE), (0, 0, 0, 0))
+        ink: tuple[int, ...] = (*INK, 255)
+    else:
+        image = Image.new("RGB", (CANVAS_SIDE, CANVAS_SIDE), "white")
+        ink = INK
+    draw = ImageDraw.Draw(image)
+    if digit == 0:
+        draw.ellipse((85, 45, 195, 235), outline=ink, width=STROKE_WIDTH)
+    elif digit == 1:
+        ends = [(150, 45), (132, 235)]
+        draw.line(ends, fill=ink, width=STROKE_WIDTH)
+        radius = STROKE_WIDTH // 2
+        for x, y in ends:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=ink)
+    else:
+        raise ValueError(f"no drawing for {digit}")
+    return image
+
+
+def encoded(image: Image.Image, image_format: str) -> bytes:
+    if image_format in ("JPEG", "BMP") and image.mode == "RGBA":
+        image = image.convert("RGB")
+    if image_format == "GIF":
+        image = image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _json_image(image_format: str, mime: str, background: str = "white") -> RequestFor:
+    def request(digit: int) -> dict[str, Any]:
+        data = encoded(draw_digit(digit, background), image_format)
+        return {"json": {"image": data_url(data, mime)}}
+
+    return request
+
+
+def _bare_base64(digit: int) -> dict[str, Any]:
+    data = encoded(draw_digit(digit), "PNG")
+    return {"json": {"image": base64.b64encode(data).decode()}}
+
+
+def _multipart(image_format: str, mime: str, file_name: str) -> RequestFor:
+    def request(digit: int) -> dict[str, Any]:
+        data = encoded(draw_digit(digit), image_format)
+        return {"files": {"file": (file_name, data, mime)}}
+
+    return request
+
+
+RequestFor = Callable[[int], dict[str, Any]]
+INPUT_FORMS: dict[str, RequestFor] = {
+    "png-data-url-transparent": _json_image("PNG", "image/png", "transparent"),
+    "png-data-url-white": _json_image("PNG", "image/png"),
+    "png-bare-base64": _bare_base64,
+    "jpeg-data-url": _json_image("JPEG", "image/jpeg"),
+    "webp-data-url": _json_image("WEBP", "image/webp"),
+    "webp-data-url-transparent": _json_image("WEBP", "image/webp", "transparent"),
+    "gif-data-url": _json_image("GIF", "image/gif"),
+    "bmp-data-url": _json_image("BMP", "image/bmp"),
+    "multipart-png": _multipart("PNG", "image/png", "digit.png"),
+    "multipart-jpeg": _multipart("JPEG", "image/jpeg", "digit.jpg"),
+}
+
+
+def predict(client: httpx.Client, **request: Any) -> dict[str, Any]:
+    response = client.post("/predict", **request)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()
+
+
+# --- input forms -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digit", [0, 1])
+@pytest.mark.parametrize("form", INPUT_FORMS)
+def test_each_input_form_reads_a_clear_drawing(
+    client: httpx.Client, form: str, digit: int
+) -> None:
+    answer = predict(client, **INPUT_FORMS[form](digit))
+    assert answer["prediction"] == digit
+    assert answer["label"] == str(digit)
+    assert answer["probabilities"][str(digit)] > 0.9
+
+
+def test_the_same_drawing_gives_the_same_input_in_every_lossless_form(
+    client: httpx.Client,
+) -> None:
+    inputs = [
+        predict(client, **INPUT_FORMS[form](1))["input"]
+        for form in ("png-data-url-white", "png-bare-base64", "bmp-data-url", "multipart-png")
+    ]
+    assert all(other == inputs[0] for other in inputs[1:])
+
+
+@pytest.mark.parametrize("layout", ["rows", "flat"])
+def test_mnist_pixels_are_classified_and_used_as_is(
+    client: httpx.Client, digits_0_1: Digits, layout: str
+) -> None:
+    images, labels = digits_0_1
+    for image, label in zip(images, labels, strict=True):
+        pixels = image.tolist() if layout == "rows" else image.reshape(-1).tolist()
+        answer = predict(client, json={"pixels": pixels})
+        assert answer["prediction"] == int(label)
+        np.testing.assert_allclose(np.array(answer["input"]), image, atol=1e-6, rtol=0)
+
+
+def test_rows_and_flat_pixels_give_the_same_answer(
+    client: httpx.Client, digits_0_1: Digits
+) -> None:
+    image = digits_0_1[0][0]
+    rows = predict(client, json={"pixels": image.tolist()})
+    flat = predict(client, json={"pixels": image.reshape(-1).tolist()})
+    assert rows == flat
+
+
+# --- the answer's contract -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def answers(client: httpx.Client, digits_0_1: Digits) -> list[dict[str, Any]]:
+    """Answers to drawings and pixels of both classes, for the contract checks."""
+    drawn = [predict(client, **INPUT_FORMS["png-data-url-white"](digit)) for digit in (0, 1)]
+    pixels = [predict(client, json={"pixels": image.tolist()}) for image in digits_0_1[0][:6]]
+    return drawn + pixels
+
+
+def test_answer_has_exactly_the_contract_keys(answers: list[dict[str, Any]]) -> None:
+    for answer in answers:
+        assert set(answer) == RESPONSE_KEYS
+        assert answer["model"] == DEFAULT_MODEL
+        assert type(answer["prediction"]) is int
+        assert isinstance(answer["label"], str)
+        assert answer["in_distribution"] is None or isinstance(answer["in_distribution"], bool)
+        for key in ("ood_score", "ood_threshold"):
+            assert answer[key] is None or isinstance(answer[key], float)
+
+
+def test_probabilities_have_one_key_per_class_and_sum_to_one(
+    answers: list[dict[str, Any]],
+) -> None:
+    for answer in answers:
+        probabilities = answer["probabilities"]
+        assert list(probabilities) == SHIPPED_CARD["classes"]
+        assert all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in probabilities.values())
+        assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_one_sigmoid_unit_is_p1_and_p0_is_its_complement(answers: list[dict[str, Any]]) -> None:
+    for answer in answers:
+        (output_unit,) = answer["layers"][-1]["values"]
+        assert answer["probabilities"]["1"] == pytest.approx(output_unit, abs=1e-6)
+        assert answer["probabilities"]["0"] == pytest.approx(1.0 - output_unit, abs=1e-6)
+
+
+def test_prediction_and_label_name_the_most_probable_class(
+    answers: list[dict[str, Any]],
+) -> None:
+    predictions = set()
+    for answer in answers:
+        probabilities = answer["probabilities"]
+        assert answer["label"] == max(probabilities, key=probabilities.__getitem__)
+        assert answer["prediction"] == int(answer["label"])
+        predictions.add(answer["prediction"])
+    assert predictions == {0, 1}
+
+
+def test_one_layer_entry_per_dense_layer_output_last(answers: list[dict[str, Any]]) -> None:
+    card_layers = SHIPPED_CARD["architecture"]["layers"]
+    for answer in answers:
+        layers = answer["layers"]
+        assert [layer["name"] for layer in layers] == [layer["name"] for layer in card_layers]
+        for layer, (_, units, activation) in zip(layers, SHIPPED_SHAPE, strict=True):
+            assert set(layer) == LAYER_KEYS
+            assert layer["units"] == units == len(layer["values"]) == len(layer["preactivations"])
+            assert layer["activation"] == activation
+
+
+def test_layer_values_are_the_activation_of_the_preactivations(
+    answers: list[dict[str, Any]],
+) -> None:
+    for answer in answers:
+        for layer in answer["layers"]:
+            z = np.array(layer["preactivations"])
+            np.testing.assert_allclose(
+                np.array(layer["values"]), 1 / (1 + np.exp(-z)), atol=1e-6, rtol=0
+            )
+
+
+def test_input_is_28_by_28_in_unit_range(answers: list[dict[str, Any]]) -> None:
+    for answer in answers:
+        pixels = np.array(answer["input"], dtype=np.float64)
+        assert pixels.shape == (28, 28)
+        assert pixels.min() >= 0.0
+        assert pixels.max() <= 1.0
+        assert pixels.max() > 0.5  # the digit is there
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def test_unknown_model_is_404_naming_it(client: httpx.Client) -> None:
+    response = client.post(
+        "/predict", params={"model": "digits-4-2"}, **INPUT_FORMS["png-data-url-white"](1)
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+    assert "digits-4-2" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("background", ["white", "transparent"])
+def test_empty_drawing_is_422_the_drawing_is_empty(
+    client: httpx.Client, background: str
+) -> None:
+    mode, paper = ("RGBA", (0, 0, 0, 0)) if background == "transparent" else ("RGB", "white")
+    blank = encoded(Image.new(mode, (CANVAS_SIDE, CANVAS_SIDE), paper), "PNG")
+    response = client.post("/predict", json={"image": data_url(blank, "image/png")})
+    assert response.status_code == 422
+    assert response.json() == {"detail": "the drawing is empty"}
+
+
+# --- GET /models, /models/{name}, /model, /healthz, /docs, / ---------------------------------
+
+
+def test_models_lists_the_shipped_model_as_default(client: httpx.Client) -> None:
+    response = client.get("/models")
+    assert response.status_code == 200
+    (model,) = response.json()["models"]
+    assert model["name"] == DEFAULT_MODEL
+    assert model["classes"] == ["0", "1"]
+    assert model["default"] is True
+    assert model["layers"] == SHIPPED_CARD["architecture"]["layers"]
+    assert model["metrics"] == SHIPPED_CARD["metrics"]
+
+
+@pytest.fixture(scope="module")
+def shipped_keras_weights() -> list[tuple[np.ndarray, np.ndarray]]:
+    import keras
+
+    model = keras.saving.load_model(MODEL_STORE / f"{DEFAULT_MODEL}.keras", compile=False)
+    return [tuple(layer.get_weights()) for layer in model.layers]
+
+
+@pytest.mark.parametrize("path", ["/model", f"/models/{DEFAULT_MODEL}"])
+def test_model_detail_has_the_weights_as_inputs_by_units(
+    client: httpx.Client,
+    path: str,
+    shipped_keras_weights: list[tuple[np.ndarray, np.ndarray]],
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    detail = response.json()
+    assert detail["name"] == DEFAULT_MODEL
+    assert detail["classes"] == ["0", "1"]
+    assert detail["default"] is True
+    assert detail["metrics"] == SHIPPED_CARD["metrics"]
+    layers = detail["layers"]
+    assert [(len(layer["weights"]), layer["units"], layer["activation"]) for layer in layers] == (
+        SHIPPED_SHAPE
+    )
+    for layer, (kernel, bias) in zip(layers, shipped_keras_weights, strict=True):
+        weights = np.array(layer["weights"])
+        assert weights.shape == kernel.shape == (len(weights), layer["units"])
+        np.testing.assert_allclose(weights, kernel, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(np.array(layer["biases"]), bias, atol=1e-5, rtol=0)
+
+
+def test_model_and_models_name_agree(client: httpx.Client) -> None:
+    assert client.get("/model").json() == client.get(f"/models/{DEFAULT_MODEL}").json()
+
+
+def test_unknown_model_detail_is_404_json(client: httpx.Client) -> None:
+    response = client.get("/models/digits-4-2")
+    assert response.status_code == 404
+    assert "digits-4-2" in response.json()["detail"]
+
+
+def test_healthz_is_ok(client: httpx.Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_openapi_lists_every_endpoint(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    expected = {
+        "/predict": "post",
+        "/models": "get",
+        "/models/{name}": "get",
+        "/model": "get",
+        "/healthz": "get",
+    }
+    for path, method in expected.items():
+        assert method in paths.get(path, {}), f"{method.upper()} {path} is not documented"
+
+
+def test_openapi_documents_json_and_multipart_predict_bodies_with_examples(
+    client: httpx.Client,
+) -> None:
+    predict_doc = client.get("/openapi.json").json()["paths"]["/predict"]["post"]
+    content = predict_doc["requestBody"]["content"]
+    assert set(content) >= {"application/json", "multipart/form-data"}
+    for media_type in ("application/json", "multipart/form-data"):
+        documented = content[media_type]
+        assert documented.get("examples") or documented.get("example"), media_type
+    assert "file" in content["multipart/form-data"]["schema"]["properties"]
+    json_examples = [
+        example["value"] for example in content["application/json"]["examples"].values()
+    ]
+    assert any("image" in example for example in json_examples)
+    assert any("pixels" in example for example in json_examples)
+    assert {"200", "404", "422"} <= set(predict_doc["responses"])
+
+
+def test_docs_page_is_served(client: httpx.Client) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
+    assert "/openapi.json" in response.text
+
+
+def test_page_is_html(client: httpx.Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<canvas" in response.text
+
+
+# --- a store of several models ---------------------------------------------------------------
+
+OTHER_MODEL = "digits-2-5-7"
+OTHER_CLASSES = ["2", "5", "7"]
+
+
+@pytest.fixture(scope="module")
+def two_model_url(
+    tmp_path_factory: pytest.TempPathFactory,
+    start_server: Callable[..., AbstractContextManager[str]],
+) -> Iterator[str]:
+    """A server on the shipped model plus a freshly built three-class softmax model."""
+    import keras
+
+    from training.model_store_writer import save_model_with_card
+
+    store = tmp_path_factory.mktemp("stores") / "two-models"
+    shutil.copytree(MODEL_STORE, store)
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(784,), name="pixels"),
+            keras.layers.Dense(12, activation="relu", name="hidden_1"),
+            keras.layers.Dense(len(OTHER_CLASSES), activation="softmax", name="output"),
+        ]
+    )
+    card = {
+        "name": OTHER_MODEL,
+        "classes": OTHER_CLASSES,
+        "architecture": {
+            "layers": [
+                {"name": "hidden_1", "units": 12, "activation": "relu"},
+                {"name": "output", "units": 3, "activation": "softmax"},
+            ]
+        },
+        "metrics": {"test": {"loss": 1.1, "accuracy": 0.33}},
+    }
+    save_model_with_card(model, card, store, OTHER_MODEL)
+    with start_server(store) as url:
+        yield url
+
+
+def test_several_models_are_listed_with_one_default(two_model_url: str) -> None:
+    models = httpx.get(f"{two_model_url}/models", timeout=30).json()["models"]
+    assert {model["name"]: model["default"] for model in models} == {
+        DEFAULT_MODEL: True,
+        OTHER_MODEL: False,
+    }
+    other = next(model for model in models if model["name"] == OTHER_MODEL)
+    assert other["classes"] == OTHER_CLASSES
+
+
+def test_a_request_can_name_another_model(two_model_url: str) -> None:
+    request = INPUT_FORMS["png-data-url-white"](1)
+    with httpx.Client(base_url=two_model_url, timeout=30) as http_client:
+        answer = predict(http_client, params={"model": OTHER_MODEL}, **request)
+        default_answer = predict(http_client, **request)
+    assert answer["model"] == OTHER_MODEL
+    assert list(answer["probabilities"]) == OTHER_CLASSES
+    assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert answer["prediction"] == int(answer["label"])  # the digit, not the class index
+    assert answer["label"] in OTHER_CLASSES
+    assert [layer["units"] for layer in answer["layers"]] == [12, 3]
+    assert answer["layers"][-1]["values"] == pytest.approx(
+        list(answer["probabilities"].values()), abs=1e-6
+    )
+    assert default_answer["model"] == DEFAULT_MODEL
+    assert default_answer["input"] == answer["input"]
+
+
+def test_other_model_detail_is_not_default(two_model_url: str) -> None:
+    detail = httpx.get(f"{two_model_url}/models/{OTHER_MODEL}", timeout=30).json()
+    assert detail["default"] is False
+    assert [np.array(layer["weights"]).shape for layer in detail["layers"]] == [(784, 12), (12, 3)]
