@@ -145,7 +145,8 @@ def tiny_idx_folder(
 
 @pytest.fixture
 def tiny_settings(tmp_path: Path, tiny_idx_folder: Path) -> Callable[..., TrainSettings]:
-    """Settings for a fast full run on the tiny set; keyword arguments override them."""
+    """Settings for a fast full run on the tiny set (no out-of-distribution detector);
+    keyword arguments override them."""
 
     def make(**overrides: object) -> TrainSettings:
         values: dict[str, object] = {
@@ -154,6 +155,8 @@ def tiny_settings(tmp_path: Path, tiny_idx_folder: Path) -> Callable[..., TrainS
             "epochs": 2,
             "batch_size": 16,
             "seed": 7,
+            # The detector (training/ood_detector.py) is not what these tests are about.
+            "out_of_distribution": False,
         }
         values.update(overrides)
         return TrainSettings(**values)  # type: ignore[arg-type]
