@@ -41,6 +41,7 @@ class TrainSettings:
     validation_fraction: float = 0.1
     seed: int = 1
     out_of_distribution: bool = True  # train the "neither of these" detector too
+    description: str = ""  # why this model is as it is, for its card
 
     @property
     def model_name(self) -> str:
@@ -164,6 +165,7 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
         validation_fraction=args.validation_fraction,
         seed=args.seed,
         out_of_distribution=args.out_of_distribution,
+        description=args.description,
     )
     check_settings(settings)
     return settings
@@ -366,6 +368,7 @@ def run(settings: TrainSettings) -> dict:
     card = {
         "name": settings.model_name,
         "classes": classes,
+        "description": settings.description,
         "task": "binary" if binary else "multiclass",
         "architecture": {
             "input": {
