@@ -145,6 +145,11 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
+        "--description",
+        default="",
+        help="a sentence for the model card: what this model is and why",
+    )
+    parser.add_argument(
         "--no-ood",
         dest="out_of_distribution",
         action="store_false",
