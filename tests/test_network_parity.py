@@ -1,0 +1,271 @@
+"""app.network.forward against Keras's own forward pass, layer by layer, number for number.
+
+The server never calls Keras to answer: it runs the loaded model's weights through NumPy. These
+tests hold that pass to Keras's (``model(x, training=False)``, and every intermediate layer via
+a ``keras.Model`` over the layer outputs) within 1e-5 for every activation of every layer, on
+the shipped model and its detector, and on freshly built models of several shapes and
+activations, for random inputs, all-zeros, all-ones, stroke-like sparse inputs and real MNIST.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.model_registry import LoadedModel, load_model
+from app.network import DenseLayer, LayerResult, class_probabilities, forward
+
+keras = pytest.importorskip("keras")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MODEL_STORE = REPO_ROOT / "model_store"
+SHIPPED_CARD = MODEL_STORE / "digits-0-1.json"
+SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
+TOLERANCE = 1e-5
+Z_ACCUMULATION_ULPS = 8
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def _mnist_test_images(count: int) -> np.ndarray | None:
+    if not SHARED_MNIST.is_file():
+        return None
+    with np.load(SHARED_MNIST) as archive:
+        images = archive["x_test"][:count]
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+def _sparse_strokes(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Mostly zeros with a few bright pixels, like a drawn digit."""
+    x = np.zeros((count, 784), dtype=np.float32)
+    mask = rng.random((count, 784)) < 0.15
+    x[mask] = rng.uniform(0.2, 1.0, size=int(mask.sum())).astype(np.float32)
+    return x
+
+
+def _input_sets() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(2024)
+    sets = {
+        "random-uniform": rng.random((256, 784), dtype=np.float32),
+        "all-zeros": np.zeros((1, 784), dtype=np.float32),
+        "all-ones": np.ones((1, 784), dtype=np.float32),
+        "sparse-strokes": _sparse_strokes(rng, 128),
+        "binary": (rng.random((64, 784)) < 0.5).astype(np.float32),
+    }
+    mnist = _mnist_test_images(1000)
+    if mnist is not None:
+        sets["mnist-test"] = mnist
+    return sets
+
+
+INPUT_SETS = _input_sets()
+ALL_INPUTS = np.concatenate(list(INPUT_SETS.values()))
+
+
+def test_real_mnist_is_among_the_inputs_when_available() -> None:
+    if not SHARED_MNIST.is_file():
+        pytest.skip(f"MNIST is not at {SHARED_MNIST}")
+    assert len(INPUT_SETS["mnist-test"]) == 1000
+
+
+# --- Keras's side ----------------------------------------------------------------------------
+
+
+def keras_layer_outputs(keras_model: Any, x: np.ndarray) -> list[np.ndarray]:
+    """Every layer's activations as Keras computes them (one functional model over them)."""
+    inputs = keras_model.inputs[0]
+    over_layers = keras.Model(inputs, [layer.output for layer in keras_model.layers])
+    outputs = over_layers(x, training=False)
+    if not isinstance(outputs, list | tuple):  # a model of one layer gives its one output
+        outputs = [outputs]
+    return [np.asarray(a) for a in outputs]
+
+
+def keras_preactivations(
+    keras_model: Any, x: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer, z = a_prev · W + b computed by Keras's ops from Keras's weights and a_prev,
+    and the magnitude Σ|a_prev · W| + |b| of what was summed into it."""
+    previous = [x, *keras_layer_outputs(keras_model, x)[:-1]]
+    return [
+        (
+            np.asarray(keras.ops.add(keras.ops.matmul(a, layer.kernel), layer.bias)),
+            np.abs(a) @ np.abs(np.asarray(layer.kernel)) + np.abs(np.asarray(layer.bias)),
+        )
+        for a, layer in zip(previous, keras_model.layers, strict=True)
+    ]
+
+
+def layers_from_keras(keras_model: Any) -> tuple[DenseLayer, ...]:
+    def activation_name(layer: Any) -> str:
+        return layer.activation.__name__
+
+    return tuple(
+        DenseLayer(layer.name, activation_name(layer), *map(np.asarray, layer.get_weights()))
+        for layer in keras_model.layers
+    )
+
+
+def assert_layers_match(
+    ours: list[LayerResult], keras_model: Any, x: np.ndarray, what: str
+) -> None:
+    expected_a = keras_layer_outputs(keras_model, x)
+    expected_z = keras_preactivations(keras_model, x)
+    final = np.asarray(keras_model(x, training=False))
+    assert len(ours) == len(expected_a) == len(keras_model.layers)
+    np.testing.assert_allclose(ours[-1].a, final, atol=TOLERANCE, rtol=0, err_msg=what)
+    for index, (result, a, (z, summed)) in enumerate(
+        zip(ours, expected_a, expected_z, strict=True)
+    ):
+        where = f"{what}, layer {index} ({keras_model.layers[index].name})"
+        assert result.a.shape == a.shape, where
+        np.testing.assert_allclose(result.a, a, atol=TOLERANCE, rtol=0, err_msg=where)
+        # z sums up to 784 float32 products in an order of each library's choosing; both are
+        # ~1e-5 off the float64 value when the terms sum to ~50. Allow that accumulation error
+        # (a few float32 ulps of the summed magnitude), no more.
+        z_error = np.abs(result.z - z)
+        z_allowed = TOLERANCE + Z_ACCUMULATION_ULPS * np.finfo(np.float32).eps * summed
+        worst = np.unravel_index(np.argmax(z_error - z_allowed), z_error.shape)
+        assert np.all(z_error <= z_allowed), (
+            f"{where}: z differs by {z_error[worst]:.3g} at {worst}, "
+            f"allowed {z_allowed[worst]:.3g}"
+        )
+
+
+# --- the shipped model and its detector ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LoadedModel:
+    """The default model as the server loads it (card checks, sha256, parity probe)."""
+    return load_model(SHIPPED_CARD)
+
+
+@pytest.mark.parametrize("input_set", INPUT_SETS)
+def test_shipped_model_every_layer_matches_keras(shipped: LoadedModel, input_set: str) -> None:
+    x = INPUT_SETS[input_set]
+    assert_layers_match(forward(shipped.layers, x), shipped.keras_model, x, input_set)
+
+
+def test_shipped_model_one_input_at_a_time_matches_keras(shipped: LoadedModel) -> None:
+    """The server passes one (784,) vector, not a batch."""
+    rng = np.random.default_rng(5)
+    picks = rng.choice(len(ALL_INPUTS), size=40, replace=False)
+    expected = keras_layer_outputs(shipped.keras_model, ALL_INPUTS[picks])
+    for row, pick in enumerate(picks):
+        prediction = shipped.predict(ALL_INPUTS[pick])
+        for result, keras_a in zip(prediction.layers, expected, strict=True):
+            assert result.a.shape == keras_a[row].shape
+            np.testing.assert_allclose(result.a, keras_a[row], atol=TOLERANCE, rtol=0)
+        p1 = float(expected[-1][row, 0])
+        np.testing.assert_allclose(prediction.probabilities, [1 - p1, p1], atol=TOLERANCE)
+
+
+def test_shipped_model_is_the_seed_network(shipped: LoadedModel) -> None:
+    shapes = [(layer.weights.shape, layer.activation) for layer in shipped.layers]
+    assert shapes == [((784, 25), "sigmoid"), ((25, 15), "sigmoid"), ((15, 1), "sigmoid")]
+
+
+def test_shipped_detector_matches_keras(shipped: LoadedModel) -> None:
+    card = json.loads(SHIPPED_CARD.read_text(encoding="utf-8"))
+    if shipped.ood is None:
+        pytest.skip("the shipped model has no out-of-distribution detector")
+    detector = keras.saving.load_model(MODEL_STORE / card["ood"]["file"], compile=False)
+    assert_layers_match(forward(shipped.ood.layers, ALL_INPUTS), detector, ALL_INPUTS, "ood")
+
+
+# --- freshly built models --------------------------------------------------------------------
+
+# (hidden units, hidden activation, output units, output activation)
+ARCHITECTURES = [
+    ((25, 15), "sigmoid", 1, "sigmoid"),
+    ((64,), "relu", 10, "softmax"),
+    ((32, 16, 8), "tanh", 3, "softmax"),
+    ((12,), "linear", 1, "sigmoid"),
+    ((), "", 10, "softmax"),
+    ((100, 50), "relu", 5, "relu"),
+    ((20,), "sigmoid", 4, "tanh"),
+    ((8, 8), "tanh", 2, "linear"),
+    ((300,), "relu", 2, "softmax"),
+]
+
+
+def _architecture_id(architecture: tuple[Any, ...]) -> str:
+    hidden, hidden_activation, units, activation = architecture
+    shape = "-".join(str(size) for size in (784, *hidden))
+    inner = f"{shape}{hidden_activation}" if hidden else shape
+    return f"{inner}-{units}{activation}"
+
+
+def build_random_model(architecture: tuple[Any, ...], seed: int) -> Any:
+    """A Keras model with random kernels and random (not zero) biases."""
+    hidden, hidden_activation, units, activation = architecture
+    keras.utils.set_random_seed(seed)
+    layers: list[Any] = [keras.Input(shape=(784,), name="pixels")]
+    for index, size in enumerate(hidden, start=1):
+        layers.append(keras.layers.Dense(size, activation=hidden_activation, name=f"h{index}"))
+    layers.append(keras.layers.Dense(units, activation=activation, name="output"))
+    model = keras.Sequential(layers)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, rng.normal(0.0, 1.0, size=bias.shape).astype(np.float32)])
+    return model
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES, ids=_architecture_id)
+def test_random_model_every_layer_matches_keras(architecture: tuple[Any, ...]) -> None:
+    model = build_random_model(architecture, seed=ARCHITECTURES.index(architecture))
+    layers = layers_from_keras(model)
+    what = _architecture_id(architecture)
+    assert_layers_match(forward(layers, ALL_INPUTS), model, ALL_INPUTS, what)
+
+
+SERVABLE = [arch for arch in ARCHITECTURES if arch[3] == "softmax" or arch[2:] == (1, "sigmoid")]
+
+
+@pytest.mark.parametrize("architecture", SERVABLE, ids=_architecture_id)
+def test_random_model_loaded_like_the_server_matches_keras(
+    architecture: tuple[Any, ...], tmp_path: Path, save_with_card: Callable[..., Path]
+) -> None:
+    """Saved to a model store and loaded by the registry, as the server does at start-up."""
+    model = build_random_model(architecture, seed=11)
+    units = architecture[2]
+    classes = ["0", "1"] if units == 1 else [str(digit) for digit in range(units)]
+    card_path = save_with_card(model, classes, tmp_path)
+    served = load_model(card_path)
+    reloaded = keras.saving.load_model(card_path.with_suffix(".keras"), compile=False)
+    assert_layers_match(forward(served.layers, ALL_INPUTS), reloaded, ALL_INPUTS, "served")
+    probabilities = class_probabilities(forward(served.layers, ALL_INPUTS)[-1].a, len(classes))
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-6)
+
+
+@pytest.fixture
+def save_with_card() -> Callable[..., Path]:
+    from training.model_store_writer import save_model_with_card
+
+    def save(model: Any, classes: list[str], folder: Path, name: str = "random") -> Path:
+        card = {"name": name, "classes": classes, "metrics": {}}
+        save_model_with_card(model, card, folder, name)
+        return folder / f"{name}.json"
+
+    return save
+
+
+def test_parity_check_is_not_vacuous() -> None:
+    """A one-ulp-sized error passes, a wrong weight does not: the tolerance can catch bugs."""
+    model = build_random_model(((16,), "sigmoid", 1, "sigmoid"), seed=3)
+    layers = list(layers_from_keras(model))
+    first = layers[0]
+    wrong = first.weights.copy()
+    wrong[300, 0] += 0.01
+    layers[0] = DenseLayer(first.name, first.activation, wrong, first.biases)
+    x = INPUT_SETS["random-uniform"]
+    with pytest.raises(AssertionError):
+        assert_layers_match(forward(tuple(layers), x), model, x, "perturbed")
