@@ -9,6 +9,7 @@ deadline.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -232,3 +233,46 @@ def _synthetic_digits() -> tuple[np.ndarray, np.ndarray]:
             images.append(np.asarray(image, dtype=np.float32) / 255.0)
             labels.append(digit)
     return np.stack(images), np.array(labels)
+
+
+OTHER_MODEL = "digits-2-5-7"
+OTHER_CLASSES = ["2", "5", "7"]
+
+
+@pytest.fixture(scope="session")
+def two_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped store plus a freshly built three-class softmax model, `digits-2-5-7`."""
+    import keras
+
+    from training.model_store_writer import save_model_with_card
+
+    store = tmp_path_factory.mktemp("stores") / "two-models"
+    shutil.copytree(MODEL_STORE, store)
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(784,), name="pixels"),
+            keras.layers.Dense(12, activation="relu", name="hidden_1"),
+            keras.layers.Dense(len(OTHER_CLASSES), activation="softmax", name="output"),
+        ]
+    )
+    card = {
+        "name": OTHER_MODEL,
+        "classes": OTHER_CLASSES,
+        "architecture": {
+            "layers": [
+                {"name": "hidden_1", "units": 12, "activation": "relu"},
+                {"name": "output", "units": 3, "activation": "softmax"},
+            ]
+        },
+        "metrics": {"test": {"loss": 1.1, "accuracy": 0.33}},
+    }
+    save_model_with_card(model, card, store, OTHER_MODEL)
+    return store
+
+
+@pytest.fixture(scope="session")
+def two_model_url(two_model_store: Path) -> Iterator[str]:
+    """A server on `two_model_store` (default: the shipped model)."""
+    with running_server(two_model_store) as url:
+        yield url

@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +150,7 @@ def test_mnist_pixels_are_classified_and_used_as_is(
         pixels = image.tolist() if layout == "rows" else image.reshape(-1).tolist()
         answer = predict(client, json={"pixels": pixels})
         assert answer["prediction"] == int(label)
-        np.testing.assert_allclose(np.array(answer["input"]), image, atol=1e-6, rtol=0)
+        np.testing.assert_array_equal(np.array(answer["input"], dtype=np.float32), image)
 
 
 def test_rows_and_flat_pixels_give_the_same_answer(
@@ -378,44 +376,8 @@ def test_page_is_html(client: httpx.Client) -> None:
 
 # --- a store of several models ---------------------------------------------------------------
 
-OTHER_MODEL = "digits-2-5-7"
+OTHER_MODEL = "digits-2-5-7"  # the second model of `two_model_url` (see conftest.py)
 OTHER_CLASSES = ["2", "5", "7"]
-
-
-@pytest.fixture(scope="module")
-def two_model_url(
-    tmp_path_factory: pytest.TempPathFactory,
-    start_server: Callable[..., AbstractContextManager[str]],
-) -> Iterator[str]:
-    """A server on the shipped model plus a freshly built three-class softmax model."""
-    import keras
-
-    from training.model_store_writer import save_model_with_card
-
-    store = tmp_path_factory.mktemp("stores") / "two-models"
-    shutil.copytree(MODEL_STORE, store)
-    keras.utils.set_random_seed(7)
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(784,), name="pixels"),
-            keras.layers.Dense(12, activation="relu", name="hidden_1"),
-            keras.layers.Dense(len(OTHER_CLASSES), activation="softmax", name="output"),
-        ]
-    )
-    card = {
-        "name": OTHER_MODEL,
-        "classes": OTHER_CLASSES,
-        "architecture": {
-            "layers": [
-                {"name": "hidden_1", "units": 12, "activation": "relu"},
-                {"name": "output", "units": 3, "activation": "softmax"},
-            ]
-        },
-        "metrics": {"test": {"loss": 1.1, "accuracy": 0.33}},
-    }
-    save_model_with_card(model, card, store, OTHER_MODEL)
-    with start_server(store) as url:
-        yield url
 
 
 def test_several_models_are_listed_with_one_default(two_model_url: str) -> None:
