@@ -178,6 +178,8 @@ def image_to_mnist(image: Image.Image) -> np.ndarray:
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"image_to_mnist expects a PIL image, got {type(image).__name__}")
+    if image.width == 0 or image.height == 0:
+        raise EmptyDrawingError
     working = _bands_showing_ink(_working_image(image))
     factor = math.ceil(max(working.size) / _WORKING_SIDE)
     overview = working.reduce(factor) if factor > 1 else working

@@ -396,6 +396,8 @@ EMPTY_IMAGES: dict[str, Callable[[], Image.Image]] = {
     "palette": lambda: Image.new("P", (280, 280), 3),
     "16-bit": lambda: Image.new("I;16", (280, 280), 40000),
     "one pixel": lambda: Image.new("L", (1, 1), 0),
+    "no pixels": lambda: Image.new("L", (0, 0)),
+    "one row": lambda: Image.new("RGB", (300, 1), "white"),
     "huge white": lambda: Image.new("L", (4096, 4096), 255),
     "faint scribble": lambda: draw_digit("7", background=255, ink=240),
     "paper grain": _noisy_paper,
