@@ -29,6 +29,7 @@ const ui = {
   errorMessage: byId('error-message'),
   retryButton: byId('retry-button'),
   modelSwitch: byId('model-switch'),
+  answerNote: byId('answer-note'),
 };
 
 const drawing = new DrawingCanvas(byId('drawing-canvas'));
@@ -92,9 +93,11 @@ drawing.addEventListener('change', (event) => {
 });
 
 function updateDrawingControls() {
-  ui.undoButton.disabled = !drawing.canUndo;
-  ui.clearButton.disabled = drawing.isEmpty();
-  ui.canvasHint.hidden = !drawing.isEmpty();
+  // Called for every pointer move: only touch the DOM when something changes.
+  const empty = drawing.isEmpty();
+  if (ui.undoButton.disabled !== !drawing.canUndo) ui.undoButton.disabled = !drawing.canUndo;
+  if (ui.clearButton.disabled !== empty) ui.clearButton.disabled = empty;
+  if (ui.canvasHint.hidden !== !empty) ui.canvasHint.hidden = !empty;
 }
 
 ui.undoButton.addEventListener('click', () => drawing.undo());
@@ -229,10 +232,24 @@ async function useModel(name) {
 
 function setDiagramModel(details) {
   state.details = details;
+  ui.answerNote.textContent = describeOutput(details);
   diagram.setModel(details);
   explainer.setModel(details);
   if (state.result) diagram.update(state.result);
   renderExplainer();
+}
+
+/** One sentence on how the output layer turns into the bars, for this model. */
+function describeOutput(details) {
+  const output = details.layers[details.layers.length - 1];
+  const { classes } = details;
+  if (!output) return '';
+  if (output.units === 1 && classes.length === 2) {
+    return `The output layer is one ${output.activation} unit: it gives p(“${classes[1]}”), and `
+      + `p(“${classes[0]}”) = 1 − p(“${classes[1]}”).`;
+  }
+  return `The output layer has ${output.units} ${output.activation} units, one per class; `
+    + 'the bars add up to 100%.';
 }
 
 /** Without GET /models/{name}, draw the units from the answer itself (no weights, no lines). */

@@ -24,7 +24,8 @@ const MAX_EDGES_PER_LAYER = 160;
 const MIN_EDGE_SHARE = 0.04;
 const TITLE_SPACE = 46;
 const BOTTOM_SPACE = 14;
-const OUTPUT_LABEL_SPACE = 86;
+const OUTPUT_LABEL_SPACE = 96;
+const OUTPUT_LABEL_SPACE_NARROW = 64;
 
 export class NetworkDiagram extends EventTarget {
   #svg;
@@ -105,7 +106,11 @@ export class NetworkDiagram extends EventTarget {
     const titles = svgElement('g', { class: 'column-titles' }, this.#svg);
     const layers = this.#model.layers;
     const columns = [
-      { x: layout.input.x + layout.input.size / 2, name: 'Input', detail: '28×28 = 784' },
+      {
+        x: layout.input.x + layout.input.size / 2,
+        name: 'Input',
+        detail: layout.narrow ? '28×28' : '28×28 = 784',
+      },
       ...layers.map((layer, index) => ({
         x: layout.layers[index].x,
         name: index === layers.length - 1 ? 'Output' : `Hidden ${index + 1}`,
@@ -138,7 +143,7 @@ export class NetworkDiagram extends EventTarget {
       preserveAspectRatio: 'none',
     }, group);
     this.#weightCaption = svgElement('text', {
-      x: x + size / 2, y: weightY + size + 16, class: 'image-caption',
+      x: x + size / 2, y: weightY + size + 15, class: 'image-caption',
     }, group);
     const inputCaption = svgElement('text', {
       x: x + size / 2, y: imageY + size + 16, class: 'image-caption',
@@ -236,14 +241,18 @@ export class NetworkDiagram extends EventTarget {
     const { classes } = this.#model;
     const output = this.#model.layers[this.#model.layers.length - 1];
     const values = this.#result?.layers?.[this.#model.layers.length - 1]?.values;
+    const lone = output.units === 1;
     this.#outputLabels.forEach((label, index) => {
-      const name = outputUnitName(classes, output, index);
-      let text = name;
+      label.replaceChildren();
+      const name = svgElement('tspan', { class: 'output-name' }, label);
+      name.textContent = lone ? outputUnitName(classes, output, index) : (classes[index] ?? index);
       if (values) {
-        text = output.units === 1 ? `${name} = ${formatNumber(values[index], 3)}`
-          : `${name}  ${formatPercent(values[index])}`;
+        const value = lone
+          ? svgElement('tspan', { x: label.getAttribute('x'), dy: '1.3em' }, label)
+          : svgElement('tspan', { dx: '0.5em' }, label);
+        value.textContent = lone ? `= ${formatNumber(values[index], 3)}` : formatPercent(values[index]);
       }
-      label.textContent = text;
+      label.setAttribute('dy', values && lone ? '-0.65em' : '0');
       label.classList.toggle('is-predicted', index === predictedIndex);
     });
   }
@@ -280,7 +289,7 @@ export class NetworkDiagram extends EventTarget {
           fill: 'none',
           stroke: pushes[j] >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR,
           'stroke-width': (0.5 + 3 * share).toFixed(2),
-          opacity: (0.12 + 0.6 * share).toFixed(3),
+          'stroke-opacity': (0.12 + 0.6 * share).toFixed(3),
           'data-source': -1,
           'data-target': j,
         }, sub);
@@ -307,7 +316,7 @@ export class NetworkDiagram extends EventTarget {
           class: 'edge',
           stroke: edge.value >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR,
           'stroke-width': (0.4 + 3.6 * share).toFixed(2),
-          opacity: (0.1 + 0.75 * share).toFixed(3),
+          'stroke-opacity': (0.1 + 0.75 * share).toFixed(3),
           'data-source': edge.source,
           'data-target': edge.target,
         }, sub);
@@ -339,13 +348,20 @@ export class NetworkDiagram extends EventTarget {
       this.#weightImage.setAttribute('href', this.#scratch.toDataURL('image/png'));
       this.#weightImage.classList.remove('is-empty');
       this.#weightSlot.classList.add('is-filled');
-      this.#weightCaption.textContent = `weights into ${unitTag(0, ref.unit, this.#model.layers.length)}`;
+      this.#setWeightCaption('weights into', unitTag(0, ref.unit, this.#model.layers.length));
     } else {
       this.#weightImage.removeAttribute('href');
       this.#weightImage.classList.add('is-empty');
       this.#weightSlot.classList.remove('is-filled');
-      this.#weightCaption.textContent = 'pick a Hidden 1 unit';
+      this.#setWeightCaption('its weights: pick', 'a Hidden 1 unit');
     }
+  }
+
+  #setWeightCaption(first, second) {
+    const caption = this.#weightCaption;
+    caption.replaceChildren();
+    svgElement('tspan', { x: caption.getAttribute('x') }, caption).textContent = first;
+    svgElement('tspan', { x: caption.getAttribute('x'), dy: '1.2em' }, caption).textContent = second;
   }
 
   #paintHighlight() {
@@ -429,12 +445,14 @@ export class NetworkDiagram extends EventTarget {
 export function computeLayout(width, sizes) {
   const rowsOf = (units) => Math.ceil(units / Math.ceil(units / MAX_ROWS_PER_COLUMN));
   const maxRows = Math.max(...sizes.map(rowsOf), 1);
-  const plotHeight = Math.max(260, Math.min(440, maxRows * 17));
+  const narrow = width < 520;
+  // Wide screens get taller columns (bigger, easier units); phones keep the diagram short.
+  const plotHeight = Math.max(260, Math.min(narrow ? 440 : 520, maxRows * (narrow ? 17 : 21)));
   const top = TITLE_SPACE;
-  const imageSize = Math.round(Math.max(72, Math.min(132, width * 0.16, (plotHeight - 56) / 2)));
+  const imageSize = Math.round(narrow ? 60 : Math.max(72, Math.min(132, width * 0.16, (plotHeight - 56) / 2)));
   const left = 6;
-  const firstX = left + imageSize + Math.max(44, width * 0.1);
-  const lastX = width - OUTPUT_LABEL_SPACE - 12;
+  const firstX = left + imageSize + (narrow ? 34 : Math.max(44, width * 0.1));
+  const lastX = width - (narrow ? OUTPUT_LABEL_SPACE_NARROW : OUTPUT_LABEL_SPACE) - 12;
   const middle = top + plotHeight / 2;
   const layers = sizes.map((units, index) => {
     const x = sizes.length === 1 ? lastX : firstX + ((lastX - firstX) * index) / (sizes.length - 1);
@@ -456,6 +474,7 @@ export function computeLayout(width, sizes) {
   });
   return {
     width,
+    narrow,
     height: top + plotHeight + BOTTOM_SPACE,
     input: {
       x: left,

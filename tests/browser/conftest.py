@@ -1,0 +1,196 @@
+"""Real-browser tests: the real server (uvicorn subprocess) and Debian's Chromium via Playwright.
+
+Without /usr/bin/chromium the tests skip with the install command, except in CI (CI is set),
+where a missing browser is a failure: CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS_DIR = REPO_ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 60.0
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 667}
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run the browser tests)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _unavailable("Chromium not installed: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright not installed: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """Start `uvicorn app.main:app` on a free port and wait until /healthz answers 200."""
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = ARTIFACTS_DIR / "browser-server.log"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            _wait_until_healthy(url, process, log_path)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            pytest.fail(f"the server exited with {process.returncode} while starting:\n{tail}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    tail = log_path.read_text(errors="replace")[-2000:]
+    pytest.fail(f"GET /healthz did not answer 200 within {SERVER_START_TIMEOUT_S:.0f} s:\n{tail}")
+
+
+@dataclass
+class PageProblems:
+    """Everything that went wrong on a page: console errors, page errors, failed requests."""
+
+    messages: list[str] = field(default_factory=list)
+    # Requests a test makes fail on purpose (page.route), as URL regular expressions.
+    expected_failures: list[re.Pattern[str]] = field(default_factory=list)
+
+    def expect_failures(self, url_pattern: str) -> None:
+        self.expected_failures.append(re.compile(url_pattern))
+
+    def _expected(self, url: str) -> bool:
+        return any(pattern.search(url) for pattern in self.expected_failures)
+
+    def on_console(self, message: Any) -> None:
+        if message.type != "error":
+            return
+        # Chromium logs "Failed to load resource" for any 4xx/5xx, with the URL as location.
+        if self._expected(message.location.get("url", "")):
+            return
+        self.messages.append(f"console error: {message.text} ({message.location})")
+
+    def on_page_error(self, error: Any) -> None:
+        self.messages.append(f"page error: {error}")
+
+    def on_request_failed(self, request: Any) -> None:
+        if not self._expected(request.url):
+            self.messages.append(f"request failed: {request.url} ({request.failure})")
+
+    def on_response(self, response: Any) -> None:
+        if response.status >= 400 and not self._expected(response.url):
+            self.messages.append(f"HTTP {response.status}: {response.url}")
+
+
+def open_page(browser: Any, problems: PageProblems, **context_options: Any) -> Any:
+    context = browser.new_context(**{"viewport": DESKTOP, **context_options})
+    page = context.new_page()
+    page.on("console", problems.on_console)
+    page.on("pageerror", problems.on_page_error)
+    page.on("requestfailed", problems.on_request_failed)
+    page.on("response", problems.on_response)
+    return page
+
+
+@pytest.fixture
+def problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def page(browser: Any, server_url: str, problems: PageProblems) -> Iterator[Any]:
+    """A desktop-sized page (goto("/") opens the app); it must end without any problem."""
+    page = open_page(browser, problems, base_url=server_url)
+    yield page
+    page.context.close()
+    assert problems.messages == [], "the page reported problems:\n" + "\n".join(problems.messages)
+
+
+@pytest.fixture
+def phone_page(browser: Any, server_url: str, problems: PageProblems) -> Iterator[Any]:
+    """A phone-sized touch page (goto("/") opens the app); it must end without any problem."""
+    page = open_page(
+        browser,
+        problems,
+        base_url=server_url,
+        viewport=PHONE,
+        has_touch=True,
+        is_mobile=True,
+        device_scale_factor=2,
+    )
+    yield page
+    page.context.close()
+    assert problems.messages == [], "the page reported problems:\n" + "\n".join(problems.messages)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR

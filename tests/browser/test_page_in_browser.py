@@ -1,0 +1,534 @@
+"""The page in a real Chromium against the real server: draw digits, read what the page shows.
+
+Every test ends with no console error, page error or failed request (see conftest.py), and
+saves a screenshot of each state under tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+ANSWER_TIMEOUT_MS = 15_000
+# A "1": one slightly slanted vertical stroke, as canvas fractions.
+ONE = [(0.52 - 0.04 * t, 0.16 + 0.68 * t) for t in (i / 39 for i in range(40))]
+# A "0": an upright ellipse, closed, from many small moves.
+ZERO = [
+    (0.5 + 0.22 * math.sin(2 * math.pi * i / 72), 0.5 - 0.32 * math.cos(2 * math.pi * i / 72))
+    for i in range(75)
+]
+# A stroke across the middle: with ONE it makes a cross, which Undo must take away again.
+BAR = [(0.25 + 0.5 * t, 0.5) for t in (i / 24 for i in range(25))]
+# POST /predict?model=…, and not /static/js/predict_client.js.
+PREDICT_URL = re.compile(r"/predict(\?|$)")
+
+INK_COUNT_JS = """(selector) => {
+  const canvas = document.querySelector(selector);
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let ink = 0;
+  let hash = 2166136261;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] < 200 || data[i + 1] < 200 || data[i + 2] < 200) ink += 1;
+    hash = Math.imul(hash ^ data[i] ^ (data[i + 1] << 8) ^ (data[i + 2] << 16), 16777619);
+  }
+  return { ink, hash, width: canvas.width, height: canvas.height };
+}"""
+
+UNIT_FILLS_JS = """() => [...document.querySelectorAll('#network-diagram g.unit')].map(
+  (unit) => unit.querySelector('.unit-circle').getAttribute('fill'))"""
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def open_app(page: Any) -> None:
+    page.goto("/")
+    # The diagram is built once the model (with weights) has arrived.
+    expect(page.locator("#network-diagram g.unit").first).to_be_attached()
+
+
+def canvas_point(page: Any, point: tuple[float, float]) -> tuple[float, float]:
+    box = page.locator("#drawing-canvas").bounding_box()
+    return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
+
+
+def draw_with_mouse(page: Any, points: list[tuple[float, float]], pause_ms: int = 0) -> None:
+    page.locator("#drawing-canvas").scroll_into_view_if_needed()
+    page.mouse.move(*canvas_point(page, points[0]))
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*canvas_point(page, point))
+        if pause_ms:
+            page.wait_for_timeout(pause_ms)
+    page.mouse.up()
+
+
+def draw_with_touch(page: Any, points: list[tuple[float, float]]) -> None:
+    """Real touch input through the DevTools protocol (touchstart/move/end, not mouse events)."""
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, point: tuple[float, float] | None) -> None:
+        touch_points = []
+        if point is not None:
+            x, y = canvas_point(page, point)
+            touch_points = [{"x": x, "y": y, "radiusX": 4, "radiusY": 4, "force": 1, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touch_points})
+
+    touch("touchStart", points[0])
+    for point in points[1:]:
+        touch("touchMove", point)
+    touch("touchEnd", None)
+    cdp.detach()
+
+
+def wait_until_answered(page: Any) -> None:
+    """Wait until no prediction request is in flight or due (the final one has been answered)."""
+    page.wait_for_function(
+        "() => !document.querySelector('#answer-card').classList.contains('is-busy')",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
+def expect_prediction(page: Any, label: str) -> None:
+    expect(page.locator("#prediction")).to_have_text(label, timeout=ANSWER_TIMEOUT_MS)
+    wait_until_answered(page)
+    expect(page.locator("#prediction")).to_have_text(label)
+
+
+def ink(page: Any, selector: str) -> dict[str, int]:
+    return page.evaluate(INK_COUNT_JS, selector)
+
+
+def unit_fills(page: Any) -> list[str]:
+    return page.evaluate(UNIT_FILLS_JS)
+
+
+def bar_values(page: Any) -> dict[str, str]:
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#bars li.bar')].map(
+          (bar) => [bar.dataset.class, bar.querySelector('.bar-value').textContent]))"""
+    )
+
+
+def bar_widths(page: Any) -> dict[str, float]:
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#bars li.bar')].map(
+          (bar) => [bar.dataset.class, parseFloat(bar.querySelector('.bar-fill').style.width)]))"""
+    )
+
+
+def predict_responses(page: Any) -> list[Any]:
+    """Successful /predict responses of this page, oldest first (bodies are read on demand)."""
+    responses: list[Any] = []
+    page.on(
+        "response",
+        lambda response: (
+            responses.append(response)
+            if "/predict" in response.url and response.status == 200
+            else None
+        ),
+    )
+    return responses
+
+
+def format_like_page(value: float, digits: int = 4) -> str:
+    text = f"{abs(value):.{digits}f}"
+    return f"\u2212{text}" if value < 0 and float(text) != 0 else text
+
+
+def model_details(server_url: str, name: str) -> dict[str, Any]:
+    response = httpx.get(f"{server_url}/models/{name}", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def shapes_text(inputs: int, units: int) -> str:
+    return f"(1×{inputs})·({inputs}×{units}) + (1×{units})"
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_draw_a_one_then_a_zero_updates_every_panel(page: Any, artifacts: Path) -> None:
+    responses = predict_responses(page)
+    open_app(page)
+    expect(page.locator("#canvas-hint")).to_be_visible()
+    expect(page.locator("#prediction")).to_have_text("–")
+    assert set(bar_values(page).values()) == {"—"}, "an empty canvas must show no probabilities"
+    empty_fills = unit_fills(page)
+    assert ink(page, "#input-preview")["ink"] == 0
+    page.screenshot(path=artifacts / "page-empty.png", full_page=True)
+
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    expect(page.locator("#canvas-hint")).to_be_hidden()
+    last = responses[-1].json()
+    assert last["label"] == "1", "the page shows the latest answer"
+    values = bar_values(page)
+    assert set(values) == {"0", "1"}
+    assert all(re.fullmatch(r"[<>]?\d{1,3}\.\d%", text) for text in values.values()), values
+    expect(page.locator("#bars li.bar.is-winner")).to_have_attribute("data-class", "1")
+    widths = bar_widths(page)
+    assert widths["1"] > 50 > widths["0"]
+    preview_one = ink(page, "#input-preview")
+    assert (preview_one["width"], preview_one["height"]) == (28, 28)
+    assert preview_one["ink"] > 20, "the 28×28 preview shows the digit the network received"
+    fills_one = unit_fills(page)
+    assert fills_one != empty_fills, "units are shaded by activation once there is an answer"
+    assert page.locator("#network-diagram .edge").count() > 0
+    expect(page.locator("#ood-warning")).to_be_hidden()
+    # Open the most active first-layer unit, so the screenshot shows a whole path and a pattern.
+    first_layer = last["layers"][0]["values"]
+    strongest = max(range(len(first_layer)), key=first_layer.__getitem__)
+    page.locator(f'#network-diagram g.unit[data-layer="0"][data-unit="{strongest}"]').click()
+    expect(page.locator("#explainer-body")).to_be_visible()
+    page.mouse.move(0, 0)
+    page.screenshot(path=artifacts / "page-one.png", full_page=True)
+
+    page.get_by_role("button", name=re.compile("^Clear")).click()
+    draw_with_mouse(page, ZERO)
+    expect_prediction(page, "0")
+    expect(page.locator("#bars li.bar.is-winner")).to_have_attribute("data-class", "0")
+    widths = bar_widths(page)
+    assert widths["0"] > 50 > widths["1"]
+    preview_zero = ink(page, "#input-preview")
+    assert preview_zero["ink"] > preview_one["ink"], "a 0 has more ink than a 1"
+    assert preview_zero["hash"] != preview_one["hash"], "the preview changes with the drawing"
+    assert unit_fills(page) != fills_one, "the diagram's shading changes with the drawing"
+    assert responses[-1].json()["label"] == "0"
+    page.screenshot(path=artifacts / "page-zero.png", full_page=True)
+
+
+def test_clicking_units_explains_them_with_this_networks_shapes(
+    page: Any, server_url: str, artifacts: Path
+) -> None:
+    responses = predict_responses(page)
+    open_app(page)
+    details = model_details(server_url, "digits-0-1")
+    sizes = [layer["units"] for layer in details["layers"]]
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    answer = responses[-1].json()
+    body = page.locator("#explainer-body")
+
+    page.locator('#network-diagram g.unit[data-layer="0"][data-unit="2"]').click()
+    expect(body).to_be_visible()
+    expect(body).to_contain_text("Hidden layer 1 · unit 3 of 25")
+    expect(body).to_contain_text("(1×784)·(784×25) + (1×25)")
+    expect(body).to_contain_text("Keras stores W as inputs × units")
+    first = answer["layers"][0]
+    expect(body.locator('[data-field="a"]')).to_have_text(format_like_page(first["values"][2]))
+    expect(body.locator('[data-field="z"]')).to_have_text(
+        format_like_page(first["preactivations"][2])
+    )
+    expect(body.locator('[data-field="g"]')).to_contain_text("sigmoid")
+    weights = page.evaluate(
+        """() => {
+          const canvas = document.querySelector('#explainer-body canvas[data-role="unit-weights"]');
+          const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+          let red = 0, blue = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            if (data[i] > data[i + 2] + 40) red += 1;
+            if (data[i + 2] > data[i] + 40) blue += 1;
+          }
+          return { width: canvas.width, height: canvas.height, red, blue };
+        }"""
+    )
+    assert (weights["width"], weights["height"]) == (28, 28)
+    assert weights["red"] > 0 and weights["blue"] > 0, "weights drawn red (−) and blue (+)"
+    # The diagram shows the same pattern beside the input image.
+    assert (
+        page.locator('#network-diagram image[data-role="weight-image"]')
+        .get_attribute("href")
+        .startswith("data:image/png")
+    )
+    page.mouse.move(0, 0)
+    page.locator(".network-card").screenshot(path=artifacts / "page-explain-hidden1.png")
+
+    page.locator('#network-diagram g.unit[data-layer="1"][data-unit="0"]').click()
+    expect(body).to_contain_text(f"Hidden layer 2 · unit 1 of {sizes[1]}")
+    expect(body).to_contain_text(shapes_text(sizes[0], sizes[1]))
+    expect(body).to_contain_text("Strongest pushes on z")
+    expect(body.locator('[data-field="a"]')).to_have_text(
+        format_like_page(answer["layers"][1]["values"][0])
+    )
+    page.mouse.move(0, 0)
+    page.locator(".network-card").screenshot(path=artifacts / "page-explain-hidden2.png")
+
+    page.locator('#network-diagram g.unit[data-layer="2"][data-unit="0"]').click()
+    expect(body).to_contain_text("Output layer")
+    expect(body).to_contain_text(shapes_text(sizes[1], sizes[2]))
+    expect(body).to_contain_text("p(“1”)")
+
+    page.get_by_role("button", name="Close the explanation").click()
+    expect(body).to_be_hidden()
+    expect(page.locator("#explainer-empty")).to_be_visible()
+
+
+def test_units_are_reachable_with_the_keyboard(page: Any) -> None:
+    open_app(page)
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.classList.contains('unit')"):
+            break
+    else:
+        pytest.fail("Tab never reached a unit of the diagram")
+    body = page.locator("#explainer-body")
+    expect(body).to_contain_text("Hidden layer 1 · unit 1 of 25")
+    page.keyboard.press("ArrowDown")
+    expect(body).to_contain_text("Hidden layer 1 · unit 2 of 25")
+    page.keyboard.press("ArrowRight")
+    expect(body).to_contain_text("Hidden layer 2")
+
+
+def test_clear_empties_everything_and_shows_the_hint(page: Any, artifacts: Path) -> None:
+    open_app(page)
+    empty_fills = unit_fills(page)
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    assert ink(page, "#drawing-canvas")["ink"] > 0
+
+    page.get_by_role("button", name=re.compile("^Clear")).click()
+    expect(page.locator("#canvas-hint")).to_be_visible()
+    expect(page.locator("#prediction")).to_have_text("–")
+    expect(page.locator("#status")).to_contain_text("Draw a digit")
+    assert ink(page, "#drawing-canvas")["ink"] == 0, "the canvas is empty"
+    assert ink(page, "#input-preview")["ink"] == 0, "the preview is empty"
+    assert set(bar_values(page).values()) == {"—"}
+    assert set(bar_widths(page).values()) == {0.0}
+    expect(page.locator("#bars li.bar.is-winner")).to_have_count(0)
+    assert unit_fills(page) == empty_fills, "the diagram returns to its neutral shading"
+    assert page.locator("#network-diagram .edge").count() == 0
+    expect(page.get_by_role("button", name=re.compile("^Clear"))).to_be_disabled()
+    # Nothing is sent for an empty canvas, and no late answer brings the old result back.
+    page.wait_for_timeout(600)
+    expect(page.locator("#prediction")).to_have_text("–")
+    page.screenshot(path=artifacts / "page-cleared.png", full_page=True)
+
+
+def test_undo_removes_the_last_stroke_and_keys_work(page: Any) -> None:
+    open_app(page)
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    only_one = ink(page, "#drawing-canvas")
+    draw_with_mouse(page, BAR)
+    wait_until_answered(page)
+    assert ink(page, "#drawing-canvas")["ink"] > only_one["ink"]
+
+    page.get_by_role("button", name=re.compile("^Undo")).click()
+    assert ink(page, "#drawing-canvas") == only_one, "Undo takes exactly the last stroke away"
+    expect_prediction(page, "1")
+
+    page.keyboard.press("Control+z")
+    expect(page.locator("#canvas-hint")).to_be_visible()
+    expect(page.locator("#prediction")).to_have_text("–")
+    assert ink(page, "#drawing-canvas")["ink"] == 0
+
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    page.keyboard.press("Escape")
+    expect(page.locator("#prediction")).to_have_text("–")
+    assert ink(page, "#drawing-canvas")["ink"] == 0
+    # Clearing by mistake is not final: Undo brings the drawing back.
+    page.keyboard.press("Control+z")
+    assert ink(page, "#drawing-canvas")["ink"] > 0
+    expect_prediction(page, "1")
+
+
+@pytest.mark.parametrize("failure", ["http-500", "network"])
+def test_a_failed_request_shows_a_message_and_keeps_the_drawing(
+    page: Any, problems: Any, artifacts: Path, failure: str
+) -> None:
+    problems.expect_failures(r"/predict")
+    open_app(page)
+
+    def fail(route: Any) -> None:
+        if failure == "http-500":
+            route.fulfill(status=500, json={"detail": "the model crashed"})
+        else:
+            route.abort("connectionrefused")
+
+    page.route(PREDICT_URL, fail)
+    draw_with_mouse(page, ONE)
+    error = page.locator("#error")
+    expect(error).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    if failure == "http-500":
+        expect(error).to_contain_text("HTTP 500: the model crashed")
+    else:
+        expect(error).to_contain_text("Could not reach the server")
+    expect(error).to_contain_text("Your drawing is kept")
+    expect(error).to_have_attribute("role", "alert")
+    assert ink(page, "#drawing-canvas")["ink"] > 0, "the drawing survives a failed request"
+    page.screenshot(path=artifacts / f"page-error-{failure}.png", full_page=True)
+
+    page.unroute(PREDICT_URL)
+    page.get_by_role("button", name="Try again").click()
+    expect_prediction(page, "1")
+    expect(error).to_be_hidden()
+
+
+def test_requests_never_pile_up_and_the_latest_drawing_wins(page: Any) -> None:
+    # A slow network (250 ms per answer), and a record of requests, answers and what was shown.
+    page.add_init_script(
+        """
+        window.__log = { inFlight: 0, maxInFlight: 0, answers: [], pointerUps: [], shown: [] };
+        const realFetch = window.fetch.bind(window);
+        window.fetch = async (input, init) => {
+          if (!String(input && input.url ? input.url : input).includes('/predict')) {
+            return realFetch(input, init);
+          }
+          const log = window.__log;
+          const answer = { start: performance.now(), end: null, label: null };
+          log.answers.push(answer);
+          log.inFlight += 1;
+          log.maxInFlight = Math.max(log.maxInFlight, log.inFlight);
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            const response = await realFetch(input, init);
+            answer.label = (await response.clone().json()).label;
+            return response;
+          } finally {
+            answer.end = performance.now();
+            log.inFlight -= 1;
+          }
+        };
+        document.addEventListener(
+          'pointerup', () => window.__log.pointerUps.push(performance.now()), true);
+        document.addEventListener('DOMContentLoaded', () => {
+          const prediction = document.getElementById('prediction');
+          new MutationObserver(() => window.__log.shown.push(
+            [performance.now(), prediction.textContent])).observe(
+            prediction, { childList: true, characterData: true, subtree: true });
+        });
+        """
+    )
+    open_app(page)
+    draw_with_mouse(page, ONE, pause_ms=25)
+    started_while_drawing = len(page.evaluate("() => window.__log.answers"))
+    assert started_while_drawing >= 2, "it predicts while the person is still drawing"
+    # Clear at once, while an answer for the 1 is still on its way, and draw a 0.
+    page.get_by_role("button", name=re.compile("^Clear")).click()
+    cleared_at = page.evaluate("() => performance.now()")
+    draw_with_mouse(page, ZERO, pause_ms=8)
+    expect_prediction(page, "0")
+    page.wait_for_timeout(400)
+    expect(page.locator("#prediction")).to_have_text("0")
+
+    log = page.evaluate("() => window.__log")
+    answers = log["answers"]
+    moves = len(ONE) + len(ZERO)
+    assert log["maxInFlight"] == 1, "at most one request is in flight"
+    drawing_ms = answers[-1]["end"] - answers[0]["start"]
+    assert len(answers) <= drawing_ms / 250 + 1, "each request waits for the previous answer"
+    assert len(answers) < moves, "drawings made while a request is out are skipped, not queued"
+    assert answers[-1]["start"] >= log["pointerUps"][-1], "one last request after the stroke ends"
+    stale = [a for a in answers if a["start"] < cleared_at < a["end"]]
+    assert stale, "an answer for the 1 arrived after Clear (else this test proves nothing)"
+    first_fresh_end = min(a["end"] for a in answers if a["start"] > cleared_at)
+    shown_after_clear = [(at, text) for at, text in log["shown"] if at > cleared_at]
+    assert shown_after_clear, "answers for the 0 were shown"
+    assert all(at >= first_fresh_end for at, _ in shown_after_clear), (
+        f"an answer for the cleared drawing was shown: {shown_after_clear}, stale: {stale}"
+    )
+
+
+def test_out_of_distribution_answer_says_neither_class(page: Any, artifacts: Path) -> None:
+    def flag_as_unusual(route: Any) -> None:
+        response = route.fetch()
+        answer = response.json()
+        answer.update(in_distribution=False, ood_score=3.2, ood_threshold=1.0)
+        route.fulfill(response=response, json=answer)
+
+    page.route(PREDICT_URL, flag_as_unusual)
+    open_app(page)
+    draw_with_mouse(page, ZERO)
+    warning = page.locator("#ood-warning")
+    expect(warning).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(warning).to_contain_text("This looks like neither 0 nor 1")
+    expect(page.locator("#prediction")).to_have_text("0")
+    assert all(text.endswith("%") for text in bar_values(page).values())
+    page.screenshot(path=artifacts / "page-out-of-distribution.png", full_page=True)
+
+
+def test_bars_and_diagram_follow_each_model(page: Any, server_url: str, artifacts: Path) -> None:
+    served = httpx.get(f"{server_url}/models", timeout=10).json()["models"]
+    open_app(page)
+    radios = page.locator('#model-switch input[name="model"]')
+    assert sorted(radios.evaluate_all("els => els.map(e => e.value)")) == sorted(
+        model["name"] for model in served
+    )
+    for model in served:
+        name = model["name"]
+        page.locator(f'#model-switch input[value="{name}"]').check()
+        sizes = [layer["units"] for layer in model_details(server_url, name)["layers"]]
+        for index, units in enumerate(sizes):
+            expect(page.locator(f'#network-diagram g.unit[data-layer="{index}"]')).to_have_count(
+                units
+            )
+        expect(page.locator("#bars li.bar")).to_have_count(len(model["classes"]))
+        draw_with_mouse(page, ONE)
+        expect_prediction(page, "1")
+        expect(page.locator("#bars li.bar.is-winner")).to_have_attribute("data-class", "1")
+        page.screenshot(path=artifacts / f"page-model-{name}.png", full_page=True)
+        page.get_by_role("button", name=re.compile("^Clear")).click()
+
+
+def test_touch_drawing_on_a_phone(phone_page: Any, artifacts: Path) -> None:
+    page = phone_page
+    page.add_init_script(
+        """window.__pointerTypes = [];
+        document.addEventListener('pointerdown', (e) => window.__pointerTypes.push(e.pointerType),
+          true);"""
+    )
+    open_app(page)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375, "no sideways scroll"
+    assert (
+        page.evaluate(
+            "() => getComputedStyle(document.querySelector('#drawing-canvas')).touchAction"
+        )
+        == "none"
+    )
+    page.screenshot(path=artifacts / "phone-empty.png")
+    scroll_before = page.evaluate("() => window.scrollY")
+
+    draw_with_touch(page, ONE)
+    expect_prediction(page, "1")
+    assert page.evaluate("() => window.__pointerTypes") == ["touch"]
+    assert page.evaluate("() => window.scrollY") == scroll_before, "drawing does not scroll"
+    assert ink(page, "#input-preview")["ink"] > 20
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=artifacts / "phone-touch-one.png")
+    page.screenshot(path=artifacts / "phone-touch-one-full.png", full_page=True)
+
+    page.get_by_role("button", name=re.compile("^Clear")).tap()
+    draw_with_touch(page, ZERO)
+    expect_prediction(page, "0")
+    page.locator('#network-diagram g.unit[data-layer="0"][data-unit="0"]').tap()
+    expect(page.locator("#explainer-body")).to_contain_text("(1×784)·(784×25) + (1×25)")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    page.locator(".network-card").screenshot(path=artifacts / "phone-explain.png")
+
+
+def test_page_runs_under_a_strict_content_security_policy(page: Any) -> None:
+    response = page.goto("/")
+    policy = response.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy, policy
+    html = response.text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "no inline scripts"
+    assert not re.search(r"\sstyle=", html), "no inline style attributes"
+    assert not re.search(r"\son[a-z]+=", html), "no inline event handlers"
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "nothing loaded from other sites"
+    # The page works under that policy: a violation would be a console error (see conftest).
+    expect(page.locator("#network-diagram g.unit").first).to_be_attached()
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
