@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,12 @@ def _load_dense_network(
         raise ModelStoreError(
             f"{path}: does not match its card {card_path.name} (sha256 differs); "
             f"retrain or restore the pair"
+        )
+    if not zipfile.is_zipfile(path):
+        # Keras would call this "File not found", which sends people looking for the wrong thing.
+        raise ModelStoreError(
+            f"{path}: not a .keras model (a .keras file is a zip archive; this one is corrupt "
+            f"or something else); retrain or restore it"
         )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep start-up output readable
     import keras  # here, not at import: loading TensorFlow belongs to start-up
