@@ -277,16 +277,18 @@ def _ink_values(bands: list[np.ndarray], background: list[int]) -> np.ndarray:
     colour_count = len(bands) - 1 if has_alpha else len(bands)
     ink = _distance(bands[0], background[0])
     for band, level in zip(bands[1:colour_count], background[1:colour_count], strict=True):
-        np.maximum(ink, _distance(band, level), out=ink)
+        ink = np.maximum(ink, _distance(band, level))
     if has_alpha:
         alpha = bands[-1]
         ink = (ink.astype(np.uint16) * alpha // 255).astype(np.uint8)
-        np.maximum(ink, _distance(alpha, background[-1]), out=ink)
+        ink = np.maximum(ink, _distance(alpha, background[-1]))
     return ink
 
 
 def _distance(values: np.ndarray, level: int) -> np.ndarray:
-    """|values - level| without leaving uint8."""
+    """|values - level| without leaving uint8 (`values` itself when level is 0)."""
+    if level == 0:
+        return values
     # NumPy's maximum/minimum are several times faster against an array than a scalar.
     levels = np.full_like(values, level)
     return np.maximum(values, levels) - np.minimum(values, levels)
@@ -336,19 +338,23 @@ def _digit_in_box(ink: np.ndarray) -> np.ndarray:
     if box is None:  # unreachable: the peak is above the floor
         raise EmptyDrawingError
     top, bottom, left, right = box
-    cropped = ink[top:bottom, left:right].astype(np.float32)
-    levels = np.clip((cropped - floor) * (1.0 / (peak - floor)), 0.0, 1.0)
+    levels = ink[top:bottom, left:right].astype(np.float32)
+    levels -= floor
+    levels *= 1.0 / (peak - floor)
+    np.clip(levels, 0.0, 1.0, out=levels)
     height, width = levels.shape
     scale = DIGIT_BOX_SIDE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # Float mode keeps faint anti-aliasing; reducing_gap box-filters most of a big downscale
     # before the Lanczos pass, which is faster and, for ink coverage, closer to area averaging.
     digit = Image.fromarray(levels).resize(size, _RESAMPLE_FILTER, reducing_gap=_REDUCING_GAP)
-    values = np.clip(np.asarray(digit, dtype=np.float32), 0.0, None)
+    values = np.array(digit, dtype=np.float32)
+    np.clip(values, 0.0, None, out=values)  # Lanczos undershoots next to strong edges
     strongest = float(values.max())
     if strongest <= 0.0:
         raise EmptyDrawingError
-    return values / strongest
+    values *= 1.0 / strongest
+    return values
 
 
 def _place_by_centre_of_mass(digit: np.ndarray) -> np.ndarray:
