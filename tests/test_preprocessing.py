@@ -36,14 +36,16 @@ from app.preprocessing import (
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-# Output pixels above this count as ink when measuring the digit's box. Real edges of the test
-# digits stay above 0.5 (the faintest seen is ~0.52, a thin "7"'s tip), so 0.1 only ignores
-# resampling ripples, never a real edge.
+# Output pixels above this count as ink when measuring the digit's box. The faintest real edge
+# of a test digit is 0.32 (the end of a thin "4"'s crossbar; most are above 0.5), so 0.1 only
+# ignores resampling ripples, never a real edge.
 INK_THRESHOLD = 0.1
 # Mean absolute difference (up to one pixel of shift) between two renderings of the same digit.
-# Same drawing, other encoding/colours: ≤ 0.002 measured. A 10% scale error gives ≥ 0.02, a
+# Same drawing, other encoding/colours: ≤ 0.001 measured. A 10% scale error gives ≥ 0.02, a
 # two-pixel shift of a "7" or "0" ≥ 0.05.
 SAME_DRAWING_TOLERANCE = 0.01
+# JPEG at quality 20 moves whole 8×8 blocks of grey around the strokes: ≤ 0.009 measured.
+HEAVY_JPEG_TOLERANCE = 0.02
 # Same digit drawn at another place/size on the canvas (rasterised differently): ≤ 0.013
 # measured for digits of 50 px and more.
 REDRAWN_TOLERANCE = 0.015
@@ -352,7 +354,7 @@ FILE_FORMATS: dict[str, Callable[[Image.Image], bytes]] = {
         Image.fromarray(np.asarray(image.convert("L"), dtype=np.uint16) * 257), "PNG"
     ),
     "JPEG": lambda image: encode(image, "JPEG", quality=75),
-    "JPEG low quality": lambda image: encode(image, "JPEG", quality=20),
+    "JPEG quality 20": lambda image: encode(image, "JPEG", quality=20),
     "JPEG greyscale": lambda image: encode(image.convert("L"), "JPEG", quality=75),
     "WebP lossy": lambda image: encode(image, "WEBP", quality=60),
     "WebP lossless RGBA": lambda image: encode(
@@ -378,7 +380,8 @@ def test_file_format_does_not_change_the_output(digit: str, file_format: str) ->
     result = image_to_mnist(decode_image(data))
 
     assert_mnist_input(result)
-    assert difference_up_to_one_pixel(result, reference(digit)) < SAME_DRAWING_TOLERANCE
+    tolerance = HEAVY_JPEG_TOLERANCE if file_format == "JPEG quality 20" else SAME_DRAWING_TOLERANCE
+    assert difference_up_to_one_pixel(result, reference(digit)) < tolerance
 
 
 def _noisy_paper(side: int = 280, amplitude: int = 12) -> Image.Image:
