@@ -96,7 +96,9 @@ export class DrawingCanvas extends EventTarget {
 
   #changed(kind) {
     this.#version += 1;
-    this.#queueRender();
+    // Pointer moves come faster than frames, so they share one; Undo and Clear show at once.
+    if (kind === 'strokemove' || kind === 'strokestart') this.#queueRender();
+    else this.#render();
     this.dispatchEvent(new CustomEvent('change', { detail: { kind } }));
   }
 

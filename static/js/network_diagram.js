@@ -42,6 +42,8 @@ export class NetworkDiagram extends EventTarget {
   #weightCaption = null;
   #outputLabels = [];
   #focusRef = { layer: 0, unit: 0 };
+  // Set while a rebuild gives focus back to a unit: that focus is not the person picking it.
+  #restoringFocus = false;
   #scratch = document.createElement('canvas');
 
   constructor(svg, wrap) {
@@ -99,7 +101,11 @@ export class NetworkDiagram extends EventTarget {
     this.#buildInputColumn(layout);
     this.#buildUnits(layout);
     this.#paint();
-    if (focused) this.#unitElement(focused)?.group.focus({ preventScroll: true });
+    if (focused) {
+      this.#restoringFocus = true;
+      this.#unitElement(focused)?.group.focus({ preventScroll: true });
+      this.#restoringFocus = false;
+    }
   }
 
   #buildTitles(layout) {
@@ -179,7 +185,7 @@ export class NetworkDiagram extends EventTarget {
         unit.addEventListener('click', () => this.#pick(ref));
         unit.addEventListener('focus', () => {
           this.#focusRef = ref;
-          this.#pick(ref);
+          if (!this.#restoringFocus) this.#pick(ref);
         });
         unit.addEventListener('pointerenter', (event) => {
           if (event.pointerType === 'mouse') this.#emit('unithover', ref);
