@@ -23,12 +23,38 @@ from app.schemas import ErrorResponse, PredictRequest, PredictResponse
 
 router = APIRouter(tags=["predict"])
 
+
+def _json_body_schema() -> dict[str, Any]:
+    """PredictRequest as OpenAPI shows it: exactly one of 'image' or 'pixels'. (FastAPI puts
+    only the models of declared parameters in the components, so a $ref would dangle.)"""
+    fields = PredictRequest.model_json_schema()["properties"]
+    image = {"type": "string", "description": fields["image"]["description"]}
+    pixels = {key: value for key, value in fields["pixels"].items() if key != "default"}
+    return {
+        "title": "PredictRequest",
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"image": image},
+                "required": ["image"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"pixels": pixels},
+                "required": ["pixels"],
+                "additionalProperties": False,
+            },
+        ],
+    }
+
+
 REQUEST_BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"$ref": "#/components/schemas/PredictRequest"},
+                "schema": _json_body_schema(),
                 "examples": {
                     "canvas": {
                         "summary": "A canvas drawing as a data URL",
