@@ -1,0 +1,112 @@
+"""The "neither 0 nor 1" detector of the shipped 0/1 model, measured as the app runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from non_digit_drawings import non_digit_drawings
+from PIL import Image, ImageDraw
+
+from app.model_registry import LoadedModel
+from app.preprocessing import image_to_mnist
+
+MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
+
+# The issue's floors: on the MNIST test set, at least 90% of the digits 2–9 flagged and at
+# most 1% of the test 0s and 1s.
+OTHER_DIGITS_FLAGGED_AT_LEAST = 0.90
+CLASSES_FLAGGED_AT_MOST = 0.01
+# Drawings that are no digit at all (letters, scribbles, blobs, a dot): 26 of 33 (79%) were
+# flagged when the shipped detector was measured; at least three in four must stay flagged.
+NON_DIGITS_FLAGGED_AT_LEAST = 0.75
+
+
+def flagged(model: LoadedModel, x: np.ndarray) -> np.ndarray:
+    assert model.ood is not None
+    return model.ood.scores(x) > model.ood.threshold
+
+
+@pytest.mark.full_mnist
+def test_shipped_detector_meets_the_rates_on_the_mnist_test_set(
+    digits_0_1: LoadedModel, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = mnist_test
+    is_class = np.isin(labels, [0, 1])
+    classes_flagged = float(np.mean(flagged(digits_0_1, images[is_class])))
+    others_flagged = float(np.mean(flagged(digits_0_1, images[~is_class])))
+    print(f"\nflagged: {others_flagged:.2%} of 2–9, {classes_flagged:.2%} of 0/1")
+    assert others_flagged >= OTHER_DIGITS_FLAGGED_AT_LEAST
+    assert classes_flagged <= CLASSES_FLAGGED_AT_MOST
+
+
+@pytest.mark.full_mnist
+def test_model_card_reports_the_rates_the_app_measures(
+    digits_0_1: LoadedModel, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = mnist_test
+    is_class = np.isin(labels, [0, 1])
+    rates = digits_0_1.card["ood"]["rates"]["test"]
+    assert rates["classes_flagged"] == pytest.approx(
+        np.mean(flagged(digits_0_1, images[is_class])), abs=1e-9
+    )
+    assert rates["other_digits_flagged"] == pytest.approx(
+        np.mean(flagged(digits_0_1, images[~is_class])), abs=1e-9
+    )
+    for digit, rate in rates["other_digits_flagged_per_digit"].items():
+        assert rate == pytest.approx(
+            np.mean(flagged(digits_0_1, images[labels == int(digit)])), abs=1e-9
+        )
+
+
+def test_card_states_the_method_its_sources_and_rates() -> None:
+    card = json.loads((MODEL_STORE / "digits-0-1.json").read_text())
+    ood = card["ood"]
+    assert "outlier exposure" in ood["method"].lower()
+    assert any("Outlier Exposure" in reference for reference in ood["references"])
+    assert ood["outlier_exposure"]["source"] == "MNIST training split only"
+    assert ood["rates"]["test"]["other_digits_flagged"] >= OTHER_DIGITS_FLAGGED_AT_LEAST
+    assert ood["rates"]["test"]["classes_flagged"] <= CLASSES_FLAGGED_AT_MOST
+    assert "validation" in ood["threshold_rule"]
+
+
+def test_most_drawings_that_are_no_digit_are_flagged(digits_0_1: LoadedModel) -> None:
+    drawings = non_digit_drawings()
+    x = np.stack([image_to_mnist(image).reshape(-1) for image in drawings.values()])
+    is_flagged = flagged(digits_0_1, x)
+    missed = [name for name, hit in zip(drawings, is_flagged, strict=True) if not hit]
+    rate = float(np.mean(is_flagged))
+    print(f"\nnon-digit drawings flagged: {rate:.0%} ({int(is_flagged.sum())} of {len(x)}); "
+          f"missed: {', '.join(missed) or 'none'}")
+    assert rate >= NON_DIGITS_FLAGGED_AT_LEAST, f"missed: {missed}"
+
+
+def _drawn(digit: int) -> Image.Image:
+    image = Image.new("L", (280, 280), 255)
+    draw = ImageDraw.Draw(image)
+    if digit == 0:
+        draw.ellipse([80, 40, 200, 240], outline=0, width=18)
+    elif digit == 1:
+        draw.line([(140, 40), (150, 240)], fill=0, width=18)
+    elif digit == 7:
+        draw.line([(60, 50), (220, 50), (120, 240)], fill=0, width=18, joint="curve")
+    elif digit == 4:
+        draw.line([(170, 240), (170, 40), (60, 170), (220, 170)], fill=0, width=18)
+    return image
+
+
+@pytest.mark.parametrize(("digit", "in_distribution"), [(0, True), (1, True), (7, False),
+                                                        (4, False)])
+def test_drawn_digits_are_flagged_only_when_neither_0_nor_1(
+    digits_0_1: LoadedModel, digit: int, in_distribution: bool
+) -> None:
+    prediction = digits_0_1.predict(image_to_mnist(_drawn(digit)).reshape(-1))
+    assert prediction.ood_score is not None and digits_0_1.ood is not None
+    assert (prediction.ood_score <= digits_0_1.ood.threshold) == in_distribution
+
+
+def test_the_ten_digit_model_has_no_detector(digits_0_9: LoadedModel) -> None:
+    assert digits_0_9.ood is None
+    assert digits_0_9.predict(np.zeros(784, dtype=np.float32)).ood_score is None
