@@ -50,11 +50,11 @@ def body_too_large_message(max_body_bytes: int) -> str:
 class BodySizeLimitMiddleware:
     """Answer 413 as soon as a request body is known to be over `max_body_bytes`.
 
-    A Content-Length over the limit is refused before any of the body is read. Otherwise (a
-    chunked body, or a server that does not enforce Content-Length) the bytes are counted as
-    the app receives them, and `receive` raises once the count passes the limit, so at most
-    the limit plus one chunk is ever held in memory. Whatever the app then sends is replaced by
-    the 413, so an app that catches the error in its own parsing still answers correctly.
+    A Content-Length over the limit is refused before any of the body is read. A chunked body
+    (no Content-Length) is counted as the app receives it, and `receive` raises once the count
+    passes the limit, so at most the limit plus one chunk is ever held in memory. Whatever the
+    app then sends is replaced by the 413, so an app that catches the error in its own parsing
+    still answers correctly.
 
     Whatever the app has not read is left to the server, which discards it and keeps the
     connection open: closing it with unread data would reset it and lose the 413 on its way.
@@ -75,8 +75,14 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_length(scope) > self.max_body_bytes:
+        declared = _declared_length(scope)
+        if declared > self.max_body_bytes:
             await self._refuse(send)
+            return
+        if declared >= 0:
+            # The server hands the app exactly Content-Length bytes (any more is the next
+            # request), so only bodies without one need counting: no cost on the common path.
+            await self.app(scope, receive, send)
             return
 
         limit = self.max_body_bytes
@@ -126,7 +132,7 @@ class BodySizeLimitMiddleware:
 
 def _declared_length(scope: Scope) -> int:
     """The request's Content-Length, or -1 if it has none (a chunked body) or an unreadable one
-    (which the server refuses before the app runs); the body is then counted as it arrives."""
+    (which servers refuse before the app runs); such a body is counted as it arrives."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
