@@ -24,10 +24,18 @@ class Settings(BaseSettings):
         "digits-0-1", description="The model used when a request names none."
     )
     max_body_bytes: int = Field(
-        2 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
+        2 * 1024 * 1024,
+        gt=0,
+        description="DIGITS_MAX_BODY_BYTES: the largest request body accepted, in bytes "
+        "(default 2 MiB). A larger one gets 413 at once: from its Content-Length before any of "
+        "it is read, or, sent in chunks, as soon as the count passes the limit.",
     )
     max_image_side: int = Field(
-        4096, gt=0, description="Largest image width or height accepted (413 beyond)."
+        4096,
+        gt=0,
+        description="DIGITS_MAX_IMAGE_SIDE: the largest image width or height accepted, in "
+        "pixels (default 4096). A larger image gets 413, decided from its header before any "
+        "pixel is decoded.",
     )
 
 
