@@ -44,7 +44,9 @@ def limits_description(settings: Settings) -> str:
   a larger body gets 413 as soon as that is known, from its Content-Length or while it streams;
 - image: at most {side}×{side} pixels (`DIGITS_MAX_IMAGE_SIDE`); a larger one gets 413,
   decided from its header before any pixel is decoded;
-- formats: PNG, JPEG, WebP, GIF or BMP; anything else gets 415, a broken request 422.
+- formats: PNG, JPEG, WebP, GIF or BMP; any other file, or a truncated or corrupt one,
+  gets 415; a malformed request (bad JSON or base64, pixels that are not 28×28 numbers in
+  [0, 1], an empty drawing) gets 422.
 
 Every error is JSON, `{{"detail": "<what is wrong and what to fix>"}}`.
 """
