@@ -9,7 +9,6 @@ activations, for random inputs, all-zeros, all-ones, stroke-like sparse inputs a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ keras = pytest.importorskip("keras")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_STORE = REPO_ROOT / "model_store"
-SHIPPED_CARD = MODEL_STORE / "digits-0-1.json"
+SHIPPED_CARDS = sorted(MODEL_STORE.glob("*.json"))
+DEFAULT_CARD = MODEL_STORE / "digits-0-1.json"
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 TOLERANCE = 1e-5
 Z_ACCUMULATION_ULPS = 8
@@ -141,10 +141,10 @@ def assert_layers_match(
 # --- the shipped model and its detector ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shipped() -> LoadedModel:
-    """The default model as the server loads it (card checks, sha256, parity probe)."""
-    return load_model(SHIPPED_CARD)
+@pytest.fixture(scope="module", params=SHIPPED_CARDS, ids=lambda card: card.stem)
+def shipped(request: pytest.FixtureRequest) -> LoadedModel:
+    """Each shipped model as the server loads it (card checks, sha256, parity probe)."""
+    return load_model(request.param)
 
 
 @pytest.mark.parametrize("input_set", INPUT_SETS)
@@ -163,19 +163,23 @@ def test_shipped_model_one_input_at_a_time_matches_keras(shipped: LoadedModel) -
         for result, keras_a in zip(prediction.layers, expected, strict=True):
             assert result.a.shape == keras_a[row].shape
             np.testing.assert_allclose(result.a, keras_a[row], atol=TOLERANCE, rtol=0)
-        p1 = float(expected[-1][row, 0])
-        np.testing.assert_allclose(prediction.probabilities, [1 - p1, p1], atol=TOLERANCE)
+        output = expected[-1][row]
+        expected_probabilities = [1 - output[0], output[0]] if output.size == 1 else output
+        np.testing.assert_allclose(
+            prediction.probabilities, expected_probabilities, atol=TOLERANCE, rtol=0
+        )
 
 
-def test_shipped_model_is_the_seed_network(shipped: LoadedModel) -> None:
-    shapes = [(layer.weights.shape, layer.activation) for layer in shipped.layers]
+def test_default_model_is_the_seed_network() -> None:
+    default = load_model(DEFAULT_CARD)
+    shapes = [(layer.weights.shape, layer.activation) for layer in default.layers]
     assert shapes == [((784, 25), "sigmoid"), ((25, 15), "sigmoid"), ((15, 1), "sigmoid")]
 
 
 def test_shipped_detector_matches_keras(shipped: LoadedModel) -> None:
-    card = json.loads(SHIPPED_CARD.read_text(encoding="utf-8"))
     if shipped.ood is None:
-        pytest.skip("the shipped model has no out-of-distribution detector")
+        pytest.skip(f"{shipped.name} has no out-of-distribution detector")
+    card = shipped.card
     detector = keras.saving.load_model(MODEL_STORE / card["ood"]["file"], compile=False)
     assert_layers_match(forward(shipped.ood.layers, ALL_INPUTS), detector, ALL_INPUTS, "ood")
 

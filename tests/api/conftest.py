@@ -218,6 +218,16 @@ def digits_0_1() -> tuple[np.ndarray, np.ndarray]:
     return _synthetic_digits()
 
 
+@pytest.fixture(scope="session")
+def mnist_all_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The first 100 MNIST test digits (all ten kinds), MNIST form; skips without MNIST."""
+    if not SHARED_MNIST.is_file():
+        pytest.skip(f"MNIST is not at {SHARED_MNIST}")
+    with np.load(SHARED_MNIST) as archive:
+        images, labels = archive["x_test"][:100], archive["y_test"][:100]
+    return images.astype(np.float32) / 255.0, labels
+
+
 def _synthetic_digits() -> tuple[np.ndarray, np.ndarray]:
     from PIL import Image, ImageDraw
 
@@ -241,13 +251,16 @@ OTHER_CLASSES = ["2", "5", "7"]
 
 @pytest.fixture(scope="session")
 def two_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped store plus a freshly built three-class softmax model, `digits-2-5-7`."""
+    """The shipped 0/1 model (with its detector) and a freshly built three-class softmax
+    model, `digits-2-5-7`."""
     import keras
 
     from training.model_store_writer import save_model_with_card
 
     store = tmp_path_factory.mktemp("stores") / "two-models"
-    shutil.copytree(MODEL_STORE, store)
+    store.mkdir()
+    for path in MODEL_STORE.glob("digits-0-1.*"):
+        shutil.copy2(path, store / path.name)
     keras.utils.set_random_seed(7)
     model = keras.Sequential(
         [

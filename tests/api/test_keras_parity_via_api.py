@@ -1,6 +1,6 @@
 """Through the API: every layer's `values` (and `preactivations`) in a /predict answer equal
-Keras's own intermediate outputs for the answer's `input`, within 1e-5, for the shipped sigmoid
-model and for a softmax model, on drawings, real MNIST digits and random pixels."""
+Keras's own intermediate outputs for the answer's `input`, within 1e-5, for every shipped model
+and a freshly built softmax model, on drawings, real MNIST digits and random pixels."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from PIL import Image, ImageDraw
 
 keras = pytest.importorskip("keras")
 
+MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
+SHIPPED_MODELS = sorted(path.stem for path in MODEL_STORE.glob("*.json"))
 DEFAULT_MODEL = "digits-0-1"
 OTHER_MODEL = "digits-2-5-7"  # the second model of `two_model_store` (see conftest.py)
 SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist.npz"
@@ -64,24 +66,30 @@ def request_bodies() -> list[dict[str, Any]]:
     return bodies
 
 
+# Every shipped model, on the session's server, and a freshly built one on a second server.
+MODELS = [*SHIPPED_MODELS, OTHER_MODEL]
+
+
 @pytest.fixture(scope="module")
-def answers(two_model_url: str) -> dict[str, list[dict[str, Any]]]:
+def answers(server_url: str, two_model_url: str) -> dict[str, list[dict[str, Any]]]:
     """Each model's answers to the same request bodies."""
     bodies = request_bodies()
     by_model: dict[str, list[dict[str, Any]]] = {}
-    with httpx.Client(base_url=two_model_url, timeout=30) as client:
-        for model in (DEFAULT_MODEL, OTHER_MODEL):
+    for model in MODELS:
+        url = two_model_url if model == OTHER_MODEL else server_url
+        with httpx.Client(base_url=url, timeout=30) as client:
             responses = [client.post("/predict", params={"model": model}, json=b) for b in bodies]
-            assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
-            by_model[model] = [response.json() for response in responses]
+        assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+        by_model[model] = [response.json() for response in responses]
     return by_model
 
 
-@pytest.mark.parametrize("model_name", [DEFAULT_MODEL, OTHER_MODEL])
+@pytest.mark.parametrize("model_name", MODELS)
 def test_every_layer_of_the_answer_equals_keras_on_its_input(
     model_name: str, answers: dict[str, list[dict[str, Any]]], two_model_store: Path
 ) -> None:
-    keras_model = keras.saving.load_model(two_model_store / f"{model_name}.keras", compile=False)
+    store = two_model_store if model_name == OTHER_MODEL else MODEL_STORE
+    keras_model = keras.saving.load_model(store / f"{model_name}.keras", compile=False)
     over_layers = keras.Model(
         keras_model.inputs[0], [layer.output for layer in keras_model.layers]
     )

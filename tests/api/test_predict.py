@@ -18,6 +18,8 @@ from PIL import Image, ImageDraw
 MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 DEFAULT_MODEL = "digits-0-1"
 SHIPPED_CARD = json.loads((MODEL_STORE / f"{DEFAULT_MODEL}.json").read_text(encoding="utf-8"))
+SHIPPED_MODELS = sorted(path.stem for path in MODEL_STORE.glob("*.json"))
+TEN_DIGITS = "digits-0-9"
 SHIPPED_SHAPE = [(784, 25, "sigmoid"), (25, 15, "sigmoid"), (15, 1, "sigmoid")]
 
 # What the page sends: a 280×280 canvas, dark ink (#111827) on white, strokes 7.5 % of the side.
@@ -270,15 +272,36 @@ def test_empty_drawing_is_422_the_drawing_is_empty(
 # --- GET /models, /models/{name}, /model, /healthz, /docs, / ---------------------------------
 
 
-def test_models_lists_the_shipped_model_as_default(client: httpx.Client) -> None:
+def test_models_lists_every_card_with_the_0_1_model_as_default(client: httpx.Client) -> None:
     response = client.get("/models")
     assert response.status_code == 200
-    (model,) = response.json()["models"]
-    assert model["name"] == DEFAULT_MODEL
-    assert model["classes"] == ["0", "1"]
-    assert model["default"] is True
-    assert model["layers"] == SHIPPED_CARD["architecture"]["layers"]
-    assert model["metrics"] == SHIPPED_CARD["metrics"]
+    models = {model["name"]: model for model in response.json()["models"]}
+    assert sorted(models) == SHIPPED_MODELS
+    assert [name for name, model in models.items() if model["default"]] == [DEFAULT_MODEL]
+    for name, model in models.items():
+        card = json.loads((MODEL_STORE / f"{name}.json").read_text(encoding="utf-8"))
+        assert model["classes"] == card["classes"]
+        assert model["layers"] == card["architecture"]["layers"]
+        assert model["metrics"] == card["metrics"]
+    assert models[DEFAULT_MODEL]["classes"] == ["0", "1"]
+
+
+@pytest.mark.skipif(TEN_DIGITS not in SHIPPED_MODELS, reason="the ten-digit model is not shipped")
+def test_a_request_can_name_the_ten_digit_model(
+    client: httpx.Client, mnist_all_digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    images, labels = mnist_all_digits
+    right = 0
+    for image, label in zip(images, labels, strict=True):
+        answer = predict(client, params={"model": TEN_DIGITS}, json={"pixels": image.tolist()})
+        assert answer["model"] == TEN_DIGITS
+        assert list(answer["probabilities"]) == [str(digit) for digit in range(10)]
+        assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+        assert answer["label"] == max(answer["probabilities"], key=answer["probabilities"].get)
+        assert answer["prediction"] == int(answer["label"])
+        assert [layer["units"] for layer in answer["layers"]][-1] == 10
+        right += answer["prediction"] == int(label)
+    assert right / len(labels) >= 0.9, f"{right} of {len(labels)} digits read right"
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +403,7 @@ OTHER_MODEL = "digits-2-5-7"  # the second model of `two_model_url` (see conftes
 OTHER_CLASSES = ["2", "5", "7"]
 
 
-def test_several_models_are_listed_with_one_default(two_model_url: str) -> None:
+def test_a_model_added_to_the_store_is_listed_and_not_default(two_model_url: str) -> None:
     models = httpx.get(f"{two_model_url}/models", timeout=30).json()["models"]
     assert {model["name"]: model["default"] for model in models} == {
         DEFAULT_MODEL: True,

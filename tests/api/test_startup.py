@@ -28,9 +28,11 @@ SERVING_MARK = "Uvicorn running on"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    """A copy of the shipped model store, to break."""
+    """A copy of the shipped default model (with its detector), to break."""
     copy = tmp_path / "store"
-    shutil.copytree(MODEL_STORE, copy)
+    copy.mkdir()
+    for path in MODEL_STORE.glob(f"{DEFAULT_MODEL}.*"):
+        shutil.copy2(path, copy / path.name)
     return copy
 
 
