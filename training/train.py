@@ -11,6 +11,7 @@ import argparse
 import math
 import os
 import platform
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -302,7 +303,7 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def run(settings: TrainSettings) -> dict:
+def run(settings: TrainSettings, command: str = "") -> dict:
     started = time.perf_counter()
     classes = [str(d) for d in settings.digits]
     # Before anything imports TensorFlow (Keras's downloader does): keep its C++ notices off
@@ -422,7 +423,7 @@ def run(settings: TrainSettings) -> dict:
         "training_time_s": round(training_time_s, 3),
         "versions": library_versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python -m training.train " + " ".join(sys.argv[1:]),
+        "command": command,
     }
     card["metrics"]["test"]["summary"] = (
         f"{metrics['test']['accuracy']:.2%} on {len(splits.y_test)} MNIST test digits"
@@ -430,7 +431,10 @@ def run(settings: TrainSettings) -> dict:
 
     # 7. The out-of-distribution detector, for models that do not cover all ten digits.
     extra_files = {}
-    if settings.out_of_distribution and len(settings.digits) < 10:
+    has_other_digits = bool(np.any(~np.isin(mnist.y_train, settings.digits)))
+    if settings.out_of_distribution and not has_other_digits:
+        print("no other digits in the training set: no out-of-distribution detector", flush=True)
+    if settings.out_of_distribution and has_other_digits:
         from training import ood_detector
 
         data = ood_detector.build_detector_data(
@@ -464,7 +468,8 @@ def run(settings: TrainSettings) -> dict:
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = parse_args(argv)
-        run(settings)
+        args = sys.argv[1:] if argv is None else argv
+        run(settings, command=shlex.join(["python", "-m", "training.train", *args]))
     except (DataError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
