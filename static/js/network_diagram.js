@@ -19,7 +19,10 @@ import { formatNumber, formatPercent, layerTitle, unitTag } from './format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const MAX_ROWS_PER_COLUMN = 32;
-const MAX_EDGES_PER_LAYER = 160;
+const MAX_EDGES_PER_LAYER = 140;
+// How many units per hidden layer are marked as carrying the answer.
+const PATH_UNITS_PER_LAYER = 4;
+const SELECTED_UNIT_EDGES = 40;
 // Lines weaker than this share of the layer's strongest one are noise at this size.
 const MIN_EDGE_SHARE = 0.04;
 const TITLE_SPACE = 46;
@@ -78,7 +81,9 @@ export class NetworkDiagram extends EventTarget {
 
   /** Mark the unit being explained (null for none). */
   setHighlight(ref) {
+    const changed = ref?.layer !== this.#highlight?.layer || ref?.unit !== this.#highlight?.unit;
     this.#highlight = ref;
+    if (changed && this.#layout) this.#paintEdges();
     this.#paintHighlight();
     this.#paintWeightImage();
   }
@@ -115,19 +120,25 @@ export class NetworkDiagram extends EventTarget {
       {
         x: layout.input.x + layout.input.size / 2,
         name: 'Input',
-        detail: layout.narrow ? '28×28' : '28×28 = 784',
+        details: layout.narrow ? ['28×28'] : ['28×28 = 784'],
       },
       ...layers.map((layer, index) => ({
         x: layout.layers[index].x,
         name: index === layers.length - 1 ? 'Output' : `Hidden ${index + 1}`,
-        detail: `${layer.units} · ${layer.activation}`,
+        // Narrow screens stack the numbers so that neighbouring columns never overlap.
+        details: layout.narrow ? [`${layer.units}`, layer.activation]
+          : [`${layer.units} · ${layer.activation}`],
       })),
     ];
     for (const column of columns) {
       const title = svgElement('text', { x: column.x, y: 16, class: 'column-title' }, titles);
       title.textContent = column.name;
-      const detail = svgElement('text', { x: column.x, y: 32, class: 'column-detail' }, titles);
-      detail.textContent = column.detail;
+      column.details.forEach((text, line) => {
+        const detail = svgElement('text', {
+          x: column.x, y: 32 + line * 14, class: 'column-detail',
+        }, titles);
+        detail.textContent = text;
+      });
     }
   }
 
@@ -270,6 +281,10 @@ export class NetworkDiagram extends EventTarget {
     if (!result || !Array.isArray(result.layers)) return;
     const layers = this.#model.layers;
     const layout = this.#layout;
+    const path = answerPath(this.#model, result);
+    this.#units.forEach((units, layerIndex) => units.forEach((unit, unitIndex) => {
+      unit.group.classList.toggle('on-path', path[layerIndex].has(unitIndex));
+    }));
 
     // Input → hidden 1: the whole image's push on each unit, z − b = Σ x·W.
     const first = layers[0];
@@ -278,31 +293,25 @@ export class NetworkDiagram extends EventTarget {
       const pushes = firstResult.preactivations.map((z, j) => z - first.biases[j]);
       const strongest = Math.max(...pushes.map(Math.abs), 1e-9);
       const { x, size, imageY } = layout.input;
-      const sub = svgElement('g', { class: 'edge-layer', 'data-into': 0 }, group);
       const fromX = x + size;
       const targets = this.#units[0];
-      const order = pushes.map((_, j) => j).sort((a, b) => Math.abs(pushes[a]) - Math.abs(pushes[b]));
-      for (const j of order) {
-        const share = Math.abs(pushes[j]) / strongest;
-        if (share < MIN_EDGE_SHARE) continue;
-        const target = targets[j].position;
-        const fromY = imageY + size * ((j + 0.5) / targets.length);
+      const edges = pushes
+        .map((value, target) => ({ source: -1, target, value }))
+        .filter((edge) => Math.abs(edge.value) >= strongest * MIN_EDGE_SHARE
+          || (this.#highlight?.layer === 0 && this.#highlight.unit === edge.target));
+      this.#drawEdges(group, 0, edges, strongest, path, (edge) => {
+        const target = targets[edge.target].position;
+        const fromY = imageY + size * ((edge.target + 0.5) / targets.length);
         const toX = target.x - layout.layers[0].radius;
         const bend = (toX - fromX) / 2;
-        svgElement('path', {
+        return ['path', {
           d: `M${fromX},${fromY} C${fromX + bend},${fromY} ${toX - bend},${target.y} ${toX},${target.y}`,
-          class: 'edge',
           fill: 'none',
-          stroke: pushes[j] >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR,
-          'stroke-width': (0.5 + 3 * share).toFixed(2),
-          'stroke-opacity': (0.12 + 0.6 * share).toFixed(3),
-          'data-source': -1,
-          'data-target': j,
-        }, sub);
-      }
+        }];
+      });
     }
 
-    // Between dense layers: one line per a_prev_i · W[i, j], the strongest ones only.
+    // Between dense layers: one line per a_prev_i · W[i, j], the strongest ones and the path.
     for (let layerIndex = 1; layerIndex < layers.length; layerIndex += 1) {
       const weights = layers[layerIndex].weights;
       const previous = result.layers[layerIndex - 1]?.values;
@@ -310,23 +319,58 @@ export class NetworkDiagram extends EventTarget {
       const edges = strongestContributions(previous, weights);
       if (!edges.length) continue;
       const strongest = Math.abs(edges[0].value) || 1e-9;
-      const sub = svgElement('g', { class: 'edge-layer', 'data-into': layerIndex }, group);
+      const shown = new Set(edges.map((edge) => `${edge.source}:${edge.target}`));
+      const add = (edge) => {
+        const key = `${edge.source}:${edge.target}`;
+        if (!shown.has(key)) {
+          shown.add(key);
+          edges.push(edge);
+        }
+      };
+      for (const target of path[layerIndex]) {
+        for (const source of path[layerIndex - 1]) {
+          add({ source, target, value: previous[source] * weights[source][target] });
+        }
+      }
+      // The unit being explained keeps its own strongest lines, even when they are weak overall.
+      for (const edge of selectedUnitEdges(this.#highlight, layerIndex, previous, weights)) add(edge);
       const sources = this.#units[layerIndex - 1];
       const targets = this.#units[layerIndex];
-      for (const edge of edges.reverse()) {
-        const share = Math.abs(edge.value) / strongest;
+      this.#drawEdges(group, layerIndex, edges, strongest, path, (edge) => {
         const from = sources[edge.source].position;
         const to = targets[edge.target].position;
-        svgElement('line', {
-          x1: from.x, y1: from.y, x2: to.x, y2: to.y,
-          class: 'edge',
-          stroke: edge.value >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR,
-          'stroke-width': (0.4 + 3.6 * share).toFixed(2),
-          'stroke-opacity': (0.1 + 0.75 * share).toFixed(3),
-          'data-source': edge.source,
-          'data-target': edge.target,
-        }, sub);
-      }
+        return ['line', { x1: from.x, y1: from.y, x2: to.x, y2: to.y }];
+      });
+    }
+  }
+
+  /**
+   * Draw one layer's edges: colour by sign, width by size. Edges that carry the answer (between
+   * units on the path, pushing the way the answer needs) stay bright and are drawn on top;
+   * the others are faded so the path stands out.
+   */
+  #drawEdges(group, into, edges, strongest, path, shapeOf) {
+    const sub = svgElement('g', { class: 'edge-layer', 'data-into': into }, group);
+    const decorated = edges.map((edge) => ({
+      ...edge,
+      share: Math.min(1, Math.abs(edge.value) / strongest),
+      onPath: path[into].has(edge.target)
+        && (into === 0 || path[into - 1].has(edge.source))
+        && Math.sign(edge.value) === (path.signs[into].get(edge.target) ?? 0),
+    }));
+    decorated.sort((a, b) => (a.onPath - b.onPath) || (a.share - b.share));
+    for (const edge of decorated) {
+      const [tag, geometry] = shapeOf(edge);
+      svgElement(tag, {
+        ...geometry,
+        class: edge.onPath ? 'edge on-path' : 'edge',
+        stroke: edge.value >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR,
+        'stroke-width': ((edge.onPath ? 1 : 0.4) + 3.2 * edge.share).toFixed(2),
+        'stroke-opacity': (edge.onPath ? 0.45 + 0.5 * edge.share : 0.05 + 0.3 * edge.share)
+          .toFixed(3),
+        'data-source': edge.source,
+        'data-target': edge.target,
+      }, sub);
     }
   }
 
@@ -359,7 +403,7 @@ export class NetworkDiagram extends EventTarget {
       this.#weightImage.removeAttribute('href');
       this.#weightImage.classList.add('is-empty');
       this.#weightSlot.classList.remove('is-filled');
-      this.#setWeightCaption('its weights: pick', 'a Hidden 1 unit');
+      this.#setWeightCaption('weights of a', 'Hidden 1 unit');
     }
   }
 
@@ -454,7 +498,7 @@ export function computeLayout(width, sizes) {
   const narrow = width < 520;
   // Wide screens get taller columns (bigger, easier units); phones keep the diagram short.
   const plotHeight = Math.max(260, Math.min(narrow ? 440 : 520, maxRows * (narrow ? 17 : 21)));
-  const top = TITLE_SPACE;
+  const top = TITLE_SPACE + (narrow ? 12 : 0);
   const imageSize = Math.round(narrow ? 60 : Math.max(72, Math.min(132, width * 0.16, (plotHeight - 56) / 2)));
   const left = 6;
   const firstX = left + imageSize + (narrow ? 34 : Math.max(44, width * 0.1));
@@ -519,6 +563,18 @@ export function strongestContributions(previous, weights, limit = MAX_EDGES_PER_
     .filter((term) => Math.abs(term.value) >= strongest * MIN_EDGE_SHARE);
 }
 
+/** The strongest a·W lines into or out of the selected unit `ref` for dense layer `into`. */
+export function selectedUnitEdges(ref, into, previous, weights, limit = SELECTED_UNIT_EDGES) {
+  if (!ref || (ref.layer !== into && ref.layer !== into - 1)) return [];
+  const edges = ref.layer === into
+    ? previous.map((a, i) => ({ source: i, target: ref.unit, value: a * weights[i][ref.unit] }))
+    : weights[ref.unit].map((w, j) => ({ source: ref.unit, target: j, value: previous[ref.unit] * w }));
+  return edges
+    .filter((edge) => edge.value !== 0)
+    .sort((left, right) => Math.abs(right.value) - Math.abs(left.value))
+    .slice(0, limit);
+}
+
 /** Which output unit stands for the predicted class (-1 if none does). */
 export function predictedOutputIndex(model, result) {
   const output = model.layers[model.layers.length - 1];
@@ -526,6 +582,49 @@ export function predictedOutputIndex(model, result) {
   if (output.units === model.classes.length) return index;
   // One sigmoid unit for two classes: it is p(classes[1]); light it up when that class wins.
   return output.units === 1 && index === 1 ? 0 : -1;
+}
+
+/**
+ * The units that carry the answer, layer by layer from the output back: the predicted output
+ * unit, then in each earlier layer the few units whose a·W pushes hardest the way the answer
+ * needs. Returns one Set of unit indices per layer, and `signs`: per layer, unit → the sign an
+ * incoming push must have to help (−1 for a lone sigmoid unit when the answer is classes[0]).
+ */
+export function answerPath(model, result, perLayer = PATH_UNITS_PER_LAYER) {
+  const layers = model.layers;
+  const count = layers.length;
+  const units = layers.map(() => new Set());
+  const signs = layers.map(() => new Map());
+  const output = layers[count - 1];
+  const label = String(result.label);
+  if (output.units === 1 && model.classes.length === 2) {
+    signs[count - 1].set(0, label === model.classes[1] ? 1 : -1);
+  } else {
+    const predicted = predictedOutputIndex(model, result);
+    if (predicted < 0) return Object.assign(units, { signs });
+    signs[count - 1].set(predicted, 1);
+  }
+  units[count - 1] = new Set(signs[count - 1].keys());
+  for (let layerIndex = count - 1; layerIndex >= 1; layerIndex -= 1) {
+    const weights = layers[layerIndex].weights;
+    const previous = result.layers?.[layerIndex - 1]?.values;
+    if (!weights || !previous) break;
+    const support = previous.map((a, i) => {
+      let total = 0;
+      for (const [j, sign] of signs[layerIndex]) total += Math.max(0, a * weights[i][j] * sign);
+      return total;
+    });
+    const helpers = support
+      .map((value, index) => ({ value, index }))
+      .filter((entry) => entry.value > 0)
+      .sort((left, right) => right.value - left.value)
+      .slice(0, perLayer)
+      .map((entry) => entry.index);
+    units[layerIndex - 1] = new Set(helpers);
+    // A hidden unit helps by being active, so pushes that raise its z are the helpful ones.
+    signs[layerIndex - 1] = new Map(helpers.map((index) => [index, 1]));
+  }
+  return Object.assign(units, { signs });
 }
 
 /** Name shown beside output unit `index`: the class, or p("1") for a lone sigmoid unit. */

@@ -500,6 +500,20 @@ def test_bars_and_diagram_follow_each_model(page: Any, server_url: str, artifact
         draw_with_mouse(page, ONE)
         expect_prediction(page, "1")
         expect(page.locator("#bars li.bar.is-winner")).to_have_attribute("data-class", "1")
+        # The path to the answer: bright lines into the output end at the unit for "1" (the
+        # lone sigmoid unit p("1") of a two-class model, else the unit of class "1").
+        output = len(sizes) - 1
+        answer_unit = "0" if sizes[-1] == 1 else str(model["classes"].index("1"))
+        path_targets = page.eval_on_selector_all(
+            f'#network-diagram .edge-layer[data-into="{output}"] .edge.on-path',
+            "edges => edges.map(e => e.dataset.target)",
+        )
+        assert path_targets and set(path_targets) == {answer_unit}, path_targets
+        expect(
+            page.locator(
+                f'#network-diagram g.unit[data-layer="{output}"][data-unit="{answer_unit}"]'
+            )
+        ).to_have_class(re.compile("on-path"))
         page.screenshot(path=artifacts / f"page-model-{name}.png", full_page=True)
         page.get_by_role("button", name=re.compile("^Clear")).click()
 
