@@ -9,8 +9,9 @@ the classes' *validation* scores that flags a chosen share of them (THRESHOLD_QU
 The outliers come only from the training split:
 - the training images of the other MNIST digits;
 - shapes derived from training images that are no digit at all, so that the detector also
-  refuses scribbles, blobs and dashes: digits dilated into filled blobs, two digits overlaid,
-  and 1s turned on their side; each is normalised as the app normalises a drawing.
+  refuses scribbles, letters, blobs and dashes: digits dilated into filled blobs, two digits
+  overlaid, 1s turned on their side, other digits joined with their mirror image or transpose,
+  halves of two digits; each is normalised as the app normalises a drawing.
 The test split is used only to report the rates.
 """
 
@@ -70,7 +71,7 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
     class_images = np.rint(splits.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
     pool = np.concatenate([class_images, mnist.x_train[fit]])
     pool_labels = np.concatenate([np.asarray(digits)[splits.y_train], mnist.y_train[fit]])
-    derived = derive_non_digits(pool, pool_labels, DERIVED_SHAPES, rng)
+    derived = derive_non_digits(pool, pool_labels, digits, DERIVED_SHAPES, rng)
 
     test_others = ~np.isin(mnist.y_test, digits)
     return DetectorData(
@@ -99,23 +100,34 @@ def other_digit_splits(
     return order[n_val:], order[:n_val]
 
 
-def derive_non_digits(images: np.ndarray, labels: np.ndarray, count: int,
-                      rng: np.random.Generator) -> np.ndarray:
-    """Shapes that are no digit, made from MNIST training images (uint8, 28×28)."""
+def derive_non_digits(images: np.ndarray, labels: np.ndarray, classes: tuple[int, ...],
+                      count: int, rng: np.random.Generator) -> np.ndarray:
+    """Shapes that are no digit, made from MNIST training images (uint8, 28×28).
+
+    Mirror images are made only of the *other* digits: a 0 crossed with its mirror image is
+    still a 0, and must not be taught as an outlier.
+    """
+    others = np.flatnonzero(~np.isin(labels, classes))
     shapes = []
     picks = rng.integers(0, len(images), size=(count, 2))
     for i, (first, second) in enumerate(picks):
-        kind = i % 3
+        kind = i % 5
+        other = images[others[first % len(others)]]
         if kind == 0:  # a blob: dilation fills the digit's holes and strokes
             shape = _dilate(np.pad(images[first], 6), radius=4)
         elif kind == 1:  # two digits overlaid, off-centre: a scribble
             dy, dx = rng.integers(-7, 8, size=2)
-            other = np.roll(np.pad(images[second], 8), (dy, dx), axis=(0, 1))
-            shape = np.maximum(np.pad(images[first], 8), other)
-        elif labels[first] == 1:  # a 1 on its side: a dash
+            moved = np.roll(np.pad(images[second], 8), (dy, dx), axis=(0, 1))
+            shape = np.maximum(np.pad(images[first], 8), moved)
+        elif kind == 2 and labels[first] == 1:  # a 1 on its side: a dash
             shape = np.rot90(images[first], k=1 + 2 * (i % 2))
-        else:  # a digit crossed with its own mirror image
-            shape = np.maximum(images[first], images[first].T)
+        elif kind == 2:  # a digit crossed with its transpose
+            shape = np.maximum(other, other.T)
+        elif kind == 3:  # a digit joined with its mirror image: T, A, H, X-like shapes
+            shape = np.maximum(other, np.fliplr(other) if i % 2 else np.flipud(other))
+        else:  # halves of two digits
+            a, b = images[first], images[second]
+            shape = np.hstack([a[:, :14], b[:, 14:]]) if i % 2 else np.vstack([a[:14], b[14:]])
         try:
             shapes.append(image_to_mnist(Image.fromarray(shape.astype(np.uint8))).reshape(-1))
         except PreprocessingError:
@@ -193,8 +205,10 @@ def detector_report(detector: OodDetector, data: DetectorData, class_test: np.nd
         "outlier_exposure": {
             "other_digits": len(data.other_digits),
             "derived_non_digits": len(data.derived_shapes),
-            "derived_kinds": ["digit dilated into a blob", "two digits overlaid",
-                              "a 1 on its side", "a digit crossed with its mirror image"],
+            "derived_kinds": ["a digit dilated into a blob", "two digits overlaid",
+                              "a 1 on its side", "another digit crossed with its transpose",
+                              "another digit joined with its mirror image",
+                              "halves of two digits"],
             "source": "MNIST training split only",
         },
         "hidden": list(DETECTOR_HIDDEN),
