@@ -424,6 +424,7 @@ def _summary(
         },
         "setup": {
             "workers_per_server": 1,
+            "uvicorn_flags": "--workers 1 --no-access-log --log-level warning (both servers)",
             "drawings": len(sizes),
             "canvas": f"{CANVAS_SIDE}x{CANVAS_SIDE} PNG data URL, dark ink on white",
             "body_bytes_median": int(np.median(sizes)),
@@ -496,7 +497,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drawings", type=int, default=32, help="distinct canvases sent")
     args = parser.parse_args(argv)
 
-    print(f"benchmark: {args.drawings} canvases, ≤ {args.seconds:g} s per measurement")
+    load = os.getloadavg()[0]
+    print(
+        f"benchmark: {args.drawings} canvases, ≤ {args.seconds:g} s per measurement; "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs before starting"
+    )
     print(HEADER, flush=True)
     summary = run(args)
     print(report(summary))
