@@ -40,11 +40,6 @@ export function activationRgb(level) {
   return mix(ACTIVATION_STOPS[1], ACTIVATION_STOPS[2], (t - 0.5) * 2);
 }
 
-/** Whether text drawn on top of activationRgb(level) should be light. */
-export function needsLightText(level) {
-  return clamp01(level) > 0.55;
-}
-
 /** Red (negative) through white to blue (positive) for a value scaled to [-1, 1]. */
 export function divergingRgb(value) {
   const v = Number.isFinite(value) ? Math.max(-1, Math.min(1, value)) : 0;

@@ -151,9 +151,11 @@ function showOutOfDistribution(result) {
     const score = Number(result.ood_score);
     const threshold = Number(result.ood_threshold);
     const numbers = Number.isFinite(score) && Number.isFinite(threshold)
-      ? ` (unusualness ${score.toFixed(2)}, above the limit ${threshold.toFixed(2)})` : '';
-    ui.oodWarning.textContent = `This looks like ${neitherOf(classes)}${numbers}. ` +
-      'The network still has to pick one, so take its answer with a grain of salt.';
+      ? ` (unusualness score ${score.toFixed(2)}, limit ${threshold.toFixed(2)})` : '';
+    const headline = document.createElement('strong');
+    headline.textContent = `This looks like ${neitherOf(classes)}.`;
+    ui.oodWarning.replaceChildren(headline, ` The network still has to pick one of them, so take `
+      + `its answer with a grain of salt${numbers}.`);
     ui.oodWarning.hidden = false;
   } else {
     ui.oodWarning.hidden = true;

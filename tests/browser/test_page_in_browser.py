@@ -25,6 +25,10 @@ ZERO = [
     (0.5 + 0.22 * math.sin(2 * math.pi * i / 72), 0.5 - 0.32 * math.cos(2 * math.pi * i / 72))
     for i in range(75)
 ]
+# A "7": a bar across the top, then a long slanted stroke down.
+SEVEN = [(0.25 + 0.5 * t, 0.2) for t in (i / 19 for i in range(20))] + [
+    (0.75 - 0.3 * t, 0.2 + 0.65 * t) for t in (i / 29 for i in range(1, 30))
+]
 # A stroke across the middle: with ONE it makes a cross, which Undo must take away again.
 BAR = [(0.25 + 0.5 * t, 0.5) for t in (i / 24 for i in range(25))]
 # POST /predict?model=…, and not /static/js/predict_client.js.
@@ -479,6 +483,31 @@ def test_out_of_distribution_answer_says_neither_class(page: Any, artifacts: Pat
     expect(page.locator("#prediction")).to_have_text("0")
     assert all(text.endswith("%") for text in bar_values(page).values())
     page.screenshot(path=artifacts / "page-out-of-distribution.png", full_page=True)
+
+
+def test_a_seven_for_the_zero_one_model_says_neither_with_the_real_detector(
+    page: Any, artifacts: Path
+) -> None:
+    responses = predict_responses(page)
+    open_app(page)
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    if responses[-1].json()["in_distribution"] is None:
+        pytest.skip("digits-0-1 ships without an out-of-distribution detector")
+    assert responses[-1].json()["in_distribution"] is True
+    expect(page.locator("#ood-warning")).to_be_hidden()
+
+    page.keyboard.press("Escape")
+    draw_with_mouse(page, SEVEN)
+    warning = page.locator("#ood-warning")
+    expect(warning).to_contain_text("This looks like neither 0 nor 1", timeout=ANSWER_TIMEOUT_MS)
+    wait_until_answered(page)
+    answer = responses[-1].json()
+    assert answer["in_distribution"] is False
+    # The answer and the activations are still shown.
+    expect(page.locator("#prediction")).to_have_text(answer["label"])
+    assert all(text.endswith("%") for text in bar_values(page).values())
+    page.screenshot(path=artifacts / "page-seven-neither.png", full_page=True)
 
 
 def test_bars_and_diagram_follow_each_model(page: Any, server_url: str, artifacts: Path) -> None:
