@@ -7,13 +7,20 @@ saves a screenshot of each state under tests/artifacts/.
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # conftest.py says what to install; in CI this is a failure, not a skip
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("Playwright not installed: pip install -e '.[test]'", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
