@@ -124,6 +124,7 @@ SEND_JSON_OR_MULTIPART = (
     "send application/json ({\"image\": …} or {\"pixels\": …}) "
     "or multipart/form-data with the image in the field 'file'"
 )
+MAX_JSON_COMMAS = 2048
 SEND_IMAGE_OR_PIXELS = (
     'send a JSON object {"image": "data:image/png;base64,…"} '
     'or {"pixels": [28 rows of 28 numbers in [0, 1]]}'
@@ -138,6 +139,15 @@ async def _read_input(request: Request) -> tuple[bytes | None, list[Any] | None]
         body = await request.body()
         if not body.strip():
             raise HTTPException(422, f"the request body is empty: {SEND_IMAGE_OR_PIXELS}")
+        commas = body.count(b",")
+        if commas > MAX_JSON_COMMAS:
+            # Parsing [0],[0],… up to the body limit would hold the GIL for a third of a second
+            # and take tens of MB; no request needs more than 784 numbers (base64 has no comma).
+            raise HTTPException(
+                422,
+                f"the body holds {commas:,} commas, far more than a request needs (pixels are "
+                f"784 numbers): {SEND_IMAGE_OR_PIXELS}",
+            )
         try:
             payload = PredictRequest.model_validate_json(body)
         except ValidationError as error:

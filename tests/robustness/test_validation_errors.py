@@ -52,6 +52,7 @@ JSON_CASES: list[tuple[str, bytes, int, tuple[str, ...]]] = [
     ("invalid UTF-8", b'{"image": "\xff\xfe"}', 422, ("not valid JSON",)),
     ("trailing garbage", b'{"image": "aGk="} x', 422, ("not valid JSON",)),
     ("nested too deep", b"[" * 5000 + b"]" * 5000, 422, ("not valid JSON",)),
+    ("500,000 values", b'{"pixels": [' + b"[0]," * 500_000 + b"[0]]}", 422, ("commas", "784")),
     ("empty body", b"", 422, ("empty", "image", "pixels")),
     ("only whitespace", b"  \n ", 422, ("empty",)),
     ("a JSON array", b"[1, 2]", 422, ("JSON object", "not an array")),
