@@ -9,8 +9,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from app.errors import add_error_handlers
 from app.middleware import (
@@ -44,6 +48,8 @@ def limits_description(settings: Settings) -> str:
   a larger body gets 413 as soon as that is known, from its Content-Length or while it streams;
 - image: at most {side}×{side} pixels (`DIGITS_MAX_IMAGE_SIDE`); a larger one gets 413,
   decided from its header before any pixel is decoded;
+- at most {settings.max_concurrent_predictions} predictions are computed at once
+  (`DIGITS_MAX_CONCURRENT_PREDICTIONS`); more wait their turn;
 - formats: PNG, JPEG, WebP, GIF or BMP; any other file, or a truncated or corrupt one,
   gets 415; a malformed request (bad JSON or base64, pixels that are not 28×28 numbers in
   [0, 1], an empty drawing) gets 422.
@@ -56,6 +62,7 @@ Every error is JSON, `{{"detail": "<what is wrong and what to fix>"}}`.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.registry = load_registry(settings.model_dir, settings.default_model)
+    app.state.prediction_limiter = anyio.CapacityLimiter(settings.max_concurrent_predictions)
     logger.info("serving models: %s", ", ".join(app.state.registry.models))
     yield
 
@@ -68,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION + limits_description(settings),
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from the installed Swagger UI: /docs works offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.include_router(predict.router)
@@ -75,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    add_offline_docs(app)
     add_error_handlers(app)
     # The last added runs first: start-up errors, then security headers (on every answer,
     # 413s included), then the body limit.
@@ -82,6 +92,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OneLineStartupErrors)
     return app
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the swagger-ui-bundle package, not from a CDN."""
+    app.mount("/docs-static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
 
 app = create_app()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,22 @@ class Settings(BaseSettings):
     )
 
 
+    max_concurrent_predictions: int = Field(
+        4,
+        gt=0,
+        description="Predictions computed at once (more wait their turn): decoding a "
+        "4096×4096 image takes ~110 MB, so this bounds the memory a burst can take.",
+    )
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        # One line naming the variable, not a traceback from deep inside the import.
+        problems = "; ".join(
+            f"DIGITS_{'_'.join(map(str, item['loc'])).upper()}: {item['msg']}"
+            for item in error.errors(include_url=False)
+        )
+        raise SystemExit(f"cannot start: bad setting: {problems}") from None

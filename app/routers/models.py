@@ -14,7 +14,10 @@ from app.schemas import ErrorResponse, ModelDetail, ModelList
 
 router = APIRouter(tags=["models"])
 
-NOT_FOUND = {404: {"model": ErrorResponse, "description": "Unknown model name"}}
+NOT_FOUND = {
+    404: {"model": ErrorResponse, "description": "Unknown model name"},
+    422: {"model": ErrorResponse, "description": "Invalid request"},
+}
 
 
 @router.get("/models", response_model=ModelList, summary="List the models that are served")

@@ -6,11 +6,11 @@ import base64
 import binascii
 from typing import Any
 
+import anyio
 import numpy as np
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -114,8 +114,11 @@ async def predict(request: Request, model: ModelDep, settings: SettingsDep) -> R
     """
     image_bytes, pixels = await _read_input(request)
     # Decoding, preprocessing and the forward pass are CPU work: off the event loop.
-    body = await run_in_threadpool(
-        _answer, model, image_bytes, pixels, settings.max_image_side
+    # At most DIGITS_MAX_CONCURRENT_PREDICTIONS at once, so a burst of huge images cannot
+    # take gigabytes.
+    body = await anyio.to_thread.run_sync(
+        _answer, model, image_bytes, pixels, settings.max_image_side,
+        limiter=request.app.state.prediction_limiter,
     )
     return Response(body, media_type="application/json")
 
