@@ -30,6 +30,7 @@ from app.preprocessing import (
     PixelsError,
     PreprocessingError,
     decode_image,
+    drawing_to_mnist,
     image_to_mnist,
     pixels_to_mnist,
 )
@@ -886,3 +887,55 @@ def test_pixel_errors_are_preprocessing_errors() -> None:
     assert issubclass(PixelsError, PreprocessingError)
     assert issubclass(ImageDecodeError, PreprocessingError)
     assert issubclass(ImageTooLargeError, PreprocessingError)
+
+
+# --------------------------------------------------------------------------------------------
+# drawing_to_mnist: bytes in, MNIST out, as /predict does it (libspng for plain canvas PNGs)
+
+
+@pytest.mark.parametrize("digit", DIGITS)
+@pytest.mark.parametrize("convention", list(INK_CONVENTIONS))
+def test_drawing_to_mnist_equals_decode_then_image_to_mnist(digit: str, convention: str) -> None:
+    image = INK_CONVENTIONS[convention](digit)
+    if image.mode == "CMYK" or image.mode == "F":
+        image = image.convert("RGB" if image.mode == "CMYK" else "L")
+    data = encode(image, "PNG")
+
+    np.testing.assert_array_equal(drawing_to_mnist(data), image_to_mnist(decode_image(data)))
+
+
+@pytest.mark.parametrize("file_format", list(FILE_FORMATS))
+def test_drawing_to_mnist_reads_every_accepted_format(file_format: str) -> None:
+    data = FILE_FORMATS[file_format](draw_digit("1"))
+
+    np.testing.assert_array_equal(drawing_to_mnist(data), image_to_mnist(decode_image(data)))
+
+
+@pytest.mark.parametrize("side", [28, 280, 600])
+def test_drawing_to_mnist_equals_the_pillow_route_for_any_canvas_size(side: int) -> None:
+    image = draw_digit("7", canvas=(side, side), box=(side // 7, side // 7, side * 5 // 7),
+                       mode="RGBA", background=(0, 0, 0, 0), ink=(0, 0, 0, 255))
+    data = encode(image, "PNG")
+
+    np.testing.assert_array_equal(drawing_to_mnist(data), image_to_mnist(decode_image(data)))
+
+
+def test_drawing_to_mnist_reports_an_empty_canvas() -> None:
+    data = encode(Image.new("RGBA", (280, 280), (0, 0, 0, 0)), "PNG")
+
+    with pytest.raises(EmptyDrawingError):
+        drawing_to_mnist(data)
+
+
+@pytest.mark.parametrize("kept", [0.3, 0.6, 0.95])
+def test_drawing_to_mnist_reports_a_truncated_png(kept: float) -> None:
+    data = encode(draw_digit("0", mode="RGBA", background=(0, 0, 0, 0), ink=(0, 0, 0, 255)),
+                  "PNG")
+
+    with pytest.raises(ImageDecodeError, match=r"^the image is truncated or corrupt$"):
+        drawing_to_mnist(data[: int(len(data) * kept)])
+
+
+def test_drawing_to_mnist_refuses_dimensions_over_the_limit() -> None:
+    with pytest.raises(ImageTooLargeError):
+        drawing_to_mnist(png_header_claiming(5000, 5000))

@@ -18,7 +18,7 @@ from app.dependencies import ModelDep, SettingsDep
 from app.errors import explain_validation_errors
 from app.middleware import RequestBodyTooLarge
 from app.model_registry import LoadedModel, Prediction
-from app.preprocessing import decode_image, image_to_mnist, pixels_to_mnist
+from app.preprocessing import drawing_to_mnist, pixels_to_mnist
 from app.schemas import ErrorResponse, PredictRequest, PredictResponse
 
 router = APIRouter(tags=["predict"])
@@ -209,7 +209,7 @@ def _answer(
     model: LoadedModel, image_bytes: bytes | None, pixels: list[Any] | None, max_side: int
 ) -> bytes:
     if image_bytes is not None:
-        x = image_to_mnist(decode_image(image_bytes, max_side=max_side))
+        x = drawing_to_mnist(image_bytes, max_side=max_side)
     else:
         x = pixels_to_mnist(pixels)
     prediction = model.predict(x.reshape(-1))
