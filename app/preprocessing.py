@@ -416,7 +416,7 @@ def _digit_in_box(ink: np.ndarray) -> np.ndarray:
     stretch = np.clip(
         (np.arange(256, dtype=np.float32) - floor) * (255.0 / (peak - floor)) + 0.5, 0, 255
     ).astype(np.uint8)
-    levels = stretch[ink[top:bottom, left:right]]
+    levels = np.take(stretch, ink[top:bottom, left:right])
     height, width = levels.shape
     scale = DIGIT_BOX_SIDE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))

@@ -1,7 +1,8 @@
 """What a user would otherwise pick: the tutorial way to serve a Keras digit model.
 
 The same model file as ours, loaded at import; per request: decode the data URL, PIL open →
-convert("L") → resize((28, 28)) → invert → / 255 → ``model.predict(x)``. Started by the
+paste on white paper (a canvas export is transparent) → convert("L") → resize((28, 28)) →
+invert → / 255 → ``model.predict(x)``. Started by the
 benchmark as its own uvicorn process (one worker):
 
     uvicorn benchmarks.tutorial_server:app --port 8001
@@ -45,7 +46,9 @@ def ready() -> dict[str, str]:
 @app.post("/predict")
 def predict(request: PredictRequest) -> dict[str, float | int]:
     data = base64.b64decode(request.image.split(",")[-1])
-    image = Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
+    drawing = Image.open(io.BytesIO(data)).convert("RGBA")
+    paper = Image.new("RGBA", drawing.size, "white")
+    image = Image.alpha_composite(paper, drawing).convert("L").resize((28, 28))
     x = (255.0 - np.asarray(image, dtype=np.float32)) / 255.0
     p1 = float(model.predict(x.reshape(1, 784), verbose=0)[0, 0])
     return {"prediction": int(p1 > 0.5), "probability": p1}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from typing import Any
 
-import anyio
 import numpy as np
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -113,12 +113,11 @@ async def predict(request: Request, model: ModelDep, settings: SettingsDep) -> R
     Dense layer's activations (a) and pre-activations (z), and the 28×28 input the network saw.
     """
     image_bytes, pixels = await _read_input(request)
-    # Decoding, preprocessing and the forward pass are CPU work: off the event loop.
-    # At most DIGITS_MAX_CONCURRENT_PREDICTIONS at once, so a burst of huge images cannot
-    # take gigabytes.
-    body = await anyio.to_thread.run_sync(
+    # Decoding, preprocessing and the forward pass are CPU work: off the event loop, on the
+    # prediction pool (at most DIGITS_MAX_CONCURRENT_PREDICTIONS at once).
+    body = await asyncio.get_running_loop().run_in_executor(
+        request.app.state.prediction_pool,
         _answer, model, image_bytes, pixels, settings.max_image_side,
-        limiter=request.app.state.prediction_limiter,
     )
     return Response(body, media_type="application/json")
 

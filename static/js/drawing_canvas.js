@@ -81,15 +81,17 @@ export class DrawingCanvas extends EventTarget {
     this.#changed('clear');
   }
 
-  /** The drawing as a PNG data URL, dark ink on white, at most EXPORT_SIDE pixels wide. */
+  /**
+   * The drawing as a PNG data URL: the strokes on a transparent background (what a plain
+   * canvas.toDataURL() gives), at most EXPORT_SIDE pixels wide. Without paper the server reads
+   * the ink from the alpha channel alone, which is the cheapest image it can be sent.
+   */
   toDataURL() {
     const side = Math.min(EXPORT_SIDE, Math.max(this.#canvas.width, 28));
     const exportCanvas = document.createElement('canvas');
     exportCanvas.width = side;
     exportCanvas.height = side;
     const context = exportCanvas.getContext('2d');
-    context.fillStyle = PAPER_COLOR;
-    context.fillRect(0, 0, side, side);
     this.#paintStrokes(context, side);
     return exportCanvas.toDataURL('image/png');
   }
