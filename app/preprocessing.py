@@ -374,7 +374,7 @@ def _detail_around_ink(image: Image.Image, overview_ink: np.ndarray, factor: int
     # Averaging dilutes a thin stroke by up to `factor`, so the threshold is lowered by as
     # much; a threshold that lets some noise in only makes the cut a bit larger.
     threshold = max(2, int(int(overview_ink.max()) * _NOISE_FLOOR_FRACTION / factor))
-    box = _bounding_box(overview_ink > threshold)
+    box = _bounding_box(overview_ink, threshold)
     if box is None:
         raise EmptyDrawingError
     top, bottom, left, right = box
@@ -392,12 +392,13 @@ def _detail_around_ink(image: Image.Image, overview_ink: np.ndarray, factor: int
     return detail
 
 
-def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) of the True cells, bottom/right exclusive."""
-    rows = np.flatnonzero(mask.any(axis=1))
+def _bounding_box(values: np.ndarray, threshold: int) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the values above `threshold`, bottom/right exclusive."""
+    # Row and column maxima: cheaper than a full-size boolean mask.
+    rows = np.flatnonzero(values.max(axis=1) > threshold)
     if rows.size == 0:
         return None
-    columns = np.flatnonzero(mask.any(axis=0))
+    columns = np.flatnonzero(values.max(axis=0) > threshold)
     return int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
 
 
@@ -407,19 +408,20 @@ def _digit_in_box(ink: np.ndarray) -> np.ndarray:
     if peak < _MIN_INK_CONTRAST:
         raise EmptyDrawingError
     floor = int(peak * _NOISE_FLOOR_FRACTION)
-    box = _bounding_box(ink > floor)
+    box = _bounding_box(ink, floor)
     if box is None:  # unreachable: the peak is above the floor
         raise EmptyDrawingError
     top, bottom, left, right = box
-    # Stretch floor..peak to 0..255 with a lookup table: 8 bits, like MNIST's own pixels, and
-    # Pillow resamples 8-bit images several times faster than float ones.
+    height, width = bottom - top, right - left
+    scale = DIGIT_BOX_SIDE / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # Stretch floor..peak to 0..255 with a lookup table before resampling, so that faint noise
+    # (JPEG ringing) is gone and a thin stroke keeps its strength; 8 bits, like MNIST's own
+    # pixels, and Pillow resamples 8-bit images several times faster than float ones.
     stretch = np.clip(
         (np.arange(256, dtype=np.float32) - floor) * (255.0 / (peak - floor)) + 0.5, 0, 255
     ).astype(np.uint8)
     levels = np.take(stretch, ink[top:bottom, left:right])
-    height, width = levels.shape
-    scale = DIGIT_BOX_SIDE / max(width, height)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # reducing_gap box-filters most of a big downscale before the Lanczos pass, which is faster
     # and, for ink coverage, closer to area averaging; 8-bit output also clips Lanczos's
     # undershoot next to strong edges.
