@@ -186,11 +186,6 @@ def test_retraining_reproduces_the_shipped_model(
 
 @pytest.mark.full_mnist
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="the shipped detector predates later app/preprocessing.py commits; its derived "
-    "non-digit shapes go through image_to_mnist, so retraining now gives other weights",
-)
 def test_retraining_reproduces_the_shipped_detector(retrained: Path) -> None:
     detector = f"{SHIPPED}.ood.keras"
     if not (MODEL_STORE / detector).exists():
