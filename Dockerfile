@@ -32,7 +32,7 @@ ENV DIGITS_HOST=0.0.0.0 \
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('DIGITS_PORT', '8000')}/healthz\", timeout=4)"]
 
 # The same serve command as `make run` and the tests: uvicorn serving app.main:app.
 CMD ["digits-serve"]

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import uvicorn
 
+from app.settings import get_settings
+
 
 def main(argv: list[str] | None = None) -> None:
+    settings = get_settings()  # DIGITS_* variables; a bad one stops here in one line
     parser = argparse.ArgumentParser(prog="digits-serve", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("DIGITS_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DIGITS_PORT", "8000")))
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("DIGITS_WORKERS", "1")),
+        default=settings.workers,
         help="worker processes; each loads the models (~550 MB with TensorFlow)",
     )
     parser.add_argument(

@@ -62,6 +62,7 @@ Every error is JSON, `{{"detail": "<what is wrong and what to fix>"}}`.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.registry = load_registry(settings.model_dir, settings.default_model)
+    app.state.model_details = {}  # GET /models/{name} answers, formatted on first request
     # Predictions run on their own threads, never on the event loop. A plain executor costs
     # ~0.1 ms less per request than anyio's to_thread, and its size bounds the memory a burst
     # of huge images can take.

@@ -5,7 +5,8 @@ aspect ratio, with anti-aliasing) and then moving it inside a 28×28 field so th
 mass sits at the centre of the field. `image_to_mnist` repeats those steps for any image;
 `pixels_to_mnist` only validates input that is already in MNIST form.
 
-Everything here is pure (NumPy + Pillow); the server maps `PreprocessingError` to a 4xx.
+Everything here is pure (NumPy, Pillow, and libspng for PNGs); the server maps
+`PreprocessingError` to a 4xx.
 """
 
 from __future__ import annotations

@@ -99,6 +99,8 @@ class ModelSummary(BaseModel):
     layers: list[LayerSummary]
     parameters: int
     metrics: dict[str, Any]
+    training_time_s: float | None = None
+    created: str | None = Field(None, description="When training made the model (ISO 8601)")
 
 
 class ModelDetail(ModelSummary):

@@ -37,13 +37,18 @@ class Settings(BaseSettings):
         "pixels (default 4096). A larger image gets 413, decided from its header before any "
         "pixel is decoded.",
     )
-
-
     max_concurrent_predictions: int = Field(
         4,
         gt=0,
-        description="Predictions computed at once (more wait their turn): decoding a "
-        "4096×4096 image takes ~110 MB, so this bounds the memory a burst can take.",
+        description="DIGITS_MAX_CONCURRENT_PREDICTIONS: predictions computed at once per worker "
+        "(more wait their turn); decoding a 4096×4096 image takes ~110 MB, so this bounds the "
+        "memory a burst can take.",
+    )
+    # How `digits-serve` (make run, the Docker image) serves the app.
+    host: str = Field("127.0.0.1", description="DIGITS_HOST: the address to listen on.")
+    port: int = Field(8000, gt=0, lt=65536, description="DIGITS_PORT: the port to listen on.")
+    workers: int = Field(
+        1, gt=0, description="DIGITS_WORKERS: worker processes; each loads the models (~550 MB)."
     )
 
 

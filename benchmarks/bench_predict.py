@@ -72,7 +72,7 @@ def _stroke(draw: ImageDraw.ImageDraw, points: list[tuple[float, float]], width:
 
 
 def draw_canvas(digit: int, rng: np.random.Generator) -> Image.Image:
-    """A 280×280 white canvas with a hand-drawn-looking 0 (a wobbly loop) or 1 (a slanted bar,
+    """A 280×280 transparent canvas with a hand-drawn-looking 0 (a wobbly loop) or 1 (a slanted bar,
     sometimes with a flag and a base), at a random size, place and slant."""
     side = CANVAS_SIDE * SUPERSAMPLE
     # The page's export: the strokes on a transparent canvas (static/js/drawing_canvas.js).

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFile, ImageOps
 
+from app import preprocessing
 from app.preprocessing import (
     EmptyDrawingError,
     ImageDecodeError,
@@ -911,7 +912,7 @@ def test_drawing_to_mnist_reads_every_accepted_format(file_format: str) -> None:
     np.testing.assert_array_equal(drawing_to_mnist(data), image_to_mnist(decode_image(data)))
 
 
-@pytest.mark.parametrize("side", [28, 280, 600])
+@pytest.mark.parametrize("side", [28, 280, 500, 600])
 def test_drawing_to_mnist_equals_the_pillow_route_for_any_canvas_size(side: int) -> None:
     image = draw_digit("7", canvas=(side, side), box=(side // 7, side // 7, side * 5 // 7),
                        mode="RGBA", background=(0, 0, 0, 0), ink=(0, 0, 0, 255))
@@ -939,3 +940,32 @@ def test_drawing_to_mnist_reports_a_truncated_png(kept: float) -> None:
 def test_drawing_to_mnist_refuses_dimensions_over_the_limit() -> None:
     with pytest.raises(ImageTooLargeError):
         drawing_to_mnist(png_header_claiming(5000, 5000))
+
+
+@pytest.mark.parametrize(
+    ("mode", "background", "ink"),
+    [("RGBA", (0, 0, 0, 0), (17, 24, 39, 255)), ("RGB", "white", "black"), ("L", 255, 0),
+     ("LA", (0, 0), (0, 255))],
+)
+def test_a_canvas_png_takes_the_libspng_route(
+    monkeypatch: pytest.MonkeyPatch, mode: str, background: Colour, ink: Colour
+) -> None:
+    calls = []
+    real_load = preprocessing.pyspng.load
+    monkeypatch.setattr(
+        preprocessing.pyspng, "load", lambda data: calls.append(len(data)) or real_load(data)
+    )
+    data = encode(draw_digit("1", mode=mode, background=background, ink=ink), "PNG")
+
+    result = drawing_to_mnist(data)
+
+    assert calls == [len(data)]
+    np.testing.assert_array_equal(result, image_to_mnist(decode_image(data)))
+
+
+@pytest.mark.parametrize("convention", ["palette", "palette with transparency", "16-bit greyscale"])
+def test_other_pngs_take_the_pillow_route(monkeypatch: pytest.MonkeyPatch, convention: str) -> None:
+    monkeypatch.setattr(preprocessing.pyspng, "load", lambda data: pytest.fail("libspng used"))
+    data = encode(INK_CONVENTIONS[convention]("1"), "PNG")
+
+    np.testing.assert_array_equal(drawing_to_mnist(data), image_to_mnist(decode_image(data)))

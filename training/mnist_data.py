@@ -48,7 +48,7 @@ class Mnist:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str  # where it came from, for the model card
-    format: str  # "idx", "npz" or "keras-download"
+    format: str  # "idx", "npz" or "keras"
 
     def sha256(self) -> dict[str, str]:
         """The sha256 of each array's raw bytes (as listed in the data set's README)."""

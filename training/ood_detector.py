@@ -145,7 +145,7 @@ def _dilate(image: np.ndarray, radius: int) -> np.ndarray:
 
 
 def train_detector(data: DetectorData, n_classes: int, seed: int):
-    """Fit the detector with outlier exposure; returns (keras model, OodDetector, report)."""
+    """Fit the detector with outlier exposure; returns (keras model, OodDetector)."""
     import keras
 
     outliers = np.concatenate([data.other_digits, data.derived_shapes])

@@ -1,6 +1,6 @@
 """Train the seed's network on MNIST and save it, with its model card, for the app.
 
-    python -m training.train --data ../shared/data          # the shipped 0/1 model, ~15 s
+    python -m training.train --data ../shared/data          # the shipped 0/1 model, ~20 s
 
 Reads top to bottom like a recipe: settings, data, network, training, evaluation, saving.
 """

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from app.dependencies import RegistryDep, find_model
 from app.model_registry import LoadedModel
@@ -36,23 +36,20 @@ def list_models(registry: RegistryDep) -> dict[str, Any]:
     responses=NOT_FOUND,
     summary="One model, with its weights and biases",
 )
-def get_model(name: str, registry: RegistryDep) -> Response:
+def get_model(name: str, registry: RegistryDep, request: Request) -> Response:
     model = find_model(registry, name)
-    return _detail_response(model, name == registry.default_name)
+    return _detail_response(request, model, name == registry.default_name)
 
 
 @router.get("/model", response_model=ModelDetail, summary="The default model, with its weights")
-def get_default_model(registry: RegistryDep) -> Response:
-    return _detail_response(registry.get(), default=True)
+def get_default_model(registry: RegistryDep, request: Request) -> Response:
+    return _detail_response(request, registry.get(), default=True)
 
 
-_detail_cache: dict[int, bytes] = {}
-
-
-def _detail_response(model: LoadedModel, default: bool) -> Response:
-    # ~20k weights take a few milliseconds to format: do it once per loaded model.
-    key = id(model)
-    if key not in _detail_cache:
+def _detail_response(request: Request, model: LoadedModel, default: bool) -> Response:
+    # ~100k weights take milliseconds to format: once per model for the app's lifetime.
+    cache: dict[str, bytes] = request.app.state.model_details
+    if model.name not in cache:
         detail = {
             **model.describe(),
             "default": default,
@@ -67,5 +64,5 @@ def _detail_response(model: LoadedModel, default: bool) -> Response:
                 for layer in model.layers
             ],
         }
-        _detail_cache[key] = json.dumps(detail, separators=(",", ":")).encode()
-    return Response(_detail_cache[key], media_type="application/json")
+        cache[model.name] = json.dumps(detail, separators=(",", ":")).encode()
+    return Response(cache[model.name], media_type="application/json")

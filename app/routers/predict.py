@@ -95,7 +95,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Unknown model name",
         413: "Request body or image dimensions over the limit",
         415: "Not JSON or multipart, or not an image format that is accepted",
-        422: "Invalid request, unreadable image, or an empty drawing",
+        422: "Invalid request (JSON, base64, pixels) or an empty drawing",
     }.items()
 }
 

