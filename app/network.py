@@ -17,7 +17,11 @@ import numpy as np
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     # The tanh form never overflows, unlike 1 / (1 + exp(-z)) for very negative z.
-    return 0.5 * (np.tanh(0.5 * z) + 1.0)
+    a = np.multiply(z, 0.5)
+    np.tanh(a, out=a)
+    a += 1.0
+    a *= 0.5
+    return a
 
 
 def relu(z: np.ndarray) -> np.ndarray:

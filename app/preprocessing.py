@@ -116,27 +116,41 @@ def drawing_to_mnist(data: bytes, max_side: int = 4096) -> np.ndarray:
     Pillow's decoder, and it saves copying the pixels out of a Pillow image. Anything else, or
     a PNG libspng refuses, goes through Pillow, which also says what is wrong with a bad file.
     """
-    image = _open_within_limits(data, max_side)
-    if _plain_canvas_png(image, data):
+    if _is_plain_canvas_png(data, min(max_side, _WORKING_SIDE)):
         try:
             pixels = pyspng.load(bytes(data))
         except RuntimeError:
             pass
         else:
             return _array_to_mnist(pixels)
-    return image_to_mnist(_load(image, max_side))
+    return image_to_mnist(_load(_open_within_limits(data, max_side), max_side))
 
 
-def _plain_canvas_png(image: Image.Image, data: bytes) -> bool:
-    """An 8-bit grey/RGB(A) PNG of canvas size with no palette, tRNS or EXIF to honour."""
-    return (
-        image.format == "PNG"
-        and data[24] == 8  # IHDR bit depth; Pillow's mode hides 2- and 4-bit grey
-        and data[25] in (0, 2, 4, 6)  # grey, RGB, grey+alpha, RGBA: not palette
-        and "transparency" not in image.info
-        and "exif" not in image.info
-        and max(image.size) <= _WORKING_SIDE
-    )
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Chunks that change what the pixels mean (transparent colour, orientation, animation): such
+# PNGs go through Pillow, which honours them.
+_PNG_CHUNKS_FOR_PILLOW = (b"tRNS", b"eXIf", b"acTL")
+
+
+def _is_plain_canvas_png(data: bytes, max_side: int) -> bool:
+    """An 8-bit grey/RGB(A) PNG at most `max_side` wide and high, with no palette and no chunk
+    that changes what its pixels mean; read from the chunk headers before the pixel data."""
+    if not data.startswith(_PNG_SIGNATURE) or len(data) < 33 or data[12:16] != b"IHDR":
+        return False
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    if depth != 8 or colour not in (0, 2, 4, 6):
+        return False
+    if not (0 < width <= max_side and 0 < height <= max_side):
+        return False
+    position = 33  # signature (8) + IHDR (4 length + 4 type + 13 data + 4 CRC)
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        if kind == b"IDAT":
+            return True
+        if kind in _PNG_CHUNKS_FOR_PILLOW:
+            return False
+        position += 12 + length
+    return False
 
 
 def _open_within_limits(data: bytes, max_side: int) -> Image.Image:
