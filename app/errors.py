@@ -15,22 +15,19 @@ from starlette.requests import ClientDisconnect
 
 from app.middleware import security_headers
 from app.preprocessing import (
-    EmptyDrawingError,
     ImageDecodeError,
     ImageTooLargeError,
-    PixelsError,
     PreprocessingError,
 )
 
 logger = logging.getLogger("app.errors")
 
-# The most specific class wins: ImageDecodeError is "not an image we can read" (415),
-# an empty drawing or bad pixels are a well-formed request we cannot classify (422).
+# The first match in this order wins: ImageDecodeError is "not an image we can read" (415);
+# any other preprocessing error (an empty drawing, bad pixels) is a well-formed request we
+# cannot classify (422).
 STATUS_OF_PREPROCESSING_ERROR: list[tuple[type[PreprocessingError], int]] = [
     (ImageTooLargeError, 413),
     (ImageDecodeError, 415),
-    (EmptyDrawingError, 422),
-    (PixelsError, 422),
     (PreprocessingError, 422),
 ]
 

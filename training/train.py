@@ -21,6 +21,7 @@ from typing import NoReturn
 
 import numpy as np
 
+from app import network
 from training.mnist_data import DataError, Mnist, load_mnist
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
@@ -272,9 +273,9 @@ def build_network(settings: TrainSettings):
 
 
 def class_probabilities(model, x: np.ndarray, binary: bool) -> np.ndarray:
-    """(n, classes) probabilities, also for the one-unit sigmoid output."""
+    """(n, classes) probabilities, also for the one-unit sigmoid output (as the app reads it)."""
     out = np.asarray(model(x, training=False), dtype=np.float64)
-    return np.hstack([1.0 - out, out]) if binary else out
+    return network.class_probabilities(out, 2 if binary else out.shape[-1])
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, binary: bool) -> dict[str, float]:
