@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.model_dir is not None:
         # The workers read their settings from the environment, so pass it on that way.
         os.environ["DIGITS_MODEL_DIR"] = str(args.model_dir.resolve())
+        get_settings.cache_clear()  # the app, imported next, reads them again with this folder
     uvicorn.run(
         "app.main:app",
         host=args.host,
