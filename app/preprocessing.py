@@ -407,41 +407,47 @@ def _detail_around_ink(image: Image.Image, overview_ink: np.ndarray, factor: int
     return detail
 
 
-def _bounding_box(values: np.ndarray, threshold: int) -> tuple[int, int, int, int] | None:
+def _bounding_box(
+    values: np.ndarray, threshold: int, row_maxima: np.ndarray | None = None
+) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of the values above `threshold`, bottom/right exclusive."""
     # Row and column maxima: cheaper than a full-size boolean mask.
-    rows = np.flatnonzero(values.max(axis=1) > threshold)
+    if row_maxima is None:
+        row_maxima = values.max(axis=1)
+    rows = np.flatnonzero(row_maxima > threshold)
     if rows.size == 0:
         return None
-    columns = np.flatnonzero(values.max(axis=0) > threshold)
-    return int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    columns = np.flatnonzero(values[top:bottom].max(axis=0) > threshold)
+    return top, bottom, int(columns[0]), int(columns[-1]) + 1
 
 
 def _digit_in_box(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink and scale it so its longer side is DIGIT_BOX_SIDE, strongest ink = 1."""
-    peak = int(ink.max())
+    row_maxima = ink.max(axis=1)
+    peak = int(row_maxima.max())
     if peak < _MIN_INK_CONTRAST:
         raise EmptyDrawingError
     floor = int(peak * _NOISE_FLOOR_FRACTION)
-    box = _bounding_box(ink, floor)
+    box = _bounding_box(ink, floor, row_maxima)
     if box is None:  # unreachable: the peak is above the floor
         raise EmptyDrawingError
     top, bottom, left, right = box
     height, width = bottom - top, right - left
     scale = DIGIT_BOX_SIDE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    # Stretch floor..peak to 0..255 with a lookup table before resampling, so that faint noise
-    # (JPEG ringing) is gone and a thin stroke keeps its strength; 8 bits, like MNIST's own
-    # pixels, and Pillow resamples 8-bit images several times faster than float ones.
-    stretch = np.clip(
-        (np.arange(256, dtype=np.float32) - floor) * (255.0 / (peak - floor)) + 0.5, 0, 255
-    ).astype(np.uint8)
-    levels = np.take(stretch, ink[top:bottom, left:right])
-    # reducing_gap box-filters most of a big downscale before the Lanczos pass, which is faster
-    # and, for ink coverage, closer to area averaging; 8-bit output also clips Lanczos's
-    # undershoot next to strong edges.
+    # Stretch floor..peak to 0..1 before resampling, so that faint noise (JPEG ringing) is gone
+    # and a thin stroke keeps its strength. Float mode keeps faint anti-aliasing (8 bits would
+    # round a thin stroke's faint end away, leaving a 19 px box); reducing_gap box-filters most
+    # of a big downscale before the Lanczos pass, which is faster and, for ink coverage, closer
+    # to area averaging.
+    levels = ink[top:bottom, left:right].astype(np.float32)
+    levels -= floor
+    levels *= 1.0 / (peak - floor)
+    np.clip(levels, 0.0, 1.0, out=levels)
     digit = Image.fromarray(levels).resize(size, _RESAMPLE_FILTER, reducing_gap=_REDUCING_GAP)
-    values = np.asarray(digit, dtype=np.float32)
+    values = np.array(digit, dtype=np.float32)
+    np.clip(values, 0.0, None, out=values)  # Lanczos undershoots next to strong edges
     strongest = float(values.max())
     if strongest <= 0.0:
         raise EmptyDrawingError
