@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import RunningServer
 from fastapi.testclient import TestClient
+from robustness_server import RunningServer
 from starlette.types import Message, Receive, Scope, Send
 
 from app.middleware import BodySizeLimitMiddleware

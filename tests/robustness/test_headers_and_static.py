@@ -8,7 +8,7 @@ import re
 
 import httpx
 import pytest
-from conftest import REPO_ROOT, RunningServer
+from robustness_server import REPO_ROOT, RunningServer
 
 REFERRER_POLICIES = {
     "no-referrer",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import RunningServer
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 from robustness_samples import CLAIMING_HUGE, data_url, encode, png_claiming
+from robustness_server import RunningServer
 
 MiB = 1024 * 1024
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import RunningServer
 from robustness_samples import (
     canvas_drawing,
     data_url,
@@ -22,6 +21,7 @@ from robustness_samples import (
     mnist_zeros_and_ones,
     png_claiming,
 )
+from robustness_server import RunningServer
 
 CLIENTS = 40
 ROUNDS = 6

@@ -1,0 +1,11 @@
+"""Settings for the whole suite."""
+
+import os
+
+from hypothesis import settings
+
+# In CI, property-based tests explore the same examples on every run, so a run's verdict does
+# not depend on luck; locally they explore new ones (and remember failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
