@@ -188,7 +188,7 @@ def _load_dense_network(
         raise ModelStoreError(
             f"{path}: cannot be loaded by Keras ({type(error).__name__}: {first_line})"
         ) from None
-    return keras_model, _dense_layers(keras_model, path)
+    return keras_model, dense_layers(keras_model, path)
 
 
 def _read_card(card_path: Path) -> dict[str, Any]:
@@ -215,7 +215,8 @@ def _read_card(card_path: Path) -> dict[str, Any]:
     return card
 
 
-def _dense_layers(keras_model: Any, model_path: Path) -> tuple[DenseLayer, ...]:
+def dense_layers(keras_model: Any, model_path: Path | str) -> tuple[DenseLayer, ...]:
+    """The Keras model's Dense layers as NumPy weights for app.network.forward."""
     layers = []
     for layer in keras_model.layers:
         if type(layer).__name__ != "Dense":

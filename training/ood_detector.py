@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from app.network import DenseLayer
+from app.model_registry import dense_layers
 from app.ood import OodDetector
 from app.preprocessing import PreprocessingError, image_to_mnist
 from training.mnist_data import Mnist
@@ -171,11 +171,7 @@ def train_detector(data: DetectorData, n_classes: int, seed: int):
     model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
               shuffle=True, verbose=1)
 
-    dense = tuple(
-        DenseLayer(layer.name, layer.activation.__name__, *(np.asarray(w) for w in
-                                                            layer.get_weights()))
-        for layer in model.layers
-    )
+    dense = dense_layers(model, "the out-of-distribution detector")
     scores_in_val = OodDetector(dense, threshold=np.inf).scores(data.class_validation)
     threshold = float(np.quantile(scores_in_val, THRESHOLD_QUANTILE))
     detector = OodDetector(dense, threshold=threshold)
