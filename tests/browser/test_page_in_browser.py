@@ -6,14 +6,23 @@ saves a screenshot of each state under tests/artifacts/.
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import math
 import os
 import re
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
+
+from benchmarks.bench_predict import png_like_chromium
 
 try:
     from playwright.sync_api import expect
@@ -585,3 +594,40 @@ def test_page_runs_under_a_strict_content_security_policy(page: Any) -> None:
     expect(page.locator("#network-diagram g.unit").first).to_be_attached()
     draw_with_mouse(page, ONE)
     expect_prediction(page, "1")
+
+
+def png_rows_and_zlib_header(png: bytes) -> tuple[tuple[int, int, int, int], np.ndarray, bytes]:
+    """(width, height, bit depth, colour type), each row's filter type, and the zlib stream."""
+    width, height, depth, colour = struct.unpack(">IIBB", png[16:26])
+    stream, position = b"", 8
+    while position < len(png):
+        length, kind = struct.unpack(">I4s", png[position : position + 8])
+        if kind == b"IDAT":
+            stream += png[position + 8 : position + 8 + length]
+        position += 12 + length
+    rows = np.frombuffer(zlib.decompress(stream), np.uint8).reshape(height, -1)
+    return (width, height, depth, colour), rows[:, 0], stream
+
+
+def test_the_benchmark_sends_canvas_pngs_encoded_as_this_browser_encodes_them(
+    page: Any,
+) -> None:
+    """`make bench` claims its bodies are what the page sends; the page's own export says so."""
+    bodies: list[str] = []
+    page.on(
+        "request",
+        lambda request: bodies.append(request.post_data) if "/predict" in request.url else None,
+    )
+    open_app(page)
+    draw_with_mouse(page, ZERO)
+    expect_prediction(page, "0")
+    png = base64.b64decode(json.loads(bodies[-1])["image"].split(",", 1)[1])
+    header, filters, stream = png_rows_and_zlib_header(png)
+    assert header == (280, 280, 8, 6), "the page exports a 280×280 8-bit RGBA canvas"
+    assert set(filters.tolist()) == {2}, "Chromium filters every row with Up"
+
+    ours = png_like_chromium(Image.open(io.BytesIO(png)))
+    our_header, our_filters, our_stream = png_rows_and_zlib_header(ours)
+    assert our_header == header and set(our_filters.tolist()) == {2}
+    assert our_stream[:2] == stream[:2], "the same zlib compression level (fastest)"
+    assert abs(len(our_stream) - len(stream)) <= 0.05 * len(stream), (len(our_stream), len(stream))
