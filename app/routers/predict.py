@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.dependencies import ModelDep, SettingsDep
+from app.dependencies import ModelDep
 from app.errors import explain_validation_errors
 from app.middleware import RequestBodyTooLarge
 from app.model_registry import LoadedModel, Prediction
@@ -107,17 +107,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     openapi_extra=REQUEST_BODY_DOC,
     summary="Classify a drawing and show what every layer did",
 )
-async def predict(request: Request, model: ModelDep, settings: SettingsDep) -> Response:
+async def predict(request: Request, model: ModelDep) -> Response:
     """Send a drawing as JSON `{"image": data URL}`, MNIST pixels as `{"pixels": …}`, or an
     image file as multipart field `file`. The answer holds the class probabilities, each
     Dense layer's activations (a) and pre-activations (z), and the 28×28 input the network saw.
     """
     image_bytes, pixels = await _read_input(request)
+    max_image_side = request.app.state.settings.max_image_side  # not a dependency: see ModelDep
     # Decoding, preprocessing and the forward pass are CPU work: off the event loop, on the
     # prediction pool (at most DIGITS_MAX_CONCURRENT_PREDICTIONS at once).
     body = await asyncio.get_running_loop().run_in_executor(
         request.app.state.prediction_pool,
-        _answer, model, image_bytes, pixels, settings.max_image_side,
+        _answer, model, image_bytes, pixels, max_image_side,
     )
     return Response(body, media_type="application/json")
 
