@@ -284,6 +284,54 @@ def test_single_dot_fills_the_box() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The resampling to the 20 px box, against Pillow's own
+
+
+def pillow_resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    image = Image.fromarray(values.astype(np.float32))
+    return np.asarray(image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0))
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [
+        ((280, 280), (20, 20)),  # a whole canvas: box-reduced by 7, then Lanczos
+        ((163, 126), (15, 20)),  # a typical drawing's box, not a multiple of the factor
+        ((233, 73), (6, 20)),  # a narrow 1
+        ((40, 39), (20, 20)),  # just under twice the target: Lanczos alone
+        ((41, 80), (10, 20)),
+        ((1000, 7), (1, 20)),  # a long, thin line
+        ((12, 9), (15, 20)),  # a tiny digit, enlarged
+        ((1, 1), (20, 20)),  # a single dot
+        ((3, 1), (7, 20)),
+        ((512, 511), (20, 20)),  # the working size's limit
+    ],
+)
+def test_resize_equals_pillows_lanczos_with_reducing_gap(
+    shape: tuple[int, int], size: tuple[int, int]
+) -> None:
+    values = np.random.default_rng(sum(shape)).random(shape, dtype=np.float32)
+    values[values < 0.6] = 0.0  # strokes on empty paper, as after the noise floor
+
+    ours = preprocessing._resize(values, size)
+
+    assert ours.shape == (size[1], size[0]) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, pillow_resize(values, size), rtol=0, atol=1e-6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(height=st.integers(1, 600), width=st.integers(1, 600), seed=st.integers(0, 2**16))
+def test_resize_equals_pillow_for_any_box(height: int, width: int, seed: int) -> None:
+    values = np.random.default_rng(seed).random((height, width), dtype=np.float32)
+    scale = preprocessing.DIGIT_BOX_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+
+    np.testing.assert_allclose(
+        preprocessing._resize(values, size), pillow_resize(values, size), rtol=0, atol=1e-6
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # image_to_mnist: what counts as ink
 
 
