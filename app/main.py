@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
+from threadpoolctl import threadpool_limits
 
 from app.errors import add_error_handlers
 from app.middleware import (
@@ -70,7 +71,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_workers=settings.max_concurrent_predictions, thread_name_prefix="predict"
     )
     logger.info("serving models: %s", ", ".join(app.state.registry.models))
-    yield
+    # The products of a prediction are tiny (at most 784×128, and the resampling matrices):
+    # a second BLAS thread saves nothing, and OpenBLAS keeps it spinning on another core for a
+    # while after every call, a core's worth of CPU per request taken from everything else.
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
     app.state.prediction_pool.shutdown(wait=False, cancel_futures=True)
 
 
