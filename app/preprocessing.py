@@ -330,10 +330,11 @@ def _array_to_mnist(pixels: np.ndarray) -> np.ndarray:
     if count in (2, 4):
         chosen = _ink_bands(pixels[..., -1])
         if chosen == "alpha":
-            keep = [count - 1]
-        elif chosen == "colours":
+            # The page's drawings: the opacity is the ink as it is (its background is 0).
+            # A contiguous copy: NumPy is several times faster on it than on the interleaved view.
+            return _place_by_centre_of_mass(_digit_in_box(np.ascontiguousarray(pixels[..., -1])))
+        if chosen == "colours":
             keep = range(count - 1)
-    # Contiguous copies: NumPy is several times faster on them than on interleaved views.
     return _bands_to_mnist([np.ascontiguousarray(pixels[..., i]) for i in keep])
 
 
