@@ -19,9 +19,10 @@ MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 # most 1% of the test 0s and 1s.
 OTHER_DIGITS_FLAGGED_AT_LEAST = 0.90
 CLASSES_FLAGGED_AT_MOST = 0.01
-# Drawings that are no digit at all (letters, scribbles, blobs, a dot): 28 of 33 (85%) were
-# flagged when the shipped detector was measured; at least three in four must stay flagged.
-NON_DIGITS_FLAGGED_AT_LEAST = 0.75
+# Drawings that are no digit at all (letters, scribbles, blobs, a dot): 31 of 33 (94%) were
+# flagged when the shipped detector was measured; at least 85% must stay flagged (the
+# detector before it, trained on 8-bit resampled shapes, managed 28 of 33).
+NON_DIGITS_FLAGGED_AT_LEAST = 0.85
 
 
 def flagged(model: LoadedModel, x: np.ndarray) -> np.ndarray:
