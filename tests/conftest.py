@@ -1,4 +1,8 @@
-"""Settings for the whole suite."""
+"""Settings for the whole suite.
+
+This file also puts tests/ on sys.path (pytest's default "prepend" import mode), which is how
+every test folder imports the shared tests/live_server.py.
+"""
 
 import os
 

@@ -1,4 +1,4 @@
-"""Real-browser tests: the real server (uvicorn subprocess) and Debian's Chromium via Playwright.
+"""Real-browser tests: the real server (tests/live_server.py) and Debian's Chromium via Playwright.
 
 Without /usr/bin/chromium the tests skip with the install command, except in CI (CI is set),
 where a missing browser is a failure: CI must run them.
@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from live_server import running_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "tests" / "artifacts"
@@ -31,7 +27,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-SERVER_START_TIMEOUT_S = 60.0
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 667}
 
@@ -56,63 +51,13 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
-    """Start `uvicorn app.main:app` on a free port and wait until /healthz answers 200."""
+    """The real server on the shipped models; its whole output, access log included, goes to
+    tests/artifacts/browser-server.log, to read when a page test fails."""
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = ARTIFACTS_DIR / "browser-server.log"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            _wait_until_healthy(url, process, log_path)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            pytest.fail(f"the server exited with {process.returncode} while starting:\n{tail}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    tail = log_path.read_text(errors="replace")[-2000:]
-    pytest.fail(f"GET /healthz did not answer 200 within {SERVER_START_TIMEOUT_S:.0f} s:\n{tail}")
+    with running_server(log_path=ARTIFACTS_DIR / "browser-server.log") as server:
+        yield server.url
 
 
 @dataclass

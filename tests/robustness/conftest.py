@@ -1,6 +1,7 @@
 """Robustness tests: the real server (`python -m uvicorn app.main:app` in a subprocess on a free
-port, with DIGITS_* overrides where a test needs other limits) and, where answering in-process
-is enough, `TestClient(create_app(Settings(...)))` with its lifespan running.
+port, started by tests/live_server.py, with DIGITS_* overrides where a test needs other limits)
+and, where answering in-process is enough, `TestClient(create_app(Settings(...)))` with its
+lifespan running.
 
 Every wait has a deadline, and every server started here is stopped by its own process.
 """
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from robustness_server import RunningServer, running_server
+from live_server import RunningServer, running_server, server_env
 
 from app.main import create_app
 from app.settings import Settings
@@ -28,7 +29,8 @@ def server() -> Iterator[RunningServer]:
 @pytest.fixture(scope="session")
 def small_limits_server() -> Iterator[RunningServer]:
     """The real server with the limits lowered through its environment variables."""
-    with running_server(max_body_bytes="65536", max_image_side="64") as running:
+    env = server_env(max_body_bytes="65536", max_image_side="64")
+    with running_server(env=env) as running:
         yield running
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from robustness_server import RunningServer
+from live_server import RunningServer
 from starlette.types import Message, Receive, Scope, Send
 
 from app.middleware import BodySizeLimitMiddleware

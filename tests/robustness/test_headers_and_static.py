@@ -8,7 +8,7 @@ import re
 
 import httpx
 import pytest
-from robustness_server import REPO_ROOT, RunningServer
+from live_server import REPO_ROOT, RunningServer
 
 REFERRER_POLICIES = {
     "no-referrer",

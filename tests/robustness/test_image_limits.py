@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from live_server import RunningServer
 from PIL import Image, ImageDraw
 from robustness_samples import CLAIMING_HUGE, data_url, encode, png_claiming
-from robustness_server import RunningServer
 
 MiB = 1024 * 1024
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import RunningServer
 from robustness_samples import (
     canvas_drawing,
     data_url,
@@ -21,7 +22,6 @@ from robustness_samples import (
     mnist_zeros_and_ones,
     png_claiming,
 )
-from robustness_server import RunningServer
 
 CLIENTS = 40
 ROUNDS = 6
