@@ -298,8 +298,9 @@ def pillow_resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         ((280, 280), (20, 20)),  # a whole canvas: box-reduced by 7, then Lanczos
         ((163, 126), (15, 20)),  # a typical drawing's box, not a multiple of the factor
         ((233, 73), (6, 20)),  # a narrow 1
-        ((40, 39), (20, 20)),  # just under twice the target: Lanczos alone
-        ((41, 80), (10, 20)),
+        ((40, 39), (20, 20)),  # under 4× the target: no box reduction, Lanczos alone
+        ((80, 79), (20, 20)),  # rows reduced by 2, columns not
+        ((41, 80), (10, 20)),  # one axis reduced, the other not
         ((1000, 7), (1, 20)),  # a long, thin line
         ((12, 9), (15, 20)),  # a tiny digit, enlarged
         ((1, 1), (20, 20)),  # a single dot
@@ -329,6 +330,22 @@ def test_resize_equals_pillow_for_any_box(height: int, width: int, seed: int) ->
     np.testing.assert_allclose(
         preprocessing._resize(values, size), pillow_resize(values, size), rtol=0, atol=1e-6
     )
+
+
+def test_a_symmetric_stroke_is_centred_the_same_way_on_both_axes() -> None:
+    # A plus sign with arms of equal length: its centre of mass lies exactly between two
+    # pixels on both axes, so both ties must be broken alike, whatever float noise says.
+    # (These sizes are ones where float noise put the two centres on opposite sides.)
+    image = Image.new("L", (120, 120), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([10, 50, 109, 69], fill=0)
+    draw.rectangle([50, 10, 69, 109], fill=0)
+
+    result = image_to_mnist(image)
+
+    # Equal up to float rounding (rows and columns are resampled in a different order); a
+    # tie broken differently would put one axis a whole pixel off.
+    np.testing.assert_allclose(result, result.T, rtol=0, atol=1e-5)
 
 
 # --------------------------------------------------------------------------------------------
