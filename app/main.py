@@ -74,8 +74,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The products of a prediction are tiny (at most 784×128, and the resampling matrices):
     # a second BLAS thread saves nothing, and OpenBLAS keeps it spinning on another core for a
     # while after every call, a core's worth of CPU per request taken from everything else.
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    # The limit is process-wide and stays: apps that share a process (tests) may stop in any
+    # order, so restoring on shutdown could hand a still-running app the spinning threads back.
+    threadpool_limits(limits=1, user_api="blas")
+    yield
     app.state.prediction_pool.shutdown(wait=False, cancel_futures=True)
 
 
