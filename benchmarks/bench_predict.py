@@ -106,7 +106,8 @@ def draw_canvas(digit: int, rng: np.random.Generator) -> Image.Image:
 
 def png_like_chromium(image: Image.Image) -> bytes:
     """An RGBA image as PNG bytes the way Chromium's canvas.toDataURL() encodes them: every row
-    with the Up filter, fastest zlib level (tests/browser check it against a real export).
+    with the Up filter, deflate at its fastest level (tests/browser check the filters, the level
+    flag and the size against a real export).
     Pillow would choose filters per row and compress harder: a different, smaller file."""
     pixels = np.asarray(image.convert("RGBA"))
     height, width, _ = pixels.shape
