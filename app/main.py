@@ -25,6 +25,7 @@ from app.middleware import (
     size_text,
 )
 from app.model_registry import load_registry
+from app.preprocessing import prepare_resampling
 from app.routers import health, models, pages, predict
 from app.settings import STATIC_DIR, Settings, get_settings
 
@@ -63,6 +64,9 @@ Every error is JSON, `{{"detail": "<what is wrong and what to fix>"}}`.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.registry = load_registry(settings.model_dir, settings.default_model)
+    # The scaling of every ink box a drawing from the page can have (~18 MB, ~0.6 s): built on
+    # demand each would cost more than the rest of its request.
+    prepare_resampling()
     app.state.model_details = {}  # GET /models/{name} answers, formatted on first request
     # Predictions run on their own threads, never on the event loop. A plain executor costs
     # ~0.1 ms less per request than anyio's to_thread, and its size bounds the memory a burst

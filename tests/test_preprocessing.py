@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import random
+import re
 import struct
 import warnings
 import zlib
@@ -330,6 +331,23 @@ def test_resize_equals_pillow_for_any_box(height: int, width: int, seed: int) ->
     np.testing.assert_allclose(
         preprocessing._resize(values, size), pillow_resize(values, size), rtol=0, atol=1e-6
     )
+
+
+def test_every_box_of_the_pages_canvas_has_its_scaling_prepared() -> None:
+    assert preprocessing.prepare_resampling() == 3006
+    rng = np.random.default_rng(7)
+    for width, height in rng.integers(1, preprocessing.PAGE_CANVAS_SIDE + 1, size=(300, 2)):
+        size = preprocessing._digit_box_size(int(width), int(height))
+        for pair in ((int(width), size[0]), (int(height), size[1])):
+            prepared = preprocessing._PREPARED_MATRICES[pair]
+            np.testing.assert_array_equal(prepared, preprocessing._build_resampling_matrix(*pair))
+
+
+def test_the_prepared_canvas_side_is_the_one_the_page_exports() -> None:
+    script = (Path(__file__).resolve().parents[1] / "static/js/drawing_canvas.js").read_text()
+    exported = re.search(r"const EXPORT_SIDE = (\d+);", script)
+    assert exported is not None, "static/js/drawing_canvas.js no longer defines EXPORT_SIDE"
+    assert int(exported.group(1)) == preprocessing.PAGE_CANVAS_SIDE
 
 
 def test_a_symmetric_stroke_is_centred_the_same_way_on_both_axes() -> None:
