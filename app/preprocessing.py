@@ -481,15 +481,12 @@ def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 # (in_size, out_size) → matrix, for every box a page's drawing can have; filled at start-up.
 _PREPARED_MATRICES: dict[tuple[int, int], np.ndarray] = {}
-_prepared_canvas_sides: set[int] = set()
 
 
 def prepare_resampling(max_side: int = PAGE_CANVAS_SIDE) -> int:
     """Build the resampling matrices of every ink box that fits a max_side canvas, so that no
     drawing from the page waits for one: for 280 px, 3,006 (size, target) pairs, ~18 MB,
-    ~0.6 s. Done once per process; returns how many pairs are prepared."""
-    if max_side in _prepared_canvas_sides:
-        return len(_PREPARED_MATRICES)
+    ~0.6 s. Pairs already prepared are not built again; returns how many are prepared."""
     pairs = {
         (side, target)
         for long_side in range(1, max_side + 1)
@@ -501,7 +498,6 @@ def prepare_resampling(max_side: int = PAGE_CANVAS_SIDE) -> int:
     build = _build_resampling_matrix.__wrapped__  # not through the cache for other sizes
     prepared = {pair: build(*pair) for pair in pairs - _PREPARED_MATRICES.keys()}
     _PREPARED_MATRICES.update(prepared)  # one update: readers see a matrix whole or not at all
-    _prepared_canvas_sides.add(max_side)
     return len(_PREPARED_MATRICES)
 
 
@@ -542,8 +538,9 @@ def _build_resampling_matrix(in_size: int, out_size: int) -> np.ndarray:
         np.sinc(x) * np.sinc(x / _LANCZOS_SUPPORT),
         0.0,
     )
-    # Normalised by each row's sum over exactly its own taps: rows of the same length are
-    # summed together, so the sums are the very numbers a loop over the rows would give.
+    # Normalised by each row's sum over exactly its own taps. Rows of the same length are summed
+    # together so that the sums are bit for bit those of the per-row loop the shipped 0/1
+    # detector's training shapes were scaled with (tests/training checks it retrains exactly).
     totals = np.empty(out_size)
     for length in set(lengths.tolist()):
         same = lengths == length
