@@ -89,18 +89,21 @@ def mnist_all_digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _synthetic_digits() -> tuple[np.ndarray, np.ndarray]:
+    """0s and 1s drawn on a canvas at five places, brought to MNIST form as the app does."""
     from PIL import Image, ImageDraw
 
+    from app.preprocessing import image_to_mnist
+
     images, labels = [], []
-    for shift in range(-2, 3):
+    for shift in range(-40, 41, 20):
         for digit in (0, 1):
-            image = Image.new("L", (28, 28), 0)
+            image = Image.new("L", (280, 280), 0)
             draw = ImageDraw.Draw(image)
             if digit == 0:
-                draw.ellipse((9 + shift, 5, 19 + shift, 23), outline=255, width=3)
+                draw.ellipse((90 + shift, 50, 190 + shift, 230), outline=255, width=24)
             else:
-                draw.line((14 + shift, 5, 14 + shift, 23), fill=255, width=3)
-            images.append(np.asarray(image, dtype=np.float32) / 255.0)
+                draw.line((140 + shift, 50, 140 + shift, 230), fill=255, width=24)
+            images.append(image_to_mnist(image))
             labels.append(digit)
     return np.stack(images), np.array(labels)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from app.preprocessing import image_to_mnist
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 CANVAS_SIDE = 280  # the page's canvas
@@ -71,12 +73,10 @@ def mnist_zeros_and_ones(count: int) -> tuple[np.ndarray, np.ndarray]:
             images, labels = archive["x_test"], archive["y_test"]
         wanted = np.flatnonzero(labels <= 1)[:count]
         return images[wanted].astype(np.float32) / 255.0, labels[wanted].astype(int)
+    # In MNIST form, as the app makes it (a plain resize would leave them off-centre and
+    # unlike anything the network was trained on).
     digits = [(index % 2, index) for index in range(count)]
-    images = [
-        np.asarray(canvas_drawing(digit, variant).getchannel("A").resize((28, 28)), np.float32)
-        / 255.0
-        for digit, variant in digits
-    ]
+    images = [image_to_mnist(canvas_drawing(digit, variant)) for digit, variant in digits]
     return np.stack(images), np.array([digit for digit, _ in digits])
 
 
