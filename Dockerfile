@@ -12,10 +12,11 @@ WORKDIR /srv/digit-lens
 # Dependencies first, in their own layer: pyproject.toml picks tensorflow-cpu on Linux.
 # Empty package stubs let the editable install resolve now; the code is copied over them below.
 COPY pyproject.toml README.md ./
-RUN mkdir app training \
-    && touch app/__init__.py training/__init__.py \
+RUN mkdir core app training \
+    && touch core/__init__.py app/__init__.py training/__init__.py \
     && pip install -e .
 
+COPY core ./core
 COPY app ./app
 COPY training ./training
 COPY static ./static

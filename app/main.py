@@ -25,9 +25,9 @@ from app.middleware import (
     size_text,
 )
 from app.model_registry import load_registry
-from app.preprocessing import prepare_resampling
 from app.routers import health, models, pages, predict
 from app.settings import STATIC_DIR, Settings, get_settings
+from core.preprocessing import prepare_resampling
 
 logger = logging.getLogger("app")
 

@@ -19,8 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from app.network import ACTIVATIONS, DenseLayer, LayerResult, class_probabilities, forward
-from app.ood import OodDetector
+from core.network import (
+    DenseLayer,
+    LayerResult,
+    UnservableModelError,
+    class_probabilities,
+    forward,
+    layers_from_keras,
+)
+from core.ood import OodDetector
 
 INPUT_UNITS = 784
 # The hand-written forward pass must match Keras's own this closely, or the model is refused.
@@ -141,7 +148,7 @@ def load_model(card_path: Path) -> LoadedModel:
 def _load_ood_detector(
     card: dict[str, Any], card_path: Path, n_classes: int
 ) -> OodDetector | None:
-    """The out-of-distribution detector the card names, if any (see app/ood.py)."""
+    """The out-of-distribution detector the card names, if any (see core/ood.py)."""
     section = card.get("ood")
     if section is None:
         return None
@@ -216,25 +223,11 @@ def _read_card(card_path: Path) -> dict[str, Any]:
 
 
 def dense_layers(keras_model: Any, model_path: Path | str) -> tuple[DenseLayer, ...]:
-    """The Keras model's Dense layers as NumPy weights for app.network.forward."""
-    layers = []
-    for layer in keras_model.layers:
-        if type(layer).__name__ != "Dense":
-            raise ModelStoreError(
-                f"{model_path}: layer {layer.name!r} is a {type(layer).__name__}; "
-                f"only Dense layers can be served"
-            )
-        activation = getattr(layer.activation, "__name__", str(layer.activation))
-        if activation not in ACTIVATIONS:
-            raise ModelStoreError(
-                f"{model_path}: layer {layer.name!r} uses activation {activation!r}; "
-                f"supported: {', '.join(ACTIVATIONS)}"
-            )
-        kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
-        layers.append(DenseLayer(layer.name, activation, kernel, bias))
-    if not layers:
-        raise ModelStoreError(f"{model_path}: the model has no layers")
-    return tuple(layers)
+    """The Keras model's Dense layers as NumPy weights, or ModelStoreError naming the file."""
+    try:
+        return layers_from_keras(keras_model)
+    except UnservableModelError as error:
+        raise ModelStoreError(f"{model_path}: {error}") from None
 
 
 def _check_shapes(layers: tuple[DenseLayer, ...], classes: tuple[str, ...], path: Path) -> None:

@@ -49,7 +49,7 @@ class PredictRequest(BaseModel):
         "canvas.toDataURL() gives) or as bare base64. Any size, any ink colour, on a light, "
         "dark or transparent background: the server finds the ink and makes the MNIST input.",
     )
-    # Validated by app.preprocessing.pixels_to_mnist, whose errors say exactly what to fix.
+    # Validated by core.preprocessing.pixels_to_mnist, whose errors say exactly what to fix.
     pixels: Annotated[list[Any] | None, WithJsonSchema(PIXELS_SCHEMA)] = None
 
     @model_validator(mode="after")

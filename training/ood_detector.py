@@ -1,4 +1,4 @@
-"""Train the "neither of these" detector that sits beside a classifier (see app/ood.py).
+"""Train the "neither of these" detector that sits beside a classifier (see core/ood.py).
 
 Outlier exposure (Hendrycks, Mazeika & Dietterich, ICLR 2019): besides the training images of
 the classes, with their labels, the detector sees training images that are none of the classes
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from app.model_registry import dense_layers
-from app.ood import OodDetector
-from app.preprocessing import PreprocessingError, image_to_mnist
-from training.mnist_data import Mnist
+from core.mnist_data import Mnist
+from core.network import layers_from_keras
+from core.ood import OodDetector
+from core.preprocessing import PreprocessingError, image_to_mnist
 
 if TYPE_CHECKING:
     from training.train import Splits
@@ -171,7 +171,7 @@ def train_detector(data: DetectorData, n_classes: int, seed: int):
     model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
               shuffle=True, verbose=1)
 
-    dense = dense_layers(model, "the out-of-distribution detector")
+    dense = layers_from_keras(model)
     scores_in_val = OodDetector(dense, threshold=np.inf).scores(data.class_validation)
     threshold = float(np.quantile(scores_in_val, THRESHOLD_QUANTILE))
     detector = OodDetector(dense, threshold=threshold)

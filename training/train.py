@@ -21,8 +21,8 @@ from typing import NoReturn
 
 import numpy as np
 
-from app import network
-from training.mnist_data import DataError, Mnist, load_mnist
+from core import network
+from core.mnist_data import DataError, Mnist, load_mnist
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
 

@@ -18,8 +18,8 @@ from app.dependencies import ModelDep
 from app.errors import explain_validation_errors
 from app.middleware import RequestBodyTooLarge
 from app.model_registry import LoadedModel, Prediction
-from app.preprocessing import drawing_to_mnist, pixels_to_mnist
 from app.schemas import ErrorResponse, PredictRequest, PredictResponse
+from core.preprocessing import drawing_to_mnist, pixels_to_mnist
 
 router = APIRouter(tags=["predict"])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.mnist_data import IDX_FILES, NPZ_KEYS
+from core.mnist_data import IDX_FILES, NPZ_KEYS
 from training.train import TrainSettings
 
 # Digits per split in the tiny set. There are no 3s anywhere, for the "digit with no examples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.mnist_data import DataError, Mnist
+from core.mnist_data import DataError, Mnist
 from training.train import select_digits
 
 

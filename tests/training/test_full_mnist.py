@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import pytest
 
-from training.mnist_data import load_mnist
+from core.mnist_data import load_mnist
 from training.train import select_digits
 
 REPO = Path(__file__).resolve().parents[2]

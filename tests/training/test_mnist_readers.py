@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from training.mnist_data import DataError, load_mnist, load_npz, read_idx
+from core.mnist_data import DataError, load_mnist, load_npz, read_idx
 
 if TYPE_CHECKING:
     from conftest import MnistFiles

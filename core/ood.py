@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.network import DenseLayer, forward
+from core.network import DenseLayer, forward
 
 
 @dataclass(frozen=True)

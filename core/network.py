@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -82,3 +83,28 @@ def class_probabilities(output: np.ndarray, n_classes: int) -> np.ndarray:
     if n_classes == 2 and output.shape[-1] == 1:
         return np.concatenate([1.0 - output, output], axis=-1)
     return output
+
+
+class UnservableModelError(ValueError):
+    """A Keras model this NumPy network cannot reproduce (a layer that is not Dense, say)."""
+
+
+def layers_from_keras(keras_model: Any) -> tuple[DenseLayer, ...]:
+    """The Keras model's Dense layers as NumPy weights for ``forward``."""
+    layers = []
+    for layer in keras_model.layers:
+        if type(layer).__name__ != "Dense":
+            raise UnservableModelError(
+                f"layer {layer.name!r} is a {type(layer).__name__}; only Dense layers can be served"
+            )
+        activation = getattr(layer.activation, "__name__", str(layer.activation))
+        if activation not in ACTIVATIONS:
+            raise UnservableModelError(
+                f"layer {layer.name!r} uses activation {activation!r}; "
+                f"supported: {', '.join(ACTIVATIONS)}"
+            )
+        kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+        layers.append(DenseLayer(layer.name, activation, kernel, bias))
+    if not layers:
+        raise UnservableModelError("the model has no layers")
+    return tuple(layers)

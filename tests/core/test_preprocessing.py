@@ -1,4 +1,4 @@
-"""app.preprocessing: any image (or a pixel list) → the 28×28 input MNIST digits are.
+"""core.preprocessing: any image (or a pixel list) → the 28×28 input MNIST digits are.
 
 Test digits are drawn with Pillow here. Outputs are compared "up to one pixel of translation":
 the centre of mass is placed by a whole-pixel shift (as in MNIST), so two drawings whose mass
@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFile, ImageOps
 
-from app import preprocessing
-from app.preprocessing import (
+from core import preprocessing
+from core.preprocessing import (
     EmptyDrawingError,
     ImageDecodeError,
     ImageTooLargeError,
@@ -37,7 +37,7 @@ from app.preprocessing import (
     pixels_to_mnist,
 )
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 # Output pixels above this count as ink when measuring the digit's box. The faintest real edge
 # of a test digit is 0.32 (the end of a thin "4"'s crossbar; most are above 0.5), so 0.1 only
@@ -344,7 +344,7 @@ def test_every_box_of_the_pages_canvas_has_its_scaling_prepared() -> None:
 
 
 def test_the_prepared_canvas_side_is_the_one_the_page_exports() -> None:
-    script = (Path(__file__).resolve().parents[1] / "static/js/drawing_canvas.js").read_text()
+    script = (Path(__file__).resolve().parents[2] / "static/js/drawing_canvas.js").read_text()
     exported = re.search(r"const EXPORT_SIDE = (\d+);", script)
     assert exported is not None, "static/js/drawing_canvas.js no longer defines EXPORT_SIDE"
     assert int(exported.group(1)) == preprocessing.PAGE_CANVAS_SIDE

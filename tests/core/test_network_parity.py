@@ -1,4 +1,4 @@
-"""app.network.forward against Keras's own forward pass, layer by layer, number for number.
+"""core.network.forward against Keras's own forward pass, layer by layer, number for number.
 
 The server never calls Keras to answer: it runs the loaded model's weights through NumPy. These
 tests hold that pass to Keras's (``model(x, training=False)``, and every intermediate layer via
@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 from app.model_registry import LoadedModel, load_model
-from app.network import DenseLayer, LayerResult, class_probabilities, forward
+from core.network import DenseLayer, LayerResult, class_probabilities, forward
 
 keras = pytest.importorskip("keras")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_STORE = REPO_ROOT / "model_store"
 SHIPPED_CARDS = sorted(MODEL_STORE.glob("*.json"))
 DEFAULT_CARD = MODEL_STORE / "digits-0-1.json"
