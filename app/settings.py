@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         "(more wait their turn); decoding a 4096×4096 image takes ~110 MB, so this bounds the "
         "memory a burst can take.",
     )
+    allow_training: bool = Field(
+        True,
+        description="DIGITS_ALLOW_TRAINING: whether visitors may train a network from the page "
+        "(\"Train your own\", issue 14). It gates the coming training endpoint: a public "
+        "deployment sets it to false (deploy/kubernetes/ does) so that no visitor can spend the "
+        "server's CPU on training runs.",
+    )
     # How `digits-serve` (make run, the Docker image) serves the app.
     host: str = Field("127.0.0.1", description="DIGITS_HOST: the address to listen on.")
     port: int = Field(8000, gt=0, lt=65536, description="DIGITS_PORT: the port to listen on.")
