@@ -2,13 +2,18 @@
 
 Without /usr/bin/chromium the tests skip with the install command, except in CI (CI is set),
 where a missing browser is a failure: CI must run them.
+
+`assert_accessible(page, "what the page shows")` runs axe-core (bundled with
+axe-playwright-python, nothing is downloaded) on the page as it is and fails with a readable
+list of every violation, whatever its impact. Any test of a new panel can call it once the
+panel shows what it shows.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,13 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 667}
+
+
+# Every rule axe-core enables by default (WCAG 2.x A and AA, and its best practices); only the
+# violations are wanted back, which keeps the answer small.
+AXE_OPTIONS: dict[str, Any] = {"resultTypes": ["violations"]}
+
+AccessibilityCheck = Callable[..., None]
 
 
 def _unavailable(reason: str) -> None:
@@ -139,3 +151,34 @@ def phone_page(browser: Any, server_url: str, problems: PageProblems) -> Iterato
 def artifacts() -> Path:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR
+
+
+def describe_violations(state: str, violations: list[dict[str, Any]]) -> str:
+    """One paragraph per violated rule: what it asks, how bad, and each element that breaks it."""
+    lines = [f"axe-core found {len(violations)} accessibility violation(s) on {state}:"]
+    for violation in violations:
+        lines.append(
+            f"- {violation['id']} ({violation.get('impact') or 'no impact given'}): "
+            f"{violation['help']} <{violation['helpUrl']}>"
+        )
+        for node in violation["nodes"]:
+            target = " ".join(str(part) for part in node["target"])
+            summary = " ".join(str(node.get("failureSummary", "")).split())
+            lines.append(f"    {target}: {summary}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def assert_accessible() -> AccessibilityCheck:
+    """`assert_accessible(page, state, context=None)`: axe-core on the page (or on `context`, a
+    CSS selector, to check one panel), failing on any violation of any impact."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def check(page: Any, state: str, context: str | None = None) -> None:
+        violations = axe.run(page, context=context, options=AXE_OPTIONS).response["violations"]
+        if violations:
+            pytest.fail(describe_violations(state, violations), pytrace=False)
+
+    return check

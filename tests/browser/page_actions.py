@@ -1,0 +1,105 @@
+"""What a person does on the page, for every browser test: open it, draw with a mouse or a
+finger, wait for the answer. Strokes are lists of points in canvas fractions.
+
+Imported by name (`from page_actions import ...`): pytest puts this folder on sys.path.
+Without Playwright, importing this skips the test module (a failure in CI, see conftest.py).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("Playwright not installed: pip install -e '.[test]'", allow_module_level=True)
+
+__all__ = [
+    "ANSWER_TIMEOUT_MS",
+    "BAR",
+    "ONE",
+    "SEVEN",
+    "ZERO",
+    "canvas_point",
+    "draw_with_mouse",
+    "draw_with_touch",
+    "expect",
+    "expect_prediction",
+    "open_app",
+    "wait_until_answered",
+]
+
+ANSWER_TIMEOUT_MS = 15_000
+# A "1": one slightly slanted vertical stroke, as canvas fractions.
+ONE = [(0.52 - 0.04 * t, 0.16 + 0.68 * t) for t in (i / 39 for i in range(40))]
+# A "0": an upright ellipse, closed, from many small moves.
+ZERO = [
+    (0.5 + 0.22 * math.sin(2 * math.pi * i / 72), 0.5 - 0.32 * math.cos(2 * math.pi * i / 72))
+    for i in range(75)
+]
+# A "7": a bar across the top, then a long slanted stroke down.
+SEVEN = [(0.25 + 0.5 * t, 0.2) for t in (i / 19 for i in range(20))] + [
+    (0.75 - 0.3 * t, 0.2 + 0.65 * t) for t in (i / 29 for i in range(1, 30))
+]
+# A stroke across the middle: with ONE it makes a cross, which Undo must take away again.
+BAR = [(0.25 + 0.5 * t, 0.5) for t in (i / 24 for i in range(25))]
+
+
+def open_app(page: Any) -> None:
+    page.goto("/")
+    # The diagram is built once the model (with weights) has arrived.
+    expect(page.locator("#network-diagram g.unit").first).to_be_attached()
+
+
+def canvas_point(page: Any, point: tuple[float, float]) -> tuple[float, float]:
+    box = page.locator("#drawing-canvas").bounding_box()
+    return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
+
+
+def draw_with_mouse(page: Any, points: list[tuple[float, float]], pause_ms: int = 0) -> None:
+    page.locator("#drawing-canvas").scroll_into_view_if_needed()
+    page.mouse.move(*canvas_point(page, points[0]))
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*canvas_point(page, point))
+        if pause_ms:
+            page.wait_for_timeout(pause_ms)
+    page.mouse.up()
+
+
+def draw_with_touch(page: Any, points: list[tuple[float, float]]) -> None:
+    """Real touch input through the DevTools protocol (touchstart/move/end, not mouse events)."""
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, point: tuple[float, float] | None) -> None:
+        touch_points = []
+        if point is not None:
+            x, y = canvas_point(page, point)
+            touch_points = [{"x": x, "y": y, "radiusX": 4, "radiusY": 4, "force": 1, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touch_points})
+
+    touch("touchStart", points[0])
+    for point in points[1:]:
+        touch("touchMove", point)
+    touch("touchEnd", None)
+    cdp.detach()
+
+
+def wait_until_answered(page: Any) -> None:
+    """Wait until no prediction request is in flight or due (the final one has been answered)."""
+    page.wait_for_function(
+        "() => !document.querySelector('#answer-card').classList.contains('is-busy')",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
+def expect_prediction(page: Any, label: str) -> None:
+    expect(page.locator("#prediction")).to_have_text(label, timeout=ANSWER_TIMEOUT_MS)
+    wait_until_answered(page)
+    expect(page.locator("#prediction")).to_have_text(label)
