@@ -1,0 +1,369 @@
+"""core.network's hand-written backward pass against TensorFlow's automatic one.
+
+For one example and a target class, ``tf.GradientTape`` differentiates the loaded Keras model's
+own layers (its kernels, biases and activation functions) with Keras's cross-entropy from the
+output's logits. Every δ = ∂L/∂z, ∂L/∂x, ∂L/∂W and ∂L/∂b, and the loss after one plain
+gradient-descent step, must agree within 1e-5: for the shipped models and for random
+architectures (sigmoid, relu and tanh hidden layers; one sigmoid output and softmax), on real
+MNIST digits with right and wrong targets. Also: extreme z gives a large finite loss and finite
+gradients, and the served model is never changed by a step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.model_registry import LoadedModel, load_model
+from core.network import (
+    DenseLayer,
+    after_one_step,
+    backward,
+    class_probabilities,
+    cross_entropy,
+    forward,
+    gradient_step,
+    layers_from_keras,
+    target_vector,
+)
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_CARDS = sorted((REPO_ROOT / "model_store").glob("*.json"))
+SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
+TOLERANCE = 1e-5
+LEARNING_RATES = (0.05, 0.5, 2.0)
+
+
+def _examples() -> np.ndarray:
+    """Real MNIST test digits when available (one of each kind), else stroke-like inputs."""
+    if SHARED_MNIST.is_file():
+        with np.load(SHARED_MNIST) as archive:
+            images, labels = archive["x_test"], archive["y_test"]
+        firsts = [int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]
+        return images[firsts].reshape(10, 784).astype(np.float32) / 255.0
+    rng = np.random.default_rng(7)
+    x = np.zeros((10, 784), dtype=np.float32)
+    mask = rng.random((10, 784)) < 0.15
+    x[mask] = rng.uniform(0.2, 1.0, size=int(mask.sum())).astype(np.float32)
+    return x
+
+
+EXAMPLES = _examples()
+
+
+# --- TensorFlow's side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TapeGradients:
+    loss: float
+    deltas: list[np.ndarray]
+    input_gradient: np.ndarray
+    weight_gradients: list[np.ndarray]
+    bias_gradients: list[np.ndarray]
+    output: np.ndarray
+
+
+def keras_loss(keras_model: Any, y: np.ndarray, output_z: Any) -> Any:
+    """Keras's cross-entropy from the output layer's logits (what Keras uses for a sigmoid or
+    softmax output, so that the loss of a confident mistake stays finite)."""
+    if keras_model.layers[-1].activation.__name__ == "sigmoid":
+        return keras.losses.binary_crossentropy(y[None, :], output_z, from_logits=True)[0]
+    return keras.losses.categorical_crossentropy(y[None, :], output_z, from_logits=True)[0]
+
+
+def tape_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> TapeGradients:
+    """Differentiate the Keras model's own layers, kept as z then a = activation(z) so the tape
+    can also give ∂L/∂z per layer."""
+    inputs = tf.constant(x[None, :])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(inputs)
+        a, zs = inputs, []
+        for layer in keras_model.layers:
+            z = keras.ops.add(keras.ops.matmul(a, layer.kernel), layer.bias)
+            zs.append(z)
+            a = layer.activation(z)
+        loss = keras_loss(keras_model, y, zs[-1])
+    kernels = [layer.kernel for layer in keras_model.layers]
+    biases = [layer.bias for layer in keras_model.layers]
+    # The tape's forward pass must be the model's own, or the comparison proves nothing.
+    np.testing.assert_allclose(a, keras_model(inputs, training=False), atol=1e-6, rtol=0)
+    result = TapeGradients(
+        loss=float(loss),
+        deltas=[np.asarray(g)[0] for g in tape.gradient(loss, zs)],
+        input_gradient=np.asarray(tape.gradient(loss, inputs))[0],
+        weight_gradients=[np.asarray(g) for g in tape.gradient(loss, kernels)],
+        bias_gradients=[np.asarray(g) for g in tape.gradient(loss, biases)],
+        output=np.asarray(a)[0],
+    )
+    del tape
+    return result
+
+
+def keras_loss_after_step(
+    keras_model: Any, x: np.ndarray, y: np.ndarray, learning_rate: float
+) -> float:
+    """A copy of the Keras model takes one plain step with the tape's gradients; its loss."""
+    tape = tape_gradients(keras_model, x, y)
+    stepped = keras.models.clone_model(keras_model)
+    new_weights = []
+    for layer_index in range(len(keras_model.layers)):
+        kernel, bias = keras_model.layers[layer_index].get_weights()
+        new_weights.append(kernel - np.float32(learning_rate) * tape.weight_gradients[layer_index])
+        new_weights.append(bias - np.float32(learning_rate) * tape.bias_gradients[layer_index])
+    stepped.set_weights(new_weights)
+    return tape_gradients(stepped, x, y).loss
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=SHIPPED_CARDS, ids=lambda card: card.stem)
+def shipped(request: pytest.FixtureRequest) -> LoadedModel:
+    return load_model(request.param)
+
+
+# (hidden units, hidden activation, output units, output activation)
+ARCHITECTURES = [
+    ((25, 15), "sigmoid", 1, "sigmoid"),
+    ((32, 16), "relu", 10, "softmax"),
+    ((24, 12), "tanh", 1, "sigmoid"),
+    ((20,), "sigmoid", 4, "softmax"),
+    ((40,), "relu", 1, "sigmoid"),
+    ((16, 16, 8), "tanh", 3, "softmax"),
+    ((), "", 10, "softmax"),
+]
+
+
+def _architecture_id(architecture: tuple[Any, ...]) -> str:
+    hidden, hidden_activation, units, activation = architecture
+    inner = "-".join(str(size) for size in (784, *hidden)) + hidden_activation
+    return f"{inner}-{units}{activation}"
+
+
+def random_keras_model(architecture: tuple[Any, ...], seed: int) -> Any:
+    """Random kernels and random (not zero) biases, scaled so that some units saturate."""
+    hidden, hidden_activation, units, activation = architecture
+    keras.utils.set_random_seed(seed)
+    layers: list[Any] = [keras.Input(shape=(784,))]
+    for index, size in enumerate(hidden, start=1):
+        layers.append(keras.layers.Dense(size, activation=hidden_activation, name=f"h{index}"))
+    layers.append(keras.layers.Dense(units, activation=activation, name="output"))
+    model = keras.Sequential(layers)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, rng.normal(0.0, 1.0, bias.shape).astype(np.float32)])
+    return model
+
+
+@pytest.fixture(scope="module", params=ARCHITECTURES, ids=_architecture_id)
+def random_model(request: pytest.FixtureRequest) -> tuple[Any, tuple[DenseLayer, ...]]:
+    model = random_keras_model(request.param, seed=ARCHITECTURES.index(request.param))
+    return model, layers_from_keras(model)
+
+
+def _targets(layers: tuple[DenseLayer, ...]) -> range:
+    return range(2 if layers[-1].units == 1 else layers[-1].units)
+
+
+# --- the comparisons -------------------------------------------------------------------------
+
+
+def assert_backward_matches_tape(
+    keras_model: Any, layers: tuple[DenseLayer, ...], x: np.ndarray, target: int
+) -> None:
+    results = forward(layers, x)
+    ours = backward(layers, x, results, target)
+    theirs = tape_gradients(keras_model, x, target_vector(layers[-1], target))
+    where = f"target {target}"
+    assert ours.loss == pytest.approx(theirs.loss, abs=TOLERANCE), where
+    assert len(ours.deltas) == len(theirs.deltas) == len(layers)
+    for index, (delta, expected) in enumerate(zip(ours.deltas, theirs.deltas, strict=True)):
+        assert delta.shape == (layers[index].units,)
+        np.testing.assert_allclose(
+            delta, expected, atol=TOLERANCE, rtol=0, err_msg=f"{where}, δ of layer {index}"
+        )
+        np.testing.assert_allclose(
+            ours.weight_gradient(index),
+            theirs.weight_gradients[index],
+            atol=TOLERANCE,
+            rtol=0,
+            err_msg=f"{where}, ∂L/∂W of layer {index}",
+        )
+        np.testing.assert_allclose(delta, theirs.bias_gradients[index], atol=TOLERANCE, rtol=0)
+    assert ours.input_gradient.shape == (784,)
+    np.testing.assert_allclose(
+        ours.input_gradient, theirs.input_gradient, atol=TOLERANCE, rtol=0, err_msg=where
+    )
+
+
+@pytest.mark.parametrize("example", range(len(EXAMPLES)))
+def test_shipped_model_backward_matches_gradient_tape(shipped: LoadedModel, example: int) -> None:
+    for target in range(len(shipped.classes)):
+        assert_backward_matches_tape(shipped.keras_model, shipped.layers, EXAMPLES[example], target)
+
+
+@pytest.mark.parametrize("learning_rate", LEARNING_RATES)
+def test_shipped_model_loss_after_one_step_matches_keras(
+    shipped: LoadedModel, learning_rate: float
+) -> None:
+    for example in (0, 1, 7):
+        x = EXAMPLES[example]
+        for target in (0, len(shipped.classes) - 1):
+            gradients = backward(shipped.layers, x, forward(shipped.layers, x), target)
+            ours = after_one_step(shipped.layers, x, gradients, target, learning_rate)
+            y = target_vector(shipped.layers[-1], target)
+            expected = keras_loss_after_step(shipped.keras_model, x, y, learning_rate)
+            assert ours.loss == pytest.approx(expected, abs=TOLERANCE)
+
+
+@pytest.mark.parametrize("example", [0, 1, 4, 9])
+def test_random_model_backward_matches_gradient_tape(
+    random_model: tuple[Any, tuple[DenseLayer, ...]], example: int
+) -> None:
+    keras_model, layers = random_model
+    for target in _targets(layers):
+        assert_backward_matches_tape(keras_model, layers, EXAMPLES[example], target)
+
+
+@pytest.mark.parametrize("learning_rate", [0.01, 0.5])
+def test_random_model_loss_after_one_step_matches_keras(
+    random_model: tuple[Any, tuple[DenseLayer, ...]], learning_rate: float
+) -> None:
+    keras_model, layers = random_model
+    x = EXAMPLES[3]
+    for target in _targets(layers):
+        gradients = backward(layers, x, forward(layers, x), target)
+        ours = after_one_step(layers, x, gradients, target, learning_rate)
+        y = target_vector(layers[-1], target)
+        expected = keras_loss_after_step(keras_model, x, y, learning_rate)
+        assert ours.loss == pytest.approx(expected, abs=TOLERANCE), f"target {target}"
+
+
+def test_relu_units_at_exactly_zero_pass_no_gradient_like_tensorflow() -> None:
+    """z = 0 exactly (an all-zero input and zero biases): relu's slope is taken as 0 there."""
+    model = random_keras_model(((8,), "relu", 3, "softmax"), seed=5)
+    kernel, _ = model.layers[0].get_weights()
+    model.layers[0].set_weights([kernel, np.zeros(8, dtype=np.float32)])
+    layers = layers_from_keras(model)
+    blank = np.zeros(784, dtype=np.float32)
+    assert_backward_matches_tape(model, layers, blank, 1)
+    assert not np.any(backward(layers, blank, forward(layers, blank), 1).deltas[0])
+
+
+# --- a step's effect -------------------------------------------------------------------------
+
+
+def test_one_small_step_lowers_the_loss_of_a_wrong_target(shipped: LoadedModel) -> None:
+    x = EXAMPLES[0]  # a 0: the wrong answer is the last class
+    target = len(shipped.classes) - 1
+    results = forward(shipped.layers, x)
+    gradients = backward(shipped.layers, x, results, target)
+    after = after_one_step(shipped.layers, x, gradients, target, 0.05)
+    assert after.loss < gradients.loss
+    before_p = class_probabilities(results[-1].a, len(shipped.classes))[target]
+    after_p = class_probabilities(after.output, len(shipped.classes))[target]
+    assert after_p > before_p
+
+
+def test_a_step_leaves_the_served_model_unchanged(shipped: LoadedModel) -> None:
+    weights_before = [(layer.weights.copy(), layer.biases.copy()) for layer in shipped.layers]
+    keras_before = [w.copy() for w in shipped.keras_model.get_weights()]
+    x = EXAMPLES[2]
+    before = shipped.predict(x)
+    gradients = backward(shipped.layers, x, before.layers, 1)
+    stepped = gradient_step(shipped.layers, gradients, 10.0)
+    after_one_step(shipped.layers, x, gradients, 1, 10.0)
+    assert not np.array_equal(stepped[0].weights, shipped.layers[0].weights)
+    for layer, (weights, biases) in zip(shipped.layers, weights_before, strict=True):
+        np.testing.assert_array_equal(layer.weights, weights)
+        np.testing.assert_array_equal(layer.biases, biases)
+    for now, then in zip(shipped.keras_model.get_weights(), keras_before, strict=True):
+        np.testing.assert_array_equal(now, then)
+    np.testing.assert_array_equal(shipped.predict(x).probabilities, before.probabilities)
+
+
+# --- confident mistakes ----------------------------------------------------------------------
+
+
+def _output_layer(units: int, activation: str) -> DenseLayer:
+    return DenseLayer(
+        "output", activation, np.zeros((1, units), np.float32), np.zeros(units, np.float32)
+    )
+
+
+@pytest.mark.parametrize("z", [-1e4, -200.0, -89.0, 89.0, 200.0, 1e4, 3e38])
+def test_binary_loss_of_a_confident_mistake_is_large_and_finite(z: float) -> None:
+    output = _output_layer(1, "sigmoid")
+    wrong = 0 if z > 0 else 1  # the target the output is confidently against
+    loss = cross_entropy(output, np.array([z], np.float32), target_vector(output, wrong))
+    assert np.isfinite(loss)
+    assert loss == pytest.approx(abs(z), rel=1e-6)
+
+
+@pytest.mark.parametrize("spread", [100.0, 1e4, 1e30])
+def test_categorical_loss_of_a_confident_mistake_is_large_and_finite(spread: float) -> None:
+    output = _output_layer(3, "softmax")
+    z = np.array([spread, -spread, 0.0], np.float32)
+    loss = cross_entropy(output, z, target_vector(output, 1))
+    assert np.isfinite(loss)
+    assert loss == pytest.approx(2 * spread, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [((25, 15), "sigmoid", 1, "sigmoid"), ((20,), "tanh", 10, "softmax")],
+    ids=_architecture_id,
+)
+def test_saturated_network_gives_finite_gradients(architecture: tuple[Any, ...]) -> None:
+    """Weights so large that every unit saturates and the output is sure of the wrong class."""
+    model = random_keras_model(architecture, seed=9)
+    layers = tuple(
+        DenseLayer(layer.name, layer.activation, layer.weights * 1e4, layer.biases * 1e4)
+        for layer in layers_from_keras(model)
+    )
+    x = EXAMPLES[5]
+    results = forward(layers, x)
+    wrong = (
+        1 - int(results[-1].a[0] > 0.5) if layers[-1].units == 1 else int(np.argmin(results[-1].z))
+    )
+    gradients = backward(layers, x, results, wrong)
+    assert gradients.loss > 100 and np.isfinite(gradients.loss)
+    assert all(np.all(np.isfinite(delta)) for delta in gradients.deltas)
+    assert np.all(np.isfinite(gradients.input_gradient))
+    after = after_one_step(layers, x, gradients, wrong, 0.5)
+    assert np.isfinite(after.loss) and np.all(np.isfinite(after.output))
+
+
+def test_confident_mistake_matches_keras_where_the_naive_formula_overflows() -> None:
+    """z = −120: log(sigmoid(z)) is log(0) = −inf in float32; from the logits it is 120."""
+    output = _output_layer(1, "sigmoid")
+    z = np.array([[-120.0]], np.float32)
+    expected = float(keras.losses.binary_crossentropy(np.array([[1.0]]), z, from_logits=True)[0])
+    assert cross_entropy(output, z[0], target_vector(output, 1)) == pytest.approx(
+        expected, abs=TOLERANCE
+    )
+
+
+# --- bad targets -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("units", "activation", "target"), [(1, "sigmoid", 2), (1, "sigmoid", -1), (10, "softmax", 10)]
+)
+def test_target_outside_the_classes_is_refused(units: int, activation: str, target: int) -> None:
+    with pytest.raises(ValueError, match="not"):
+        target_vector(_output_layer(units, activation), target)
+
+
+def test_output_without_a_cross_entropy_is_refused() -> None:
+    with pytest.raises(ValueError, match="one sigmoid unit or a softmax"):
+        target_vector(_output_layer(3, "relu"), 0)
