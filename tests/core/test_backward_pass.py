@@ -11,12 +11,12 @@ gradients, and the served model is never changed by a step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from gradient_tape import keras_loss_after_step, tape_gradients
 
 from app.model_registry import LoadedModel, load_model
 from core.network import (
@@ -58,76 +58,20 @@ def _examples() -> np.ndarray:
 EXAMPLES = _examples()
 
 
-# --- TensorFlow's side -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TapeGradients:
-    loss: float
-    deltas: list[np.ndarray]
-    input_gradient: np.ndarray
-    weight_gradients: list[np.ndarray]
-    bias_gradients: list[np.ndarray]
-    output: np.ndarray
-
-
-def keras_loss(keras_model: Any, y: np.ndarray, output_z: Any) -> Any:
-    """Keras's cross-entropy from the output layer's logits (what Keras uses for a sigmoid or
-    softmax output, so that the loss of a confident mistake stays finite)."""
-    if keras_model.layers[-1].activation.__name__ == "sigmoid":
-        return keras.losses.binary_crossentropy(y[None, :], output_z, from_logits=True)[0]
-    return keras.losses.categorical_crossentropy(y[None, :], output_z, from_logits=True)[0]
-
-
-def tape_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> TapeGradients:
-    """Differentiate the Keras model's own layers, kept as z then a = activation(z) so the tape
-    can also give ∂L/∂z per layer."""
-    inputs = tf.constant(x[None, :])
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(inputs)
-        a, zs = inputs, []
-        for layer in keras_model.layers:
-            z = keras.ops.add(keras.ops.matmul(a, layer.kernel), layer.bias)
-            zs.append(z)
-            a = layer.activation(z)
-        loss = keras_loss(keras_model, y, zs[-1])
-    kernels = [layer.kernel for layer in keras_model.layers]
-    biases = [layer.bias for layer in keras_model.layers]
-    # The tape's forward pass must be the model's own, or the comparison proves nothing.
-    np.testing.assert_allclose(a, keras_model(inputs, training=False), atol=1e-6, rtol=0)
-    result = TapeGradients(
-        loss=float(loss),
-        deltas=[np.asarray(g)[0] for g in tape.gradient(loss, zs)],
-        input_gradient=np.asarray(tape.gradient(loss, inputs))[0],
-        weight_gradients=[np.asarray(g) for g in tape.gradient(loss, kernels)],
-        bias_gradients=[np.asarray(g) for g in tape.gradient(loss, biases)],
-        output=np.asarray(a)[0],
-    )
-    del tape
-    return result
-
-
-def keras_loss_after_step(
-    keras_model: Any, x: np.ndarray, y: np.ndarray, learning_rate: float
-) -> float:
-    """A copy of the Keras model takes one plain step with the tape's gradients; its loss."""
-    tape = tape_gradients(keras_model, x, y)
-    stepped = keras.models.clone_model(keras_model)
-    new_weights = []
-    for layer_index in range(len(keras_model.layers)):
-        kernel, bias = keras_model.layers[layer_index].get_weights()
-        new_weights.append(kernel - np.float32(learning_rate) * tape.weight_gradients[layer_index])
-        new_weights.append(bias - np.float32(learning_rate) * tape.bias_gradients[layer_index])
-    stepped.set_weights(new_weights)
-    return tape_gradients(stepped, x, y).loss
-
-
 # --- models ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module", params=SHIPPED_CARDS, ids=lambda card: card.stem)
 def shipped(request: pytest.FixtureRequest) -> LoadedModel:
+    """Each shipped model as the server loads and serves it."""
     return load_model(request.param)
+
+
+@pytest.fixture(scope="module")
+def shipped_keras(shipped: LoadedModel) -> Any:
+    """The same model's .keras file, loaded by Keras itself."""
+    path = REPO_ROOT / "model_store" / f"{shipped.name}.keras"
+    return keras.saving.load_model(path, compile=False)
 
 
 # (hidden units, hidden activation, output units, output activation)
@@ -206,14 +150,16 @@ def assert_backward_matches_tape(
 
 
 @pytest.mark.parametrize("example", range(len(EXAMPLES)))
-def test_shipped_model_backward_matches_gradient_tape(shipped: LoadedModel, example: int) -> None:
+def test_shipped_model_backward_matches_gradient_tape(
+    shipped: LoadedModel, shipped_keras: Any, example: int
+) -> None:
     for target in range(len(shipped.classes)):
-        assert_backward_matches_tape(shipped.keras_model, shipped.layers, EXAMPLES[example], target)
+        assert_backward_matches_tape(shipped_keras, shipped.layers, EXAMPLES[example], target)
 
 
 @pytest.mark.parametrize("learning_rate", LEARNING_RATES)
 def test_shipped_model_loss_after_one_step_matches_keras(
-    shipped: LoadedModel, learning_rate: float
+    shipped: LoadedModel, shipped_keras: Any, learning_rate: float
 ) -> None:
     for example in (0, 1, 7):
         x = EXAMPLES[example]
@@ -221,7 +167,7 @@ def test_shipped_model_loss_after_one_step_matches_keras(
             gradients = backward(shipped.layers, x, forward(shipped.layers, x), target)
             ours = after_one_step(shipped.layers, x, gradients, target, learning_rate)
             y = target_vector(shipped.layers[-1], target)
-            expected = keras_loss_after_step(shipped.keras_model, x, y, learning_rate)
+            expected = keras_loss_after_step(shipped_keras, x, y, learning_rate)
             assert ours.loss == pytest.approx(expected, abs=TOLERANCE)
 
 
@@ -276,7 +222,6 @@ def test_one_small_step_lowers_the_loss_of_a_wrong_target(shipped: LoadedModel) 
 
 def test_a_step_leaves_the_served_model_unchanged(shipped: LoadedModel) -> None:
     weights_before = [(layer.weights.copy(), layer.biases.copy()) for layer in shipped.layers]
-    keras_before = [w.copy() for w in shipped.keras_model.get_weights()]
     x = EXAMPLES[2]
     before = shipped.predict(x)
     gradients = backward(shipped.layers, x, before.layers, 1)
@@ -286,8 +231,6 @@ def test_a_step_leaves_the_served_model_unchanged(shipped: LoadedModel) -> None:
     for layer, (weights, biases) in zip(shipped.layers, weights_before, strict=True):
         np.testing.assert_array_equal(layer.weights, weights)
         np.testing.assert_array_equal(layer.biases, biases)
-    for now, then in zip(shipped.keras_model.get_weights(), keras_before, strict=True):
-        np.testing.assert_array_equal(now, then)
     np.testing.assert_array_equal(shipped.predict(x).probabilities, before.probabilities)
 
 
