@@ -15,7 +15,7 @@ const ACTIVATION_STOPS = [
 export const POSITIVE_COLOR = rgbString(POSITIVE);
 export const NEGATIVE_COLOR = rgbString(NEGATIVE);
 
-export function clamp01(value) {
+function clamp01(value) {
   if (!Number.isFinite(value)) return 0;
   return Math.min(1, Math.max(0, value));
 }

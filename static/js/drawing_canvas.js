@@ -22,7 +22,6 @@ export class DrawingCanvas extends EventTarget {
   #activePointerId = null;
   #bounds = null;
   #renderQueued = false;
-  #version = 0;
 
   constructor(canvas) {
     super();
@@ -37,19 +36,6 @@ export class DrawingCanvas extends EventTarget {
     canvas.addEventListener('contextmenu', (event) => event.preventDefault());
     new ResizeObserver(() => this.#resizeBackingStore()).observe(canvas);
     this.#resizeBackingStore();
-  }
-
-  /** Increases on every change of the picture; lets callers tell drawings apart. */
-  get version() {
-    return this.#version;
-  }
-
-  get strokeCount() {
-    return this.#strokes.length;
-  }
-
-  get isDrawing() {
-    return this.#activeStroke !== null;
   }
 
   isEmpty() {
@@ -97,7 +83,6 @@ export class DrawingCanvas extends EventTarget {
   }
 
   #changed(kind) {
-    this.#version += 1;
     // Pointer moves come faster than frames, so they share one; Undo and Clear show at once.
     if (kind === 'strokemove' || kind === 'strokestart') this.#queueRender();
     else this.#render();
@@ -149,7 +134,6 @@ export class DrawingCanvas extends EventTarget {
     if (pointerId !== null && this.#canvas.hasPointerCapture?.(pointerId)) {
       this.#canvas.releasePointerCapture(pointerId);
     }
-    this.#version += 1;
     this.#queueRender();
     this.dispatchEvent(new CustomEvent('change', { detail: { kind: 'strokeend' } }));
   }

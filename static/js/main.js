@@ -2,10 +2,12 @@
 // Server values come from data-* attributes on #app (no inline scripts: the page runs under a
 // strict Content-Security-Policy).
 
+import { DiagramView } from './diagram_view.js';
 import { DrawingCanvas } from './drawing_canvas.js';
 import { formatPercent, neitherOf } from './format.js';
+import { forwardPicture } from './forward_picture.js';
 import { InputPreview } from './input_preview.js';
-import { NetworkDiagram } from './network_diagram.js';
+import { describeOutputLayer } from './output_units.js';
 import { PredictClient } from './predict_client.js';
 import { ProbabilityBars } from './probability_bars.js';
 import { UnitExplainer } from './unit_explainer.js';
@@ -35,7 +37,7 @@ const ui = {
 const drawing = new DrawingCanvas(byId('drawing-canvas'));
 const preview = new InputPreview(byId('input-preview'));
 const bars = new ProbabilityBars(byId('bars'));
-const diagram = new NetworkDiagram(byId('network-diagram'), byId('diagram-wrap'));
+const diagram = new DiagramView(byId('network-diagram'), byId('diagram-wrap'));
 const explainer = new UnitExplainer(byId('unit-explainer'));
 
 const state = {
@@ -53,7 +55,6 @@ const client = new PredictClient({
   readDrawing: () => (drawing.isEmpty() ? null : {
     model: state.model,
     epoch: state.epoch,
-    version: drawing.version,
     image: drawing.toDataURL(),
   }),
   onResult: (result, snapshot) => {
@@ -140,8 +141,7 @@ function showResult(result) {
   if (Array.isArray(result.input)) preview.show(result.input);
   showOutOfDistribution(result);
   ensureDiagramModel(result);
-  if (state.details?.name === state.model) diagram.update(result);
-  renderExplainer();
+  renderNetwork();
 }
 
 function showOutOfDistribution(result) {
@@ -173,8 +173,7 @@ function resetAnswer() {
   ui.oodWarning.hidden = true;
   bars.clear();
   preview.clear();
-  diagram.update(null);
-  renderExplainer();
+  renderNetwork();
 }
 
 function showError(error) {
@@ -214,12 +213,13 @@ function loadModelDetails(name) {
 async function useModel(name) {
   state.model = name;
   state.epoch += 1;
-  state.details = null;
   state.pinned = null;
   state.hovered = null;
   client.cancelPending();
   bars.setClasses((modelSummaries.get(name)?.classes ?? []).map(String));
+  // The previous model's diagram stays, without an answer, until this model's details arrive.
   resetAnswer();
+  state.details = null;
   try {
     const details = await loadModelDetails(name);
     if (state.model !== name) return;
@@ -234,24 +234,10 @@ async function useModel(name) {
 
 function setDiagramModel(details) {
   state.details = details;
-  ui.answerNote.textContent = describeOutput(details);
+  ui.answerNote.textContent = describeOutputLayer(details);
   diagram.setModel(details);
   explainer.setModel(details);
-  if (state.result) diagram.update(state.result);
-  renderExplainer();
-}
-
-/** One sentence on how the output layer turns into the bars, for this model. */
-function describeOutput(details) {
-  const output = details.layers[details.layers.length - 1];
-  const { classes } = details;
-  if (!output) return '';
-  if (output.units === 1 && classes.length === 2) {
-    return `The output layer is one ${output.activation} unit: it gives p(“${classes[1]}”), and `
-      + `p(“${classes[0]}”) = 1 − p(“${classes[1]}”).`;
-  }
-  return `The output layer has ${output.units} ${output.activation} units, one per class; `
-    + 'the bars add up to 100%.';
+  renderNetwork();
 }
 
 /** Without GET /models/{name}, draw the units from the answer itself (no weights, no lines). */
@@ -270,21 +256,22 @@ function ensureDiagramModel(result) {
 
 diagram.addEventListener('unitpick', (event) => {
   state.pinned = event.detail.ref;
-  renderExplainer();
+  renderNetwork();
 });
 diagram.addEventListener('unithover', (event) => {
   state.hovered = event.detail.ref;
-  renderExplainer();
+  renderNetwork();
 });
 explainer.addEventListener('close', () => {
   state.pinned = null;
   state.hovered = null;
-  renderExplainer();
+  renderNetwork();
 });
 
-function renderExplainer() {
+/** Paint the diagram and the explanation for the current answer and the unit being shown. */
+function renderNetwork() {
   const shown = state.hovered ?? state.pinned;
-  diagram.setHighlight(shown);
+  if (state.details) diagram.paint(forwardPicture(state.details, state.result, shown));
   if (shown && state.details) {
     explainer.show(shown, state.result);
   } else {

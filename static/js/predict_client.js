@@ -7,13 +7,13 @@
 
 const REQUEST_TIMEOUT_MS = 20000;
 
+// Least time between two requests while the person draws.
+const MIN_INTERVAL_MS = 90;
+const ENDPOINT = '/predict';
+
+/** A failed prediction, with a message a person can act on. */
 export class PredictError extends Error {
-  constructor(message, { status = 0, detail = '' } = {}) {
-    super(message);
-    this.name = 'PredictError';
-    this.status = status;
-    this.detail = detail;
-  }
+  name = 'PredictError';
 }
 
 export class PredictClient {
@@ -21,8 +21,6 @@ export class PredictClient {
   #onResult;
   #onError;
   #onBusyChange;
-  #minIntervalMs;
-  #endpoint;
   #inFlight = false;
   #dirty = false;
   #urgent = false;
@@ -35,27 +33,13 @@ export class PredictClient {
    *   returns what to send now (the latest drawing), or null when there is nothing to send
    * @param {(result: object, snapshot: object) => void} options.onResult
    * @param {(error: PredictError, snapshot: object) => void} options.onError
-   * @param {(busy: boolean) => void} [options.onBusyChange]
-   * @param {number} [options.minIntervalMs] least time between two requests while drawing
+   * @param {(busy: boolean) => void} options.onBusyChange
    */
-  constructor({
-    readDrawing,
-    onResult,
-    onError,
-    onBusyChange = () => {},
-    minIntervalMs = 90,
-    endpoint = '/predict',
-  }) {
+  constructor({ readDrawing, onResult, onError, onBusyChange }) {
     this.#readDrawing = readDrawing;
     this.#onResult = onResult;
     this.#onError = onError;
     this.#onBusyChange = onBusyChange;
-    this.#minIntervalMs = minIntervalMs;
-    this.#endpoint = endpoint;
-  }
-
-  get busy() {
-    return this.#inFlight;
   }
 
   /** The drawing changed: predict it soon, or right away (after any request in flight) if urgent. */
@@ -75,7 +59,7 @@ export class PredictClient {
 
   #pump() {
     if (this.#inFlight || !this.#dirty) return;
-    const wait = this.#urgent ? 0 : this.#lastSentAt + this.#minIntervalMs - performance.now();
+    const wait = this.#urgent ? 0 : this.#lastSentAt + MIN_INTERVAL_MS - performance.now();
     if (wait > 0) {
       if (this.#timer === null) {
         this.#timer = setTimeout(() => {
@@ -107,7 +91,7 @@ export class PredictClient {
   }
 
   async #send(snapshot) {
-    const url = `${this.#endpoint}?model=${encodeURIComponent(snapshot.model)}`;
+    const url = `${ENDPOINT}?model=${encodeURIComponent(snapshot.model)}`;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     let response;
@@ -131,13 +115,10 @@ export class PredictClient {
       const detail = describeDetail(body?.detail);
       throw new PredictError(
         `The server could not predict this drawing (HTTP ${response.status}${detail ? `: ${detail}` : ''}).`,
-        { status: response.status, detail },
       );
     }
     if (!body || !body.probabilities || !Array.isArray(body.layers)) {
-      throw new PredictError('The server sent an answer this page does not understand.', {
-        status: response.status,
-      });
+      throw new PredictError('The server sent an answer this page does not understand.');
     }
     return body;
   }

@@ -4,7 +4,7 @@
 
 import { divergingRgb, paintGrid, toRows } from './colors.js';
 import { formatNumber, formatSigned, layerTitle, shape, unitTag } from './format.js';
-import { outputUnitName } from './network_diagram.js';
+import { outputUnitName, outputUnitNote } from './output_units.js';
 
 const FORMULAS = {
   sigmoid: 'g(z) = 1 / (1 + e^(−z)), squashes z into (0, 1)',
@@ -61,7 +61,7 @@ export class UnitExplainer extends EventTarget {
       h('span', { class: 'unit-chip' }, tag),
       h('span', { class: 'explainer-name' },
         `${layerTitle(ref.layer, count)} · unit ${ref.unit + 1} of ${layer.units}`,
-        isOutput ? ` — ${outputUnitName(model.classes, layer, ref.unit)}` : ''),
+        isOutput ? ` — ${outputUnitName(model, ref.unit)}` : ''),
       closeButton(() => this.dispatchEvent(new CustomEvent('close'))),
     );
 
@@ -88,7 +88,7 @@ export class UnitExplainer extends EventTarget {
     );
 
     const parts = [title, values, equation];
-    if (isOutput) parts.push(outputNote(model.classes, layer, activation, a));
+    if (isOutput) parts.push(h('p', { class: 'note' }, outputUnitNote(model, a)));
     if (ref.layer === 0 && column) {
       parts.push(weightFigures(column, previous, ref.unit));
     } else if (column && previous) {
@@ -108,19 +108,6 @@ export class UnitExplainer extends EventTarget {
 function sumText(z, bias) {
   if (!Number.isFinite(z) || !Number.isFinite(bias)) return '';
   return ` = ${formatNumber(z - bias)} + (${formatNumber(bias)}) = ${formatNumber(z)}`;
-}
-
-function outputNote(classes, layer, activation, a) {
-  if (layer.units === 1 && classes.length === 2) {
-    const rest = Number.isFinite(a) ? ` = ${formatNumber(1 - a)}` : '';
-    return h('p', { class: 'note' },
-      `With two classes one ${activation} unit is enough: a is p(“${classes[1]}”) and `,
-      `p(“${classes[0]}”) = 1 − a${rest}.`);
-  }
-  return h('p', { class: 'note' },
-    `Each output unit stands for one class. ${activation === 'softmax' ? 'Softmax' : 'g'} turns `,
-    `the ${layer.units} z values into probabilities that sum to 1, so a unit’s a depends on `,
-    'all of them.');
 }
 
 function weightFigures(column, input, unitIndex) {

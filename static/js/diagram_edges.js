@@ -1,0 +1,138 @@
+// Which connections the forward-pass diagram draws, and which units carry the answer. Pure
+// functions of the model (with weights), one /predict answer and the unit being explained; the
+// view (diagram_view.js) draws whatever edge layers it is given.
+//
+// API:
+//   answerPath(model, result)                → one Set of unit indices per layer, with `signs`
+//   forwardEdges(model, result, path, ref)   → [{into, edges: [{source, target, value, onPath}]}]
+// An edge layer `into` = k holds lines into dense layer k; into 0 comes from the input image
+// (source −1): 784 × N lines would be noise, so each hidden-1 unit gets one line for the image's
+// whole push on it, z − b = Σ x·W. Between dense layers, one line per a_prev_i · W[i, j].
+
+import { classSignal } from './output_units.js';
+
+const MAX_EDGES_PER_LAYER = 140;
+// How many units per hidden layer are marked as carrying the answer.
+const PATH_UNITS_PER_LAYER = 4;
+const SELECTED_UNIT_EDGES = 40;
+// Lines weaker than this share of the layer's strongest one are noise at this size.
+const MIN_EDGE_SHARE = 0.04;
+
+/**
+ * The units that carry the answer, layer by layer from the output back: the output unit for the
+ * predicted class, then in each earlier layer the few units whose a·W pushes hardest the way the
+ * answer needs. Returns one Set of unit indices per layer, and `signs`: per layer, unit → the
+ * sign an incoming push must have to help (−1 where a low activation means the answer).
+ */
+export function answerPath(model, result) {
+  const layers = model.layers;
+  const count = layers.length;
+  const units = layers.map(() => new Set());
+  const signs = layers.map(() => new Map());
+  const signal = classSignal(model, result.label);
+  if (!signal) return Object.assign(units, { signs });
+  signs[count - 1].set(signal.unit, signal.sign);
+  units[count - 1] = new Set([signal.unit]);
+  for (let layerIndex = count - 1; layerIndex >= 1; layerIndex -= 1) {
+    const weights = layers[layerIndex].weights;
+    const previous = result.layers?.[layerIndex - 1]?.values;
+    if (!weights || !previous) break;
+    const support = previous.map((a, i) => {
+      let total = 0;
+      for (const [j, sign] of signs[layerIndex]) total += Math.max(0, a * weights[i][j] * sign);
+      return total;
+    });
+    const helpers = support
+      .map((value, index) => ({ value, index }))
+      .filter((entry) => entry.value > 0)
+      .sort((left, right) => right.value - left.value)
+      .slice(0, PATH_UNITS_PER_LAYER)
+      .map((entry) => entry.index);
+    units[layerIndex - 1] = new Set(helpers);
+    // A hidden unit helps by being active, so pushes that raise its z are the helpful ones.
+    signs[layerIndex - 1] = new Map(helpers.map((index) => [index, 1]));
+  }
+  return Object.assign(units, { signs });
+}
+
+/**
+ * The lines to draw for one answer: per layer the strongest pushes, every push between units on
+ * the answer's path, and the explained unit `ref`'s own strongest lines even when they are weak
+ * overall. An edge is `onPath` when it joins path units and pushes the way the answer needs.
+ */
+export function forwardEdges(model, result, path, ref) {
+  if (!result || !Array.isArray(result.layers)) return [];
+  const layers = model.layers;
+  const edgeLayers = [];
+  const first = layers[0];
+  const firstResult = result.layers[0];
+  if (first?.biases && firstResult?.preactivations) {
+    const pushes = firstResult.preactivations.map((z, j) => z - first.biases[j]);
+    const strongest = Math.max(...pushes.map(Math.abs), 1e-9);
+    const edges = pushes
+      .map((value, target) => ({ source: -1, target, value }))
+      .filter((edge) => Math.abs(edge.value) >= strongest * MIN_EDGE_SHARE
+        || (ref?.layer === 0 && ref.unit === edge.target));
+    edgeLayers.push({ into: 0, edges: markPath(edges, 0, path) });
+  }
+  for (let layerIndex = 1; layerIndex < layers.length; layerIndex += 1) {
+    const weights = layers[layerIndex].weights;
+    const previous = result.layers[layerIndex - 1]?.values;
+    if (!weights || !previous) continue;
+    const edges = strongestContributions(previous, weights);
+    if (!edges.length) continue;
+    const shown = new Set(edges.map((edge) => `${edge.source}:${edge.target}`));
+    const add = (edge) => {
+      const key = `${edge.source}:${edge.target}`;
+      if (!shown.has(key)) {
+        shown.add(key);
+        edges.push(edge);
+      }
+    };
+    for (const target of path[layerIndex]) {
+      for (const source of path[layerIndex - 1]) {
+        add({ source, target, value: previous[source] * weights[source][target] });
+      }
+    }
+    for (const edge of selectedUnitEdges(ref, layerIndex, previous, weights)) add(edge);
+    edgeLayers.push({ into: layerIndex, edges: markPath(edges, layerIndex, path) });
+  }
+  return edgeLayers;
+}
+
+function markPath(edges, into, path) {
+  return edges.map((edge) => ({
+    ...edge,
+    onPath: path[into].has(edge.target)
+      && (into === 0 || path[into - 1].has(edge.source))
+      && Math.sign(edge.value) === (path.signs[into].get(edge.target) ?? 0),
+  }));
+}
+
+/** The strongest a_prev_i · W[i][j] terms, strongest first. */
+function strongestContributions(previous, weights) {
+  const terms = [];
+  for (let i = 0; i < weights.length; i += 1) {
+    for (let j = 0; j < weights[i].length; j += 1) {
+      terms.push({ source: i, target: j, value: previous[i] * weights[i][j] });
+    }
+  }
+  terms.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  const strongest = Math.abs(terms[0]?.value ?? 0);
+  if (strongest === 0) return [];
+  return terms
+    .slice(0, MAX_EDGES_PER_LAYER)
+    .filter((term) => Math.abs(term.value) >= strongest * MIN_EDGE_SHARE);
+}
+
+/** The strongest a·W lines into or out of the selected unit `ref` for dense layer `into`. */
+function selectedUnitEdges(ref, into, previous, weights) {
+  if (!ref || (ref.layer !== into && ref.layer !== into - 1)) return [];
+  const edges = ref.layer === into
+    ? previous.map((a, i) => ({ source: i, target: ref.unit, value: a * weights[i][ref.unit] }))
+    : weights[ref.unit].map((w, j) => ({ source: ref.unit, target: j, value: previous[ref.unit] * w }));
+  return edges
+    .filter((edge) => edge.value !== 0)
+    .sort((left, right) => Math.abs(right.value) - Math.abs(left.value))
+    .slice(0, SELECTED_UNIT_EDGES);
+}

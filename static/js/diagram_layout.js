@@ -1,0 +1,61 @@
+// Where everything sits in the network diagram: the input image, the image slot under it, and
+// every dense layer's units, in CSS pixels of a diagram `width` wide. Pure geometry: no DOM.
+//
+// API: computeLayout(width, sizes) → {width, height, narrow, input: {x, size, imageY, weightY},
+//   layers: [{x, radius, units: [{x, y}, …]}, …]} for layer sizes like [25, 15, 1].
+// Layers of more than MAX_ROWS_PER_COLUMN units wrap into side-by-side columns.
+
+const MAX_ROWS_PER_COLUMN = 32;
+const TITLE_SPACE = 46;
+const BOTTOM_SPACE = 14;
+const OUTPUT_LABEL_SPACE = 96;
+const OUTPUT_LABEL_SPACE_NARROW = 64;
+// Below this width the column titles stack and the images shrink (phones).
+const NARROW_WIDTH = 520;
+
+/** Positions for the input images and every unit, in CSS pixels of a `width`-wide diagram. */
+export function computeLayout(width, sizes) {
+  const rowsOf = (units) => Math.ceil(units / Math.ceil(units / MAX_ROWS_PER_COLUMN));
+  const maxRows = Math.max(...sizes.map(rowsOf), 1);
+  const narrow = width < NARROW_WIDTH;
+  // Wide screens get taller columns (bigger, easier units); phones keep the diagram short.
+  const plotHeight = Math.max(260, Math.min(narrow ? 440 : 520, maxRows * (narrow ? 17 : 21)));
+  const top = TITLE_SPACE + (narrow ? 12 : 0);
+  const imageSize = Math.round(
+    narrow ? 60 : Math.max(72, Math.min(132, width * 0.16, (plotHeight - 56) / 2)),
+  );
+  const left = 6;
+  const firstX = left + imageSize + (narrow ? 34 : Math.max(44, width * 0.1));
+  const lastX = width - (narrow ? OUTPUT_LABEL_SPACE_NARROW : OUTPUT_LABEL_SPACE) - 12;
+  const middle = top + plotHeight / 2;
+  const layers = sizes.map((units, index) => {
+    const x = sizes.length === 1 ? lastX : firstX + ((lastX - firstX) * index) / (sizes.length - 1);
+    const columns = Math.ceil(units / MAX_ROWS_PER_COLUMN);
+    const rows = Math.ceil(units / columns);
+    const spacing = Math.min(34, plotHeight / rows);
+    const isOutput = index === sizes.length - 1;
+    const radius = Math.max(3, Math.min(isOutput ? 13 : 9, spacing * 0.38));
+    const positions = [];
+    for (let i = 0; i < units; i += 1) {
+      const row = Math.floor(i / columns);
+      const column = i % columns;
+      positions.push({
+        x: x + (column - (columns - 1) / 2) * radius * 2.6,
+        y: middle + (row - (rows - 1) / 2) * spacing,
+      });
+    }
+    return { x, radius, units: positions };
+  });
+  return {
+    width,
+    narrow,
+    height: top + plotHeight + BOTTOM_SPACE,
+    input: {
+      x: left,
+      size: imageSize,
+      imageY: middle - imageSize - 14,
+      weightY: middle + 14,
+    },
+    layers,
+  };
+}
