@@ -1,0 +1,147 @@
+"""The page's diagram modules on their own, in real Chromium, as later panels will use them:
+output_units.js (the one place that knows a lone sigmoid unit serves two classes) and
+diagram_view.js (paints whatever per-unit fills and per-edge values its caller gives).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from page_actions import open_app
+
+pytestmark = pytest.mark.browser
+
+BLUE = "rgb(37, 99, 235)"
+RED = "rgb(220, 38, 38)"
+
+OUTPUT_UNITS_JS = """async ({ model, label, unit, value }) => {
+  const units = await import('/static/js/output_units.js');
+  return {
+    signal: units.classSignal(model, label),
+    predicted: units.predictedOutputUnit(model, label),
+    name: units.outputUnitName(model, unit),
+    label: units.outputUnitLabel(model, unit, value),
+    sentence: units.describeOutputLayer(model),
+  };
+}"""
+
+PAINT_JS = """async ({ model, width }) => {
+  const { DiagramView } = await import('/static/js/diagram_view.js');
+  const wrap = document.createElement('div');
+  wrap.style.width = `${width}px`;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  wrap.append(svg);
+  document.body.append(wrap);
+  const view = new DiagramView(svg, wrap);
+  view.setModel(model);
+  // A picture no forward pass makes: alternate red and blue units, two hand-made lines.
+  view.paint({
+    units: model.layers.map((layer, l) => Array.from({ length: layer.units }, (_, u) => ({
+      fill: u % 2 ? 'rgb(220, 38, 38)' : 'rgb(37, 99, 235)', text: `delta ${l}.${u}`,
+    }))),
+    path: model.layers.map((_, l) => new Set(l === 1 ? [0] : [])),
+    predicted: -1,
+    outputLabels: [{ name: 'loss', value: '0.5', stacked: true }],
+    edgeLayers: [{ into: 1, edges: [
+      { source: 0, target: 0, value: 2, onPath: true },
+      { source: 1, target: 2, value: -1, onPath: false },
+    ] }],
+    input: null,
+    under: { rows: null, caption: ['gradient', 'of x'] },
+    selected: { layer: 1, unit: 0 },
+  });
+  const read = () => ({
+    fills: [...svg.querySelectorAll('g.unit .unit-circle')].map((c) => c.getAttribute('fill')),
+    labels: [...svg.querySelectorAll('g.unit')].map((g) => g.getAttribute('aria-label')),
+    onPath: [...svg.querySelectorAll('g.unit.on-path')].map(
+      (g) => [g.dataset.layer, g.dataset.unit]),
+    selected: [...svg.querySelectorAll('g.unit.is-selected')].map(
+      (g) => [g.dataset.layer, g.dataset.unit]),
+    edges: [...svg.querySelectorAll('.edge')].map((e) => ({
+      into: e.parentNode.dataset.into, source: e.dataset.source, target: e.dataset.target,
+      stroke: e.getAttribute('stroke'), width: Number(e.getAttribute('stroke-width')),
+      onPath: e.classList.contains('on-path'), related: e.classList.contains('is-related'),
+    })),
+    text: svg.textContent,
+    svgWidth: Number(svg.getAttribute('width')),
+  });
+  const before = read();
+  // Narrower: the view rebuilds its columns and paints the same picture again by itself.
+  wrap.style.width = `${Math.round(width / 2)}px`;
+  for (let i = 0; i < 3; i += 1) await new Promise((resolve) => requestAnimationFrame(resolve));
+  const after = read();
+  wrap.remove();
+  return { before, after };
+}"""
+
+
+def model_shape(server_url: str, name: str) -> dict[str, Any]:
+    """What the page keeps of GET /models/{name} to lay out a diagram, without the weights."""
+    details = httpx.get(f"{server_url}/models/{name}", timeout=10).json()
+    return {
+        "classes": [str(label) for label in details["classes"]],
+        "layers": [
+            {"units": layer["units"], "activation": layer["activation"]}
+            for layer in details["layers"]
+        ],
+    }
+
+
+def test_a_lone_sigmoid_unit_stands_for_both_classes(page: Any, server_url: str) -> None:
+    open_app(page)
+    model = model_shape(server_url, "digits-0-1")
+    assert model["layers"][-1]["units"] == 1
+    one = page.evaluate(OUTPUT_UNITS_JS, {"model": model, "label": "1", "unit": 0, "value": 0.25})
+    assert one["signal"] == {"unit": 0, "sign": 1}
+    assert one["predicted"] == 0
+    assert one["name"] == "p(“1”)"
+    assert one["label"] == {"name": "p(“1”)", "value": "= 0.250", "stacked": True}
+    assert "p(“0”) = 1 − p(“1”)" in one["sentence"]
+    zero = page.evaluate(OUTPUT_UNITS_JS, {"model": model, "label": "0", "unit": 0, "value": 0.25})
+    assert zero["signal"] == {"unit": 0, "sign": -1}, "a 0 is the lone unit's low end"
+    assert zero["predicted"] == -1, "the lone unit is not lit up for a 0"
+
+
+def test_ten_classes_have_one_output_unit_each(page: Any, server_url: str) -> None:
+    open_app(page)
+    model = model_shape(server_url, "digits-0-9")
+    seven = page.evaluate(
+        OUTPUT_UNITS_JS, {"model": model, "label": "7", "unit": 3, "value": 0.123}
+    )
+    assert seven["signal"] == {"unit": 7, "sign": 1}
+    assert seven["predicted"] == 7
+    assert seven["name"] == "“3”"
+    assert seven["label"] == {"name": "3", "value": "12.3%", "stacked": False}
+    assert "10 softmax units, one per class" in seven["sentence"]
+
+
+def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_url: str) -> None:
+    open_app(page)
+    model = model_shape(server_url, "digits-0-1")
+    sizes = [layer["units"] for layer in model["layers"]]
+    drawn = page.evaluate(PAINT_JS, {"model": model, "width": 800})
+    before, after = drawn["before"], drawn["after"]
+
+    assert len(before["fills"]) == sum(sizes)
+    assert before["fills"] == [BLUE if u % 2 == 0 else RED for n in sizes for u in range(n)]
+    assert f"Hidden layer 2, unit 4 of {sizes[1]}: delta 1.3" in before["labels"]
+    assert before["onPath"] == [["1", "0"]]
+    assert before["selected"] == [["1", "0"]]
+    strong, weak = sorted(before["edges"], key=lambda edge: -edge["width"])
+    assert (strong["source"], strong["target"], strong["stroke"]) == ("0", "0", BLUE)
+    assert (weak["source"], weak["target"], weak["stroke"]) == ("1", "2", RED)
+    assert strong["onPath"] and not weak["onPath"]
+    assert strong["related"] and not weak["related"], "lines into the selected unit are marked"
+    assert strong["width"] == pytest.approx(1 + 3.2, abs=0.01), "the largest |value| is full width"
+    assert weak["width"] == pytest.approx(0.4 + 3.2 * 0.5, abs=0.01), "half the value, half as wide"
+    assert "loss" in before["text"] and "gradient" in before["text"]
+
+    assert after["svgWidth"] < before["svgWidth"], "the view rebuilt itself for the new width"
+    # (The column titles stack on a narrow diagram, so its text differs.)
+    painted = ["fills", "labels", "onPath", "selected", "edges"]
+    assert {key: after[key] for key in painted} == {key: before[key] for key in painted}, (
+        "and painted the caller's picture again"
+    )
+    assert "loss" in after["text"] and "gradient" in after["text"]
