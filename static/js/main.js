@@ -1,6 +1,8 @@
 // digit-lens page: wires the drawing canvas to /predict and shows what each layer did.
 // Server values come from data-* attributes on #app (no inline scripts: the page runs under a
-// strict Content-Security-Policy).
+// strict Content-Security-Policy). The diagram (DiagramView) paints whatever picture
+// renderNetwork() hands it: today forwardPicture(); a panel that shows another signal on the
+// same units and lines (e.g. the backward pass) hands it its own picture there.
 
 import { DiagramView } from './diagram_view.js';
 import { DrawingCanvas } from './drawing_canvas.js';
