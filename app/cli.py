@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import uvicorn
 
+from app.metrics import MULTIPROC_DIR_VARIABLE
 from app.settings import get_settings
 
 
@@ -31,13 +34,42 @@ def main(argv: list[str] | None = None) -> None:
         # The workers read their settings from the environment, so pass it on that way.
         os.environ["DIGITS_MODEL_DIR"] = str(args.model_dir.resolve())
         get_settings.cache_clear()  # the app, imported next, reads them again with this folder
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-    )
+    metrics_dir = prepare_metrics_dir() if args.workers > 1 else None
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def prepare_metrics_dir() -> Path | None:
+    """Several workers count requests in files that GET /metrics adds up (app/metrics.py):
+    prometheus-client's multiprocess mode. The folder must be set before any worker starts and
+    must hold nothing from an earlier run, or old counts would be added to the new ones.
+
+    Without PROMETHEUS_MULTIPROC_DIR, a fresh folder in the temporary directory, removed when
+    the server stops (returned). With it (a folder the operator chose, e.g. an emptyDir in
+    Kubernetes), that folder, emptied of earlier runs' files (nothing to remove: None)."""
+    chosen = os.environ.get(MULTIPROC_DIR_VARIABLE)
+    if chosen:
+        folder = Path(chosen)
+        if not folder.is_dir():
+            raise SystemExit(
+                f"cannot start: {MULTIPROC_DIR_VARIABLE}={chosen} is not a folder; create it "
+                f"or unset the variable (a fresh one is then made in the temporary directory)"
+            )
+        for old_values in folder.glob("*.db"):
+            old_values.unlink()
+        return None
+    fresh = Path(tempfile.mkdtemp(prefix="digit-lens-metrics-"))
+    os.environ[MULTIPROC_DIR_VARIABLE] = str(fresh)  # the workers inherit the environment
+    return fresh
 
 
 if __name__ == "__main__":

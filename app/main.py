@@ -6,8 +6,8 @@ The models are loaded once, in the lifespan, before the server accepts any reque
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,9 +15,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
-from threadpoolctl import threadpool_limits
 
 from app.errors import add_error_handlers
+from app.metrics import add_metrics
 from app.middleware import (
     BodySizeLimitMiddleware,
     OneLineStartupErrors,
@@ -25,9 +25,9 @@ from app.middleware import (
     size_text,
 )
 from app.model_registry import load_registry
-from app.routers import health, models, pages, predict
+from app.routers import gradients, health, models, pages, predict
+from app.routers.training import add_training
 from app.settings import STATIC_DIR, Settings, get_settings
-from core.preprocessing import prepare_resampling
 
 logger = logging.getLogger("app")
 
@@ -64,25 +64,13 @@ Every error is JSON, `{{"detail": "<what is wrong and what to fix>"}}`.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.registry = load_registry(settings.model_dir, settings.default_model)
-    # The scaling of every ink box a drawing from the page can have (~18 MB, ~0.6 s): built on
-    # demand each would cost more than the rest of its request.
-    prepare_resampling()
     app.state.model_details = {}  # GET /models/{name} answers, formatted on first request
-    # Predictions run on their own threads, never on the event loop. A plain executor costs
-    # ~0.1 ms less per request than anyio's to_thread, and its size bounds the memory a burst
-    # of huge images can take.
-    app.state.prediction_pool = ThreadPoolExecutor(
-        max_workers=settings.max_concurrent_predictions, thread_name_prefix="predict"
+    # Bounds the memory a burst of large images can take while they are decoded.
+    app.state.image_decoding_slots = threading.BoundedSemaphore(
+        settings.max_concurrent_predictions
     )
     logger.info("serving models: %s", ", ".join(app.state.registry.models))
-    # The products of a prediction are tiny (at most 784×128, and the resampling matrices):
-    # a second BLAS thread saves nothing, and OpenBLAS keeps it spinning on another core for a
-    # while after every call, a core's worth of CPU per request taken from everything else.
-    # The limit is process-wide and stays: apps that share a process (tests) may stop in any
-    # order, so restoring on shutdown could hand a still-running app the spinning threads back.
-    threadpool_limits(limits=1, user_api="blas")
     yield
-    app.state.prediction_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,9 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(predict.router)
+    app.include_router(gradients.router)
     app.include_router(models.router)
     app.include_router(health.router)
     app.include_router(pages.router)
+    add_training(app)  # WebSocket /train, its temporary models and their download
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     add_offline_docs(app)
     add_error_handlers(app)
@@ -109,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OneLineStartupErrors)
+    add_metrics(app)  # GET /metrics; added last, so its timing covers every layer above
     return app
 
 
