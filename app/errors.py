@@ -86,13 +86,37 @@ async def unexpected_error_handler(request: Request, error: Exception) -> JSONRe
 
 
 def explain_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
-    """Pydantic's error list as one line: "query parameter 'x': should be …; body: …"."""
-    problems = []
-    for item in errors:
-        where = _location(item.get("loc", ()))
-        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return "; ".join(problems) or "the request is not valid"
+    """Pydantic's error list as one line: "query parameter 'x': should be …; image: …"."""
+    return "; ".join(_problem(item) for item in errors) or "the request is not valid"
+
+
+def _problem(item: Mapping[str, Any]) -> str:
+    kind = item.get("type")
+    where = _location(item.get("loc", ()))
+    if kind == "json_invalid":
+        reason = str(item.get("ctx", {}).get("error", "")).removeprefix("Invalid JSON: ")
+        return f"the body is not valid JSON ({reason})"
+    if kind == "model_type" and not where:
+        return f"the body must be a JSON object, not {_json_type(item.get('input'))}"
+    if kind == "extra_forbidden":
+        return f"unknown field {where!r}"
+    if kind == "missing" and where:
+        return f"the field {where!r} is missing"
+    message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+    # Our own validators' messages name their field already ("'image' must be …").
+    if not where or message.startswith((where, f"'{where}'")):
+        return message
+    return f"{where}: {message}"
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {list: "an array", str: "a string"}.get(type(value), type(value).__name__)
 
 
 def _location(loc: Iterable[Any]) -> str:

@@ -61,7 +61,6 @@ class LoadedModel:
     classes: tuple[str, ...]
     layers: tuple[DenseLayer, ...]
     card: dict[str, Any] = field(repr=False)
-    keras_model: Any = field(repr=False)  # kept to check parity; never used to answer
     ood: OodDetector | None = None  # says when an input is none of the classes
 
     def predict(self, x: np.ndarray) -> Prediction:
@@ -108,7 +107,7 @@ def load_registry(model_dir: Path, default_name: str) -> ModelRegistry:
     if not card_paths:
         raise ModelStoreError(
             f"{model_dir}: no model cards (NAME.json beside NAME.keras); "
-            f"train one with `python -m training.train --data DIR`"
+            f"train one into it with `python -m training.train --data DIR --out {model_dir}`"
         )
     models = {}
     for card_path in card_paths:
@@ -132,15 +131,17 @@ def load_model(card_path: Path) -> LoadedModel:
     keras_model, layers = _load_dense_network(model_path, files.get("model_sha256"), card_path)
     classes = tuple(card["classes"])
     _check_shapes(layers, classes, model_path)
+    probe = np.random.default_rng(0).random((8, INPUT_UNITS), dtype=np.float32)
+    # Checked once here; the Keras model is not kept: answers come from the NumPy weights.
+    _check_parity(keras_model, layers, probe, model_path)
     model = LoadedModel(
         name=name,
         classes=classes,
         layers=layers,
         card=card,
-        keras_model=keras_model,
         ood=_load_ood_detector(card, card_path, len(classes)),
     )
-    _warm_and_check_parity(model, model_path)
+    model.predict(probe[0])  # the first call of each forward pass, before any request
     logger.info("loaded %s: %s, classes %s", name, _shape_text(layers), ",".join(classes))
     return model
 
@@ -243,13 +244,6 @@ def _check_shapes(layers: tuple[DenseLayer, ...], classes: tuple[str, ...], path
             f"the card's {len(classes)} classes; expected 1 sigmoid unit for two classes "
             f"or one softmax unit per class"
         )
-
-
-def _warm_and_check_parity(model: LoadedModel, path: Path) -> None:
-    """Run both forward passes once (warming them) and refuse the model if they disagree."""
-    probe = np.random.default_rng(0).random((8, INPUT_UNITS), dtype=np.float32)
-    _check_parity(model.keras_model, model.layers, probe, path)
-    model.predict(probe[0])
 
 
 def _check_parity(

@@ -1,11 +1,111 @@
-"""The shapes of the REST API's requests and answers, as they appear in /docs."""
+"""The shapes of the REST API's requests and answers, as they appear in /docs.
+
+The request models validate everything a request can get wrong, with messages that say what to
+fix (app/errors.py writes them as one line); `app/request_body.py` reads a body into them, as
+JSON or as multipart form data, and builds the request's OpenAPI description from them.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import struct
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
+from core.preprocessing import pixels_to_mnist
+
+DATA_URL_EXAMPLE = "data:image/png;base64,…"
+# A data URL (any media type, base64) or bare base64; whitespace is allowed between characters
+# (`base64` without -w0 wraps its lines). What the schema says a valid `image` looks like.
+_BASE64_QUAD = r"(?:[A-Za-z0-9+/]\s*){4}"
+_BASE64_END = r"(?:(?:[A-Za-z0-9+/]\s*){2}=\s*=|(?:[A-Za-z0-9+/]\s*){3}=)"
+BASE64_PATTERN = (
+    rf"^(?:data:[^,]*;base64,)?\s*(?:(?:{_BASE64_QUAD})+(?:{_BASE64_END})?|{_BASE64_END})\s*$"
+)
+
+# The schema's example drawing: a 28×28 PNG of a 1 (dark ink on white), as bare base64.
+EXAMPLE_PNG_BASE64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAMUlEQVR42mP8z4AbMDHQRJIFlcvIwPCf5nYy4bGSPnaSLY"
+    "nm2MHtWnTH0spOxgFItwA0CwY3p1SjcwAAAABJRU5ErkJggg=="
+)
+
+
+def _example_bmp_text() -> str:
+    """The schema's example file: a 16×16 BMP of a 1 (grey ink on black) whose every byte is
+    ASCII. An OpenAPI example is text, and a client that tries the example (Swagger UI,
+    schemathesis) sends that text's bytes as the file, so only an all-ASCII image survives."""
+    rows = [bytes([0x1E if 2 <= row <= 13 else 0, 0, 0, 0]) for row in range(16)]
+    pixels = b"".join(rows)
+    header_size = 14 + 40 + 8  # file header, info header, a palette of 2 colours
+    info = struct.pack("<IiiHHIIiiII", 40, 16, 16, 1, 1, 0, len(pixels), 0, 0, 2, 0)
+    palette = bytes([0, 0, 0, 0, 127, 127, 127, 0])  # black paper, grey ink: all below 128
+    file_header = b"BM" + struct.pack("<IHHI", header_size + len(pixels), 0, 0, header_size)
+    return (file_header + info + palette + pixels).decode("ascii")
+
+
+EXAMPLE_BMP_TEXT = _example_bmp_text()
+
+
+def _decode_image(value: object) -> bytes:
+    """`image` as the bytes of the image file: a data URL or bare base64 of it."""
+    if value is None:
+        raise ValueError("'image' is null: send the image, or leave the field out")
+    if not isinstance(value, str):
+        raise ValueError(
+            f"'image' must be a string: a data URL ({DATA_URL_EXAMPLE}) or bare base64 of an image"
+        )
+    text = value
+    if text.startswith("data:"):
+        header, comma, text = text.partition(",")
+        if not comma or not header.endswith(";base64"):
+            raise ValueError(f"'image' as a data URL must be base64: {DATA_URL_EXAMPLE}")
+    text = "".join(text.split())
+    if not text:
+        raise ValueError(f"'image' holds no image: send a data URL ({DATA_URL_EXAMPLE}) or base64")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        reason = str(error).split(":")[0].rstrip(".") if str(error) else "not base64"
+        raise ValueError(
+            f"'image' is not valid base64 ({reason.lower()}): send a data URL ({DATA_URL_EXAMPLE}) "
+            f"or bare base64 of an image"
+        ) from None
+
+
+def _check_pixels(value: object) -> np.ndarray:
+    """`pixels` as the (28, 28) float32 input, or the reason they are not one."""
+    if value is None:
+        raise ValueError("'pixels' is null: send the pixels, or leave the field out")
+    return pixels_to_mnist(value)
+
+
+def _uploaded_file(value: object) -> bytes:
+    """The multipart field holds a file (read by app/request_body.py into bytes), not text."""
+    if isinstance(value, str):
+        raise ValueError("'file' must be a file, not text: send the image file itself (-F file=@…)")
+    if not isinstance(value, bytes):
+        raise ValueError("'file' must be an image file")
+    if not value:
+        raise ValueError("'file' is an empty file; send an image file")
+    return value
+
+
+IMAGE_DESCRIPTION = (
+    "A PNG, JPEG, WebP, GIF or BMP image as a data URL (what canvas.toDataURL() gives) or as "
+    "bare base64. Any size, any ink colour, on a light, dark or transparent background: the "
+    "server finds the ink and makes the MNIST input."
+)
+PIXEL = {"type": "number", "minimum": 0, "maximum": 1}
 PIXELS_SCHEMA = {
     "description": "The 28×28 input already in MNIST form (white ink on black, values in "
     "[0,1]): 28 rows of 28 numbers, or a flat list of 784 numbers row by row. Used as is.",
@@ -14,49 +114,86 @@ PIXELS_SCHEMA = {
             "type": "array",
             "minItems": 28,
             "maxItems": 28,
-            "items": {
-                "type": "array",
-                "minItems": 28,
-                "maxItems": 28,
-                "items": {"type": "number", "minimum": 0, "maximum": 1},
-            },
+            "items": {"type": "array", "minItems": 28, "maxItems": 28, "items": PIXEL},
         },
-        {
-            "type": "array",
-            "minItems": 784,
-            "maxItems": 784,
-            "items": {"type": "number", "minimum": 0, "maximum": 1},
-        },
+        {"type": "array", "minItems": 784, "maxItems": 784, "items": PIXEL},
     ],
 }
 
+ImageField = Annotated[
+    bytes | None,
+    BeforeValidator(_decode_image),
+    WithJsonSchema({"type": "string", "pattern": BASE64_PATTERN, "description": IMAGE_DESCRIPTION}),
+]
+PixelsField = Annotated[
+    np.ndarray | None, BeforeValidator(_check_pixels), WithJsonSchema(PIXELS_SCHEMA)
+]
+FileField = Annotated[
+    bytes,
+    BeforeValidator(_uploaded_file),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "contentMediaType": "application/octet-stream",
+            "description": "A PNG, JPEG, WebP, GIF or BMP image of one digit",
+        }
+    ),
+]
 
-class PredictRequest(BaseModel):
-    """Exactly one of ``image`` or ``pixels``."""
+
+def _exactly_one_of_image_or_pixels(schema: dict[str, Any]) -> None:
+    """What the validators check, said in the schema: one field or the other (neither null: a
+    field left out is absent, a null one is an error)."""
+    for name in ("image", "pixels"):
+        schema["properties"][name].pop("default", None)
+    schema["oneOf"] = [{"required": ["image"]}, {"required": ["pixels"]}]
+    schema["examples"] = [
+        {"image": f"data:image/png;base64,{EXAMPLE_PNG_BASE64}"},
+        {"image": EXAMPLE_PNG_BASE64},
+        {"pixels": [[0.0] * 12 + [1.0] * 4 + [0.0] * 12 for _ in range(28)]},
+    ]
+
+
+class DrawingJson(BaseModel):
+    """One drawing as JSON: exactly one of `image` or `pixels`."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"image": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA..."},
-            ]
-        },
+        arbitrary_types_allowed=True,
+        json_schema_extra=_exactly_one_of_image_or_pixels,
     )
 
-    image: str | None = Field(
-        None,
-        description="A PNG, JPEG, WebP, GIF or BMP image as a data URL (what "
-        "canvas.toDataURL() gives) or as bare base64. Any size, any ink colour, on a light, "
-        "dark or transparent background: the server finds the ink and makes the MNIST input.",
-    )
-    # Validated by core.preprocessing.pixels_to_mnist, whose errors say exactly what to fix.
-    pixels: Annotated[list[Any] | None, WithJsonSchema(PIXELS_SCHEMA)] = None
+    image: ImageField = None
+    pixels: PixelsField = None
 
     @model_validator(mode="after")
-    def exactly_one_input(self) -> PredictRequest:
+    def exactly_one_input(self) -> DrawingJson:
         if (self.image is None) == (self.pixels is None):
             raise ValueError("send exactly one of 'image' or 'pixels'")
         return self
+
+    def drawing(self) -> bytes | np.ndarray:
+        """The image file's bytes, or the 28×28 pixels already checked."""
+        return self.image if self.image is not None else self.pixels  # type: ignore[return-value]
+
+
+class DrawingUpload(BaseModel):
+    """One drawing as an image file in the multipart field `file`."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"file": EXAMPLE_BMP_TEXT}]}
+    )
+
+    file: FileField
+
+    def drawing(self) -> bytes:
+        return self.file
+
+
+DRAWING_HINT = (
+    f'send a JSON object {{"image": "{DATA_URL_EXAMPLE}"}} or {{"pixels": [28 rows of 28 '
+    f"numbers in [0, 1]]}}, or multipart/form-data with the image file in the field 'file'"
+)
 
 
 class LayerActivations(BaseModel):
@@ -101,6 +238,11 @@ class ModelSummary(BaseModel):
     metrics: dict[str, Any]
     training_time_s: float | None = None
     created: str | None = Field(None, description="When training made the model (ISO 8601)")
+    temporary: bool = Field(
+        False,
+        description="Trained from the page (WebSocket /train): kept in memory only, dropped 30 "
+        "minutes after its last use",
+    )
 
 
 class ModelDetail(ModelSummary):

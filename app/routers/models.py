@@ -1,4 +1,4 @@
-"""GET /models, /models/{name} and /model: what each model is, with what the page draws."""
+"""GET /models and /models/{name}: what each model is, with the weights the page draws."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ NOT_FOUND = {
 
 
 @router.get("/models", response_model=ModelList, summary="List the models that are served")
-def list_models(registry: RegistryDep) -> dict[str, Any]:
+def list_models(registry: RegistryDep, request: Request) -> dict[str, Any]:
     return {
         "models": [
             {**model.describe(), "default": name == registry.default_name}
             for name, model in registry.models.items()
+        ]
+        + [  # trained from the page, kept in memory for a while (app/temporary_models.py)
+            {**model.describe(), "default": False, "temporary": True}
+            for model in request.app.state.temporary_models.all()
         ]
     }
 
@@ -37,17 +41,13 @@ def list_models(registry: RegistryDep) -> dict[str, Any]:
     summary="One model, with its weights and biases",
 )
 def get_model(name: str, registry: RegistryDep, request: Request) -> Response:
-    model = find_model(registry, name)
+    model = find_model(registry, name, request.app.state.temporary_models)
     return _detail_response(request, model, name == registry.default_name)
 
 
-@router.get("/model", response_model=ModelDetail, summary="The default model, with its weights")
-def get_default_model(registry: RegistryDep, request: Request) -> Response:
-    return _detail_response(request, registry.get(), default=True)
-
-
 def _detail_response(request: Request, model: LoadedModel, default: bool) -> Response:
-    # ~100k weights take milliseconds to format: once per model for the app's lifetime.
+    # A model's weights (109,386 numbers for digits-0-9) are formatted once, and the page asks
+    # for them each time it switches models: sent as ready JSON, not validated again.
     cache: dict[str, bytes] = request.app.state.model_details
     if model.name not in cache:
         detail = {
