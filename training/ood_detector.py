@@ -29,7 +29,7 @@ from core.ood import OodDetector
 from core.preprocessing import PreprocessingError, image_to_mnist
 
 if TYPE_CHECKING:
-    from training.train import Splits
+    from core.recipe import Splits
 
 DETECTOR_HIDDEN = (64, 32)
 DETECTOR_EPOCHS = 6

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core.mnist_data import IDX_FILES, NPZ_KEYS
-from training.train import TrainSettings
+from training.settings import TrainSettings
 
 # Digits per split in the tiny set. There are no 3s anywhere, for the "digit with no examples"
 # errors, and the counts differ per digit so a mix-up of classes shows.

@@ -19,9 +19,10 @@ import keras
 import numpy as np
 import pytest
 
+from core.recipe import RecipeSettings, build_network
 from training import model_store_writer
 from training.model_store_writer import save_model_with_card
-from training.train import TrainSettings, build_network, main
+from training.train import main
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "digits-0-1"
@@ -38,9 +39,7 @@ def snapshot(folder: Path) -> dict[str, bytes | None]:
 
 
 def tiny_model(seed: int) -> keras.Model:
-    keras.utils.set_random_seed(seed)
-    model, _ = build_network(TrainSettings(hidden=(3,)))
-    return model
+    return build_network(RecipeSettings(hidden=(3,), seed=seed))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import keras
 import numpy as np
 import pytest
 
-from training.train import TrainSettings, run
+from training.settings import TrainSettings
+from training.train import run
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.mnist_data import DataError, Mnist
-from training.train import select_digits
+from core.recipe import select_digits
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from core.mnist_data import load_mnist
-from training.train import select_digits
+from core.recipe import select_digits
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_STORE = REPO / "model_store"

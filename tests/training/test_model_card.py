@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.train import TrainSettings, build_network, run
+from training.settings import TrainSettings
+from training.train import run
 
 TINY_TRAIN_COUNTS = {0: 30, 1: 24, 2: 6}  # as written by conftest.make_tiny_mnist
 TINY_TEST_COUNTS = {0: 10, 1: 8, 2: 4}
@@ -280,38 +281,7 @@ def test_the_card_is_strict_json_without_nan(trained: Trained) -> None:
     assert json.loads(json.dumps(trained.card, allow_nan=False)) == trained.card
 
 
-# --- the network the settings ask for ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("change", "layers", "loss"),
-    [
-        ({}, [(25, "sigmoid"), (15, "sigmoid"), (1, "sigmoid")], "binary_crossentropy"),
-        (
-            {"hidden": (10,), "activation": "tanh"},
-            [(10, "tanh"), (1, "sigmoid")],
-            "binary_crossentropy",
-        ),
-        (
-            {"digits": (3, 5, 7), "hidden": (6, 5, 4), "activation": "relu"},
-            [(6, "relu"), (5, "relu"), (4, "relu"), (3, "softmax")],
-            "sparse_categorical_crossentropy",
-        ),
-    ],
-    ids=["seed's default", "tanh", "three classes"],
-)
-def test_build_network_follows_the_settings(
-    change: dict[str, Any], layers: list[tuple[int, str]], loss: str
-) -> None:
-    settings = TrainSettings(learning_rate=0.0125, **change)
-
-    model, returned_loss = build_network(settings)
-
-    assert [(layer.units, layer.activation.__name__) for layer in model.layers] == layers
-    assert model.input_shape == (None, 784)
-    assert returned_loss == loss == model.loss
-    assert isinstance(model.optimizer, keras.optimizers.Adam)
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.0125)
+# --- training itself ------------------------------------------------------------------
 
 
 def test_training_lowers_the_loss_on_the_tiny_set(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from training.train import (
+from training.settings import (
     SettingsError,
     TrainSettings,
     check_settings,

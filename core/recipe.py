@@ -1,0 +1,215 @@
+"""The Keras recipe: choose the digits, build the network, fit it, evaluate it.
+
+The command line (`python -m training.train`) and the page's live training call these same
+functions; the live one only adds Keras callbacks (snapshots, pause, stop) to `fit`. Nothing
+here parses arguments, reads or writes files, or prints: the only output is Keras's own
+progress, and only when the caller asks for it (`verbose`).
+
+    splits = select_digits(mnist, settings.digits, settings.validation_fraction, settings.seed)
+    model = build_network(settings)                # seeded: the same seed gives the same weights
+    fitted = fit(model, settings, splits, callbacks=[...])
+    metrics = evaluate_splits(model, splits, settings.classes)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core import network
+from core.mnist_data import DataError, Mnist
+
+if TYPE_CHECKING:
+    import keras
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
+
+
+@dataclass
+class RecipeSettings:
+    """What the network is and how it learns. The defaults build the seed's 0/1 network.
+
+    The command line extends this with where the data comes from and where the model goes
+    (training/settings.py); live training builds it from the client's first message.
+    """
+
+    digits: tuple[int, ...] = (0, 1)
+    hidden: tuple[int, ...] = (25, 15)
+    activation: str = "sigmoid"
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 0.005  # Adam's
+    validation_fraction: float = 0.1  # held out of the training split
+    seed: int = 1  # one seed for the split, the weights and the shuffling
+
+    @property
+    def is_binary(self) -> bool:
+        """Two digits get one sigmoid output unit, as in the seed's notebook."""
+        return len(self.digits) == 2
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(d) for d in self.digits]
+
+
+@dataclass
+class Splits:
+    """The selected digits as network inputs: x (n, 784) float32 in [0,1], y class indices."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    test_indices: np.ndarray  # positions of the test rows in the full MNIST test set
+
+
+@dataclass
+class Fitted:
+    """What `fit` leaves besides the trained model: Keras's per-epoch history and the time."""
+
+    history: dict[str, list[float]]
+    training_time_s: float
+
+
+def select_digits(
+    mnist: Mnist, digits: tuple[int, ...], validation_fraction: float, seed: int
+) -> Splits:
+    """Keep the requested digits, scale to [0,1], flatten to 784, hold out a validation split.
+
+    Class i is the i-th requested digit. The test split stays apart: it is for the final report.
+    """
+    for split, labels in (("training", mnist.y_train), ("test", mnist.y_test)):
+        missing = [d for d in digits if not np.any(labels == d)]
+        if missing:
+            raise DataError(
+                f"the {split} set has no examples of digit(s) {', '.join(map(str, missing))}"
+            )
+    class_of_digit = np.full(10, -1, dtype=np.int64)
+    class_of_digit[list(digits)] = np.arange(len(digits))
+
+    def prepare(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
+        keep = np.flatnonzero(np.isin(labels, digits))
+        x = images[keep].reshape(len(keep), -1).astype(np.float32) / 255.0
+        return x, class_of_digit[labels[keep]], keep
+
+    x, y, _ = prepare(mnist.x_train, mnist.y_train)
+    x_test, y_test, test_indices = prepare(mnist.x_test, mnist.y_test)
+
+    # A seeded shuffle, so the validation split is the same on every run with the same seed.
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, round(len(x) * validation_fraction))
+    val, train = order[:n_val], order[n_val:]
+    return Splits(x[train], y[train], x[val], y[val], x_test, y_test, test_indices)
+
+
+def loss_name(settings: RecipeSettings) -> str:
+    return "binary_crossentropy" if settings.is_binary else "sparse_categorical_crossentropy"
+
+
+def build_network(settings: RecipeSettings, name: str = "digits") -> keras.Model:
+    """The seed's network: Dense hidden layers, then one sigmoid unit or a softmax; compiled.
+    ``name`` is the Keras model's name (letters, digits, '-' and '_').
+
+    Seeds Python, NumPy and TensorFlow from ``settings.seed`` and turns on TensorFlow's
+    deterministic kernels (for the whole process) first, so that the same seed and data give
+    the same weights on the same machine. Other CPUs may differ in the last digits: the order
+    of float sums depends on the kernels (oneDNN or not) and the vector width.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    layers: list[Any] = [keras.Input(shape=(784,), name="pixels")]
+    for i, units in enumerate(settings.hidden, start=1):
+        layers.append(keras.layers.Dense(units, activation=settings.activation, name=f"hidden_{i}"))
+    if settings.is_binary:
+        # One unit: p(second class), with binary cross-entropy, as in the seed's notebook.
+        layers.append(keras.layers.Dense(1, activation="sigmoid", name="output"))
+    else:
+        layers.append(keras.layers.Dense(len(settings.digits), activation="softmax", name="output"))
+    model = keras.Sequential(layers, name=name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
+        loss=loss_name(settings),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def fit(
+    model: keras.Model,
+    settings: RecipeSettings,
+    splits: Splits,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 0,
+) -> Fitted:
+    """Train ``model`` on the training split, validating after each epoch.
+
+    ``callbacks`` are passed on to Keras (live training adds its snapshot, pause and stop
+    callbacks here). ``verbose`` is Keras's: 0 silent, 1 a progress bar (for a terminal),
+    2 one line per epoch (for a log file).
+    """
+    started = time.perf_counter()
+    history = model.fit(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        shuffle=True,
+        callbacks=list(callbacks),
+        verbose=verbose,
+    )
+    return Fitted(
+        history={key: [float(v) for v in values] for key, values in history.history.items()},
+        training_time_s=time.perf_counter() - started,
+    )
+
+
+def class_probabilities(model: keras.Model, x: np.ndarray, binary: bool) -> np.ndarray:
+    """(n, classes) probabilities, also for the one-unit sigmoid output (as the app reads it)."""
+    out = np.asarray(model(x, training=False), dtype=np.float64)
+    return network.class_probabilities(out, 2 if binary else out.shape[-1])
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, binary: bool) -> dict[str, Any]:
+    """Cross-entropy and accuracy from the probabilities the app would show."""
+    probabilities = class_probabilities(model, x, binary)
+    picked = np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1.0)
+    return {
+        "loss": float(-np.mean(np.log(picked))),
+        "accuracy": float(np.mean(probabilities.argmax(axis=1) == y)),
+        "count": len(y),
+    }
+
+
+def evaluate_splits(model: keras.Model, splits: Splits, classes: list[str]) -> dict[str, Any]:
+    """Loss and accuracy per split; for the test split also its confusion matrix (rows: true
+    class, columns: predicted) and which MNIST test images it gets wrong."""
+    binary = len(classes) == 2
+    metrics = {
+        "train": evaluate(model, splits.x_train, splits.y_train, binary),
+        "validation": evaluate(model, splits.x_val, splits.y_val, binary),
+        "test": evaluate(model, splits.x_test, splits.y_test, binary),
+    }
+    predicted = class_probabilities(model, splits.x_test, binary).argmax(axis=1)
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion, (splits.y_test, predicted), 1)
+    metrics["test"]["confusion_matrix"] = confusion.tolist()
+    metrics["test"]["misclassified"] = [
+        {
+            "mnist_test_index": int(splits.test_indices[i]),
+            "true": classes[splits.y_test[i]],
+            "predicted": classes[predicted[i]],
+        }
+        for i in np.flatnonzero(predicted != splits.y_test)
+    ]
+    return metrics

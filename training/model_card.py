@@ -1,0 +1,108 @@
+"""The model card: what a trained model is and how it was made, saved as NAME.json beside it.
+
+Written once, by training; read by the app (app/model_registry.py checks the classes, the files'
+sha256 and the detector section; `GET /models` shows the layers, metrics, training time and
+date). Keep the keys stable: cards already in model_store/ were written with these.
+"""
+
+from __future__ import annotations
+
+import platform
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.mnist_data import Mnist
+from core.recipe import Fitted, Splits, loss_name
+
+if TYPE_CHECKING:
+    import keras
+
+    from training.settings import TrainSettings
+
+INPUT_DESCRIPTION = "MNIST pixels, row by row, white ink on black, in [0,1]"
+
+
+def build_model_card(
+    settings: TrainSettings,
+    mnist: Mnist,
+    splits: Splits,
+    model: keras.Model,
+    fitted: Fitted,
+    metrics: dict[str, Any],
+    command: str,
+) -> dict[str, Any]:
+    """The card, without its "files" (the writer adds them) and "ood" (the detector adds it)."""
+    classes = settings.classes
+    test = metrics["test"]
+    summary = f"{test['accuracy']:.2%} on {test['count']} MNIST test digits"
+    return {
+        "name": settings.model_name,
+        "classes": classes,
+        "description": settings.description,
+        "task": "binary" if settings.is_binary else "multiclass",
+        "architecture": architecture(model, classes),
+        "training": {
+            "loss": loss_name(settings),
+            "optimizer": "adam",
+            "learning_rate": settings.learning_rate,
+            "epochs": settings.epochs,
+            "batch_size": settings.batch_size,
+            "validation_fraction": settings.validation_fraction,
+            "seed": settings.seed,
+            "hidden": list(settings.hidden),
+            "activation": settings.activation,
+        },
+        "data": {
+            "source": mnist.source,
+            "format": mnist.format,
+            "sha256": mnist.sha256(),
+            "counts": {
+                "train": class_counts(splits.y_train, classes),
+                "validation": class_counts(splits.y_val, classes),
+                "test": class_counts(splits.y_test, classes),
+            },
+        },
+        "history": fitted.history,
+        "metrics": {**metrics, "test": {**test, "summary": summary}},
+        "training_time_s": round(fitted.training_time_s, 3),
+        "versions": library_versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
+    }
+
+
+def architecture(model: keras.Model, classes: list[str]) -> dict[str, Any]:
+    """The layers as the page draws them: name, units and activation of each Dense layer."""
+    return {
+        "input": {"units": 784, "shape": [28, 28], "description": INPUT_DESCRIPTION},
+        "layers": [
+            {
+                "name": layer.name,
+                "units": int(layer.units),
+                "activation": getattr(layer.activation, "__name__", str(layer.activation)),
+            }
+            for layer in model.layers
+        ],
+        "parameters": int(model.count_params()),
+        "output": f"one sigmoid unit: p(class {classes[1]})"
+        if len(classes) == 2
+        else "softmax over the classes",
+    }
+
+
+def class_counts(y: np.ndarray, classes: list[str]) -> dict[str, int]:
+    return {label: int(np.sum(y == i)) for i, label in enumerate(classes)}
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }

@@ -1,0 +1,47 @@
+"""Import TensorFlow without the native notices it prints on stderr while it loads.
+
+TensorFlow 2.16+ logs, from C++, "WARNING: All log messages before absl::InitializeLog() is
+called are written to STDERR" and "oneDNN custom operations are on…" (once per shared library
+that holds a copy of absl, so twice). TF_CPP_MIN_LOG_LEVEL hides its other start-up notices but
+not these, and they are written straight to file descriptor 2, past `sys.stderr`. So the
+command line imports TensorFlow once, here, with descriptor 2 captured, and passes on every
+line except those notices: a real warning or error during the import still reaches the user.
+The numerics are untouched (oneDNN stays as TensorFlow chose). For the command line only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+# The absl banner, and C++ INFO lines ("I0000 00:00:1795772957.686841   10669 port.cc:153] …").
+NATIVE_NOTICE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|I\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "
+)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and Keras, keeping TensorFlow's native start-up notices off stderr."""
+    # Hides the C++ INFO and WARNING lines that do honour it (e.g. which CPU instructions the
+    # build could use); must be set before TensorFlow is loaded.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401  (imports TensorFlow, its backend)
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not NATIVE_NOTICE.match(line)))
+            sys.stderr.flush()

@@ -1,0 +1,184 @@
+"""The training command's settings: every knob in one place, read from the command line.
+
+`TrainSettings` is the recipe's settings (core/recipe.py: the network and how it learns) plus
+what only the command line needs: where MNIST comes from, where the model goes, its name, the
+"neither" detector and the card's description. To add a knob: a field here with its default,
+an `add_argument` in `build_parser`, a check in `check_settings` if it can be nonsense.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from core.recipe import HIDDEN_ACTIVATIONS, RecipeSettings
+
+
+@dataclass
+class TrainSettings(RecipeSettings):
+    data: Path | None = None  # MNIST folder or .npz; None = Keras's downloader
+    out: Path = Path("model_store")  # the shipped models' folder: training replaces them
+    name: str | None = None  # default: derived from the digits, e.g. "digits-0-1"
+    out_of_distribution: bool = True  # train the "neither of these" detector too
+    description: str = ""  # why this model is as it is, for its card
+
+    @property
+    def model_name(self) -> str:
+        return self.name or default_model_name(self.digits)
+
+
+class SettingsError(ValueError):
+    """A nonsense hyper-parameter or argument; the message says what to fix."""
+
+
+def default_model_name(digits: tuple[int, ...]) -> str:
+    lo, hi = digits[0], digits[-1]
+    if digits == tuple(range(lo, hi + 1)):
+        return f"digits-{lo}-{hi}"
+    return "digits-" + "".join(str(d) for d in digits)
+
+
+def parse_digits(text: str) -> tuple[int, ...]:
+    """'0,1' or '0-9' or '0-4,7' → sorted unique digits."""
+    digits: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        bounds = part.split("-")
+        if not part or len(bounds) > 2 or not all(b.strip().isdigit() for b in bounds):
+            raise SettingsError(f"--digits {text!r}: use digits 0-9 like '0,1', '0-9' or '0-4,7'")
+        lo, hi = int(bounds[0]), int(bounds[-1])
+        if lo > hi:
+            raise SettingsError(f"--digits {text!r}: the range {part} runs backwards")
+        digits.update(range(lo, hi + 1))
+    if not all(0 <= d <= 9 for d in digits):
+        raise SettingsError(f"--digits {text!r}: MNIST holds only the digits 0-9")
+    if len(digits) < 2:
+        raise SettingsError(f"--digits {text!r}: a classifier needs at least two digits")
+    return tuple(sorted(digits))
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise SettingsError(
+            f"--hidden {text!r}: give the hidden layer sizes as whole numbers, like 25,15"
+        ) from None
+    if not sizes or any(size < 1 or size > 4096 for size in sizes):
+        raise SettingsError(f"--hidden {text!r}: each layer needs 1 to 4096 units")
+    return sizes
+
+
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse prints the whole usage and exits; main() wants one clear line instead."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SettingsError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainSettings()
+    parser = _OneLineErrorParser(
+        prog="python -m training.train",
+        description="Train a small dense network on MNIST and save it with its model card.",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="folder with the four MNIST IDX files "
+        "(gzipped or not) or mnist.npz, or an .npz file; default: download "
+        "with keras.datasets.mnist (needs internet)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=defaults.out,
+        help="folder to write NAME.keras and NAME.json into; the default, %(default)s, "
+        "holds the shipped models, which a run replaces",
+    )
+    parser.add_argument("--name", help="model name (default: from the digits, e.g. digits-0-1)")
+    parser.add_argument(
+        "--digits", default="0,1", help="digits to tell apart: '0,1' (default), '0-9', '0-4,7'"
+    )
+    parser.add_argument(
+        "--hidden",
+        default=",".join(map(str, defaults.hidden)),
+        help="hidden layer sizes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--activation",
+        default=defaults.activation,
+        help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)} (default: %(default)s)",
+    )
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=defaults.validation_fraction,
+        help="share of the training set held out for validation",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--description",
+        default="",
+        help="a sentence for the model card: what this model is and why",
+    )
+    parser.add_argument(
+        "--no-ood",
+        dest="out_of_distribution",
+        action="store_false",
+        help="skip the out-of-distribution detector",
+    )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> TrainSettings:
+    args = build_parser().parse_args(argv)
+    settings = TrainSettings(
+        data=args.data,
+        out=args.out,
+        name=args.name,
+        digits=parse_digits(args.digits),
+        hidden=parse_hidden(args.hidden),
+        activation=args.activation,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        validation_fraction=args.validation_fraction,
+        seed=args.seed,
+        out_of_distribution=args.out_of_distribution,
+        description=args.description,
+    )
+    check_settings(settings)
+    return settings
+
+
+def check_settings(s: TrainSettings) -> None:
+    if s.activation not in HIDDEN_ACTIVATIONS:
+        raise SettingsError(
+            f"--activation {s.activation!r}: choose one of {', '.join(HIDDEN_ACTIVATIONS)}"
+        )
+    if not 1 <= s.epochs <= 1000:
+        raise SettingsError(f"--epochs {s.epochs}: give 1 to 1000 epochs")
+    if not 1 <= s.batch_size <= 65536:
+        raise SettingsError(f"--batch-size {s.batch_size}: give 1 to 65536")
+    if not (math.isfinite(s.learning_rate) and 0 < s.learning_rate <= 10):
+        raise SettingsError(f"--learning-rate {s.learning_rate}: give a number in (0, 10]")
+    if not (math.isfinite(s.validation_fraction) and 0 < s.validation_fraction <= 0.5):
+        raise SettingsError(
+            f"--validation-fraction {s.validation_fraction}: give a fraction in (0, 0.5]"
+        )
+    if not 0 <= s.seed < 2**32:  # NumPy's legacy seeding, used by Keras, takes 32 bits
+        raise SettingsError(f"--seed {s.seed}: give a whole number from 0 to {2**32 - 1}")
+    if s.out.exists() and not s.out.is_dir():
+        raise SettingsError(f"--out {s.out} is a file: give a folder to save the model in")
+    name = s.model_name
+    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise SettingsError(
+            f"--name {name!r}: use letters, digits, '-', '_' and '.', not starting with '.'"
+        )
