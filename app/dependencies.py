@@ -17,7 +17,7 @@ from app.request_body import json_or_form
 from app.schemas import DRAWING_HINT, DrawingJson, DrawingUpload
 from app.settings import Settings
 from app.temporary_models import TemporaryModels
-from core.preprocessing import drawing_to_mnist
+from core.mnist_form import drawing_to_mnist
 
 
 async def get_settings_of_app(request: Request) -> Settings:

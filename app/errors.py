@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.middleware import security_headers
-from core.preprocessing import (
+from core.input_errors import (
     ImageDecodeError,
     ImageTooLargeError,
     PreprocessingError,

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from core.preprocessing import pixels_to_mnist
+from core.mnist_pixels import pixels_to_mnist
 
 DATA_URL_EXAMPLE = "data:image/png;base64,…"
 # A data URL (any media type, base64) or bare base64; whitespace is allowed between characters

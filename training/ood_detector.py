@@ -26,7 +26,8 @@ from PIL import Image
 from core.mnist_data import Mnist
 from core.network import layers_from_keras
 from core.ood import OodDetector
-from core.preprocessing import PreprocessingError, image_to_mnist
+from core.input_errors import PreprocessingError
+from core.mnist_form import image_to_mnist
 
 if TYPE_CHECKING:
     from core.recipe import Splits

@@ -92,7 +92,7 @@ def _synthetic_digits() -> tuple[np.ndarray, np.ndarray]:
     """0s and 1s drawn on a canvas at five places, brought to MNIST form as the app does."""
     from PIL import Image, ImageDraw
 
-    from core.preprocessing import image_to_mnist
+    from core.mnist_form import image_to_mnist
 
     images, labels = [], []
     for shift in range(-40, 41, 20):

@@ -11,7 +11,7 @@ from non_digit_drawings import non_digit_drawings
 from PIL import Image, ImageDraw
 
 from app.model_registry import LoadedModel
-from core.preprocessing import image_to_mnist
+from core.mnist_form import image_to_mnist
 
 MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 
