@@ -33,6 +33,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.bench_predict
+	$(BIN)/python -m benchmarks.bench_gradients
 
 # Retrain the shipped 0/1 model from the MNIST files beside the project.
 DATA ?= ../shared/data

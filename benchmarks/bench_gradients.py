@@ -1,0 +1,156 @@
+"""`make bench` (the backward pass): what a POST /gradients costs beside a POST /predict of the
+same drawing.
+
+Starts our server (`uvicorn app.main:app`, one worker) and sends the same 280×280 canvas PNG
+data URLs as benchmarks/bench_predict.py (whose drawings, request bytes, clients and measurement
+this reuses) to /predict and to /gradients, each drawing asking to be the other digit (what the
+page's "Teach it" sends after a wrong answer), from one keep-alive client and from 16. The two
+endpoints take turns in short rounds, so that a shared machine that speeds up or slows down
+weighs on both alike.
+
+Target (one client): the median /gradients call takes ≤ 2 × the median /predict call. Also
+reported: the server CPU per request of each. Results go to benchmarks/results/gradients.json;
+the exit status is 1 when the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from typing import Any
+
+from benchmarks.bench_predict import (
+    HEADER,
+    REPO_ROOT,
+    Measurement,
+    Sample,
+    Target,
+    _row,
+    canvas_data_urls,
+    combine,
+    http_requests,
+    measure,
+    serving,
+)
+
+RESULTS_PATH = REPO_ROOT / "benchmarks" / "results" / "gradients.json"
+MEDIAN_RATIO_TARGET = 2.0  # /gradients median ≤ 2 × /predict median (1 client)
+CONCURRENCIES = (1, 16)
+ROUNDS = 8
+
+
+def request_bodies(drawings: list[tuple[int, str]]) -> tuple[list[bytes], list[bytes]]:
+    """The same drawings for /predict, and for /gradients with the other digit as target."""
+    predict = [json.dumps({"image": url}).encode() for _, url in drawings]
+    gradients = [
+        json.dumps({"image": url, "target": str(1 - digit)}).encode() for digit, url in drawings
+    ]
+    return predict, gradients
+
+
+def check_gradients(target: Target, count: int) -> None:
+    """Every /gradients request answers 200 with a loss (a benchmark of errors proves nothing)."""
+    sample = measure(Target(target.label, target.server, target.requests[:count]), 1, count, 60)
+    if sample.errors:
+        raise SystemExit(f"{sample.errors} of {count} /gradients requests failed")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    drawings = canvas_data_urls(args.drawings)
+    predict_bodies, gradients_bodies = request_bodies(drawings)
+    logs = REPO_ROOT / "benchmarks" / "results"
+    measurements: list[Measurement] = []
+    with serving("our server", "app.main:app", "/healthz", logs / "gradients.log") as ours:
+        targets = [
+            Target("predict", ours, http_requests("POST", "/predict", predict_bodies)),
+            Target("gradients", ours, http_requests("POST", "/gradients", gradients_bodies)),
+        ]
+        check_gradients(targets[1], len(drawings))
+        for target in targets:
+            measure(target, 1, args.warmup, args.seconds)  # warm-up, not reported
+        for clients in CONCURRENCIES:
+            samples: dict[str, list[Sample]] = {target.label: [] for target in targets}
+            for _ in range(ROUNDS):
+                for target in targets:
+                    samples[target.label].append(
+                        measure(target, clients, args.requests // ROUNDS, args.seconds / ROUNDS)
+                    )
+            for target in targets:
+                result = combine(target, clients, samples[target.label])
+                measurements.append(result)
+                print(_row(result), flush=True)
+    return summarize(measurements, args)
+
+
+def summarize(measurements: list[Measurement], args: argparse.Namespace) -> dict[str, Any]:
+    def find(target: str, clients: int) -> Measurement:
+        return next(m for m in measurements if m.target == target and m.clients == clients)
+
+    ratios = {}
+    for clients in CONCURRENCIES:
+        predict, gradients = find("predict", clients), find("gradients", clients)
+        ratios[f"{clients}_clients"] = {
+            "gradients_median_over_predict_median": round(
+                gradients.median_ms / predict.median_ms, 3
+            ),
+            "gradients_cpu_over_predict_cpu": round(
+                gradients.server_cpu_ms_per_request / predict.server_cpu_ms_per_request, 3
+            ),
+        }
+    median_ratio = ratios["1_clients"]["gradients_median_over_predict_median"]
+    return {
+        "setup": {
+            "drawings": args.drawings,
+            "seconds_per_measurement": args.seconds,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_before": round(os.getloadavg()[0], 2),
+        },
+        "measurements": [vars(m) for m in measurements],
+        "ratios": ratios,
+        "targets": {
+            "gradients_median_over_predict_median_1_client": {
+                "value": median_ratio,
+                "target": f"<= {MEDIAN_RATIO_TARGET:g}",
+                "pass": median_ratio <= MEDIAN_RATIO_TARGET,
+            }
+        },
+    }
+
+
+def report(summary: dict[str, Any]) -> str:
+    lines = [""]
+    for clients_key, ratios in summary["ratios"].items():
+        lines.append(
+            f"{clients_key.replace('_', ' ')}: gradients/predict median = "
+            f"{ratios['gradients_median_over_predict_median']:.2f}×, server CPU per request "
+            f"{ratios['gradients_cpu_over_predict_cpu']:.2f}×"
+        )
+    for name, target in summary["targets"].items():
+        verdict = "PASS" if target["pass"] else "FAIL"
+        lines.append(f"target {name} = {target['value']:g}  ({target['target']})  {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_gradients", description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="time cap per measurement")
+    parser.add_argument("--requests", type=int, default=2000, help="request cap per measurement")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up requests per target")
+    parser.add_argument("--drawings", type=int, default=32, help="distinct canvases sent")
+    args = parser.parse_args(argv)
+    print(f"/gradients beside /predict: {args.drawings} canvases, ≤ {args.seconds:g} s each")
+    print(HEADER, flush=True)
+    summary = run(args)
+    print(report(summary))
+    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_PATH.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {RESULTS_PATH.relative_to(REPO_ROOT)}")
+    return 0 if all(target["pass"] for target in summary["targets"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
