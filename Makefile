@@ -34,6 +34,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.bench_predict
 	$(BIN)/python -m benchmarks.bench_gradients
+	$(BIN)/python -m benchmarks.bench_workers
 
 # Retrain the shipped 0/1 model from the MNIST files beside the project.
 DATA ?= ../shared/data
