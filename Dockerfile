@@ -1,11 +1,19 @@
-# The app with its bundled models: docker build -t digit-lens . && docker run -p 8000:8000 digit-lens
+# The app with its bundled models:
+#   docker build -t digit-lens:0.1.0 . && docker run -p 8000:8000 digit-lens:0.1.0
+# It runs as a non-root user and writes nothing outside /tmp at run time, so it also runs with a
+# read-only root filesystem (deploy/kubernetes/ mounts an emptyDir at /tmp).
 FROM python:3.11-slim
+
+# The name and version deploy/kubernetes/deployment.yaml runs (tests/deploy checks they agree).
+LABEL org.opencontainers.image.title="digit-lens" \
+      org.opencontainers.image.version="0.1.0"
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    TF_CPP_MIN_LOG_LEVEL=2
+    TF_CPP_MIN_LOG_LEVEL=2 \
+    KERAS_HOME=/tmp/.keras
 
 WORKDIR /srv/digit-lens
 
@@ -23,8 +31,10 @@ COPY static ./static
 COPY templates ./templates
 COPY model_store ./model_store
 
-RUN useradd --create-home --uid 10001 digits
-USER digits
+# A numeric user, so that Kubernetes' runAsNonRoot can check it is not root.
+RUN groupadd --gid 10001 digits \
+    && useradd --create-home --uid 10001 --gid 10001 digits
+USER 10001:10001
 
 # Settings come from the environment (see app/settings.py and the README).
 ENV DIGITS_HOST=0.0.0.0 \
