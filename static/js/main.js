@@ -1,9 +1,11 @@
 // digit-lens page: wires the drawing canvas to /predict and shows what each layer did.
 // Server values come from data-* attributes on #app (no inline scripts: the page runs under a
 // strict Content-Security-Policy). The diagram (DiagramView) paints whatever picture
-// renderNetwork() hands it: today forwardPicture(); a panel that shows another signal on the
-// same units and lines (e.g. the backward pass) hands it its own picture there.
+// renderNetwork() hands it: forwardPicture(), or backwardPicture() once the "Teach it" panel
+// (teach_panel.js) has the backward pass for a chosen target.
 
+import { BackwardExplainer } from './backward_explainer.js';
+import { backwardPicture, markSaturatedUnits, saturatedUnits } from './backward_picture.js';
 import { DiagramView } from './diagram_view.js';
 import { DrawingCanvas } from './drawing_canvas.js';
 import { formatPercent, neitherOf } from './format.js';
@@ -12,6 +14,7 @@ import { InputPreview } from './input_preview.js';
 import { describeOutputLayer } from './output_units.js';
 import { PredictClient } from './predict_client.js';
 import { ProbabilityBars } from './probability_bars.js';
+import { TeachPanel } from './teach_panel.js';
 import { UnitExplainer } from './unit_explainer.js';
 
 const EMPTY_STATUS = 'Draw a digit — the network guesses while you draw.';
@@ -41,6 +44,14 @@ const preview = new InputPreview(byId('input-preview'));
 const bars = new ProbabilityBars(byId('bars'));
 const diagram = new DiagramView(byId('network-diagram'), byId('diagram-wrap'));
 const explainer = new UnitExplainer(byId('unit-explainer'));
+const backwardMaths = new BackwardExplainer(byId('backward-explainer'));
+const teach = new TeachPanel(byId('teach-panel'), {
+  frame: byId('input-gradient-figure'),
+  canvas: byId('input-gradient'),
+  caption: byId('input-gradient-caption'),
+}, {
+  readDrawing: () => (drawing.isEmpty() ? null : { model: state.model, image: drawing.toDataURL() }),
+});
 
 const state = {
   model: modelSummaries.has(app.dataset.defaultModel) ? app.dataset.defaultModel : models[0]?.name,
@@ -50,6 +61,8 @@ const state = {
   result: null,
   pinned: null,
   hovered: null,
+  // The connection whose weight gradient is explained ({into, source, target}), or null.
+  connection: null,
 };
 const detailRequests = new Map();
 
@@ -144,6 +157,7 @@ function showResult(result) {
   showOutOfDistribution(result);
   ensureDiagramModel(result);
   renderNetwork();
+  teach.drawingChanged();
 }
 
 function showOutOfDistribution(result) {
@@ -175,6 +189,8 @@ function resetAnswer() {
   ui.oodWarning.hidden = true;
   bars.clear();
   preview.clear();
+  state.connection = null;
+  teach.reset();
   renderNetwork();
 }
 
@@ -239,6 +255,8 @@ function setDiagramModel(details) {
   ui.answerNote.textContent = describeOutputLayer(details);
   diagram.setModel(details);
   explainer.setModel(details);
+  backwardMaths.setModel(details);
+  teach.setModel(details);
   renderNetwork();
 }
 
@@ -270,16 +288,46 @@ explainer.addEventListener('close', () => {
   renderNetwork();
 });
 
-/** Paint the diagram and the explanation for the current answer and the unit being shown. */
+/** Paint the diagram and the explanation for the current answer and the unit being shown:
+ * the forward pass, or the backward pass once "Teach it" has a target. */
 function renderNetwork() {
   const shown = state.hovered ?? state.pinned;
-  if (state.details) diagram.paint(forwardPicture(state.details, state.result, shown));
+  const gradients = state.details ? teach.gradients : null;
+  if (state.details) {
+    diagram.paint(gradients ? backwardPicture(state.details, gradients, shown)
+      : forwardPicture(state.details, state.result, shown));
+    markSaturatedUnits(byId('network-diagram'), gradients ? saturatedUnits(state.details, gradients) : []);
+  }
+  byId('network-diagram').classList.toggle('is-backward', Boolean(gradients));
+  byId('forward-legend').hidden = Boolean(gradients);
+  byId('backward-legend').hidden = !gradients;
   if (shown && state.details) {
     explainer.show(shown, state.result);
   } else {
     explainer.hide();
   }
+  backwardMaths.show({ unit: shown, connection: state.connection }, gradients);
 }
+
+teach.addEventListener('change', () => {
+  state.connection = null;
+  renderNetwork();
+});
+backwardMaths.addEventListener('connectionpick', (event) => {
+  state.connection = event.detail.connection;
+  renderNetwork();
+});
+// A line of the backward diagram explains its own weight gradient when clicked.
+byId('network-diagram').addEventListener('click', (event) => {
+  const edge = event.target.closest?.('.edge');
+  if (!edge || !teach.gradients) return;
+  state.connection = {
+    into: Number(edge.parentNode.dataset.into),
+    source: Number(edge.dataset.source),
+    target: Number(edge.dataset.target),
+  };
+  renderNetwork();
+});
 
 ui.modelSwitch.addEventListener('change', (event) => {
   if (event.target.name === 'model' && event.target.value !== state.model) useModel(event.target.value);

@@ -1,0 +1,149 @@
+// What the backward pass looks like on the network diagram, as a picture for DiagramView.paint
+// (see diagram_view.js for a picture's fields): each unit shaded by its δ = ∂L/∂z, each line by
+// its weight's gradient ∂L/∂w = a_prev · δ, and under the input image the input gradient.
+// Colours say which way one gradient-descent step would move things (−η times the gradient):
+// blue, a step raises this z or weight; red, a step lowers it; paler is smaller.
+//
+// API:
+//   backwardPicture(model, gradients, selected) → picture
+//     model: GET /models/{name} (with weights); gradients: a /gradients answer;
+//     selected: the unit being explained {layer, unit}, or null
+//   saturatedUnits(model, gradients) → [{layer, unit, slope}]: hidden sigmoid units whose slope
+//     a(1 − a) is below SATURATION_SLOPE (δ through them nearly vanishes)
+//   markSaturatedUnits(svg, saturated): rings them on the painted diagram (class is-saturated)
+//   edgeName(model, into, source, target) → "h1·3 → h2·7"
+//   SATURATION_SLOPE
+
+import { divergingRgb, rgbString, toRows } from './colors.js';
+import { formatSigned, unitTag } from './format.js';
+import { outputUnitLabel } from './output_units.js';
+
+export const SATURATION_SLOPE = 0.01;
+const MAX_EDGES_PER_LAYER = 140;
+const SELECTED_UNIT_EDGES = 40;
+// Lines weaker than this share of the layer's largest gradient are noise at this size.
+const MIN_EDGE_SHARE = 0.04;
+// Lines at least this share of the largest are drawn bright, the rest faded.
+const STRONG_EDGE_SHARE = 0.25;
+
+export function backwardPicture(model, gradients, selected) {
+  const count = model.layers.length;
+  const layers = gradients.layers;
+  const saturated = new Set(saturatedUnits(model, gradients).map((s) => `${s.layer}:${s.unit}`));
+  return {
+    units: layers.map((layer, layerIndex) => deltaShades(layer.delta, layerIndex, saturated)),
+    path: layers.map(() => new Set()),
+    predicted: -1,
+    outputLabels: Array.from(
+      { length: model.layers[count - 1].units },
+      (_, index) => outputUnitLabel(model, index, layers[count - 1].values[index]),
+    ),
+    edgeLayers: gradientEdges(model, gradients, selected),
+    input: gradients.input,
+    under: inputGradientImage(gradients.input_gradient),
+    selected,
+  };
+}
+
+export function saturatedUnits(model, gradients) {
+  const found = [];
+  gradients.layers.slice(0, -1).forEach((layer, layerIndex) => {
+    if (String(layer.activation).toLowerCase() !== 'sigmoid') return;
+    layer.values.forEach((a, unit) => {
+      const slope = a * (1 - a);
+      if (slope < SATURATION_SLOPE) found.push({ layer: layerIndex, unit, slope });
+    });
+  });
+  return found;
+}
+
+function deltaShades(delta, layerIndex, saturated) {
+  const largest = Math.max(...delta.map(Math.abs), 1e-12);
+  return delta.map((value, unit) => ({
+    // −δ: the way one step pushes this unit's z.
+    fill: rgbString(divergingRgb(-value / largest)),
+    text: `delta ${formatSigned(value, 4)}${saturated.has(`${layerIndex}:${unit}`)
+      ? ', saturated: its slope is almost 0' : ''}`,
+  }));
+}
+
+/** −∂L/∂x scaled to [−1, 1]: blue where more ink would lower the loss. */
+function inputGradientImage(inputGradient) {
+  const flat = inputGradient.flat();
+  const largest = Math.max(...flat.map(Math.abs), 1e-12);
+  return {
+    rows: toRows(flat.map((g) => -g / largest), inputGradient[0].length),
+    caption: ['−∂L/∂x: blue, ink', 'here helps'],
+  };
+}
+
+/**
+ * Lines into each dense layer, valued −∂L/∂w (the way a step moves the weight). Into the first
+ * layer, 784 × N lines would be noise: each unit gets one line for all its weights from the
+ * image, valued −δ_j · Σx (every inked pixel's weight moves the same way, by η·x_i·δ_j).
+ */
+export function gradientEdges(model, gradients, selected) {
+  const layers = gradients.layers;
+  const inkTotal = gradients.input.flat().reduce((sum, x) => sum + x, 0);
+  const firstEdges = layers[0].delta.map((d, target) => ({ source: -1, target, value: -d * inkTotal }));
+  const edgeLayers = [{ into: 0, edges: markStrong(keepVisible(firstEdges, selected, 0)) }];
+  for (let into = 1; into < layers.length; into += 1) {
+    const previous = layers[into - 1].values;
+    const delta = layers[into].delta;
+    const terms = [];
+    previous.forEach((a, source) => delta.forEach((d, target) => {
+      terms.push({ source, target, value: -a * d });
+    }));
+    terms.sort((left, right) => Math.abs(right.value) - Math.abs(left.value));
+    const shown = keepVisible(terms.slice(0, MAX_EDGES_PER_LAYER), selected, into);
+    const keys = new Set(shown.map((edge) => `${edge.source}:${edge.target}`));
+    for (const edge of selectedEdges(terms, selected, into)) {
+      if (!keys.has(`${edge.source}:${edge.target}`)) shown.push(edge);
+    }
+    edgeLayers.push({ into, edges: markStrong(shown), scale: Math.abs(terms[0]?.value ?? 0) });
+  }
+  return edgeLayers;
+}
+
+function keepVisible(edges, selected, into) {
+  const largest = Math.max(...edges.map((edge) => Math.abs(edge.value)), 0);
+  if (largest === 0) return [];
+  return edges.filter((edge) => Math.abs(edge.value) >= largest * MIN_EDGE_SHARE
+    || isSelectedEdge(edge, selected, into));
+}
+
+function selectedEdges(terms, selected, into) {
+  return terms.filter((edge) => edge.value !== 0 && isSelectedEdge(edge, selected, into))
+    .slice(0, SELECTED_UNIT_EDGES);
+}
+
+function isSelectedEdge(edge, selected, into) {
+  if (!selected) return false;
+  return (selected.layer === into && edge.target === selected.unit)
+    || (selected.layer === into - 1 && edge.source === selected.unit);
+}
+
+function markStrong(edges) {
+  const largest = Math.max(...edges.map((edge) => Math.abs(edge.value)), 1e-12);
+  return edges.map((edge) => ({
+    ...edge, onPath: Math.abs(edge.value) >= largest * STRONG_EDGE_SHARE,
+  }));
+}
+
+/** "h1·3 → h2·7" or "image → h1·3" for the line `edge` into layer `into`. */
+export function edgeName(model, into, source, target) {
+  const count = model.layers.length;
+  const from = into === 0 ? 'the image' : unitTag(into - 1, source, count);
+  return `${from} → ${unitTag(into, target, count)}`;
+}
+
+/**
+ * Ring the saturated units on the painted diagram (`svg`: the DiagramView's element; its units
+ * are g.unit[data-layer][data-unit]); an empty list clears the marks.
+ */
+export function markSaturatedUnits(svg, saturated) {
+  const marked = new Set(saturated.map((s) => `${s.layer}:${s.unit}`));
+  for (const unit of svg.querySelectorAll('g.unit')) {
+    unit.classList.toggle('is-saturated', marked.has(`${unit.dataset.layer}:${unit.dataset.unit}`));
+  }
+}
