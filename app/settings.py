@@ -51,6 +51,37 @@ class Settings(BaseSettings):
         "deployment sets it to false (deploy/kubernetes/ does) so that no visitor can spend the "
         "server's CPU on training runs.",
     )
+    # "Train your own" (WebSocket /train, app/training_runs.py).
+    data_dir: Path | None = Field(
+        None,
+        description="DIGITS_DATA_DIR: the MNIST the page's training runs learn from, a folder of "
+        "the four IDX files or mnist.npz (as the training script's --data). Without it, Keras's "
+        "cache (~/.keras/datasets/mnist.npz) if it holds MNIST; with neither, the page explains "
+        "how to provide it instead of offering training.",
+    )
+    max_training_jobs: int = Field(
+        1,
+        gt=0,
+        description="DIGITS_MAX_TRAINING_JOBS: training runs at once per worker; one more is "
+        "told the server is busy (WebSocket close code 1013).",
+    )
+    max_training_s: float = Field(
+        120.0,
+        gt=0,
+        description="DIGITS_MAX_TRAINING_S: a training run's longest wall-clock time, pauses "
+        "included (so a paused run cannot hold its place for ever); then it ends as stopped.",
+    )
+    max_trained_models: int = Field(
+        8,
+        gt=0,
+        description="DIGITS_MAX_TRAINED_MODELS: models trained from the page kept in memory; "
+        "the oldest is dropped first (each is also dropped 30 minutes after its last use).",
+    )
+    training_origins: str = Field(
+        "",
+        description="DIGITS_TRAINING_ORIGINS: comma-separated origins (https://example.org) "
+        "besides this server's own whose pages may open WebSocket /train.",
+    )
     # How `digits-serve` (make run, the Docker image) serves the app.
     host: str = Field("127.0.0.1", description="DIGITS_HOST: the address to listen on.")
     port: int = Field(8000, gt=0, lt=65536, description="DIGITS_PORT: the port to listen on.")

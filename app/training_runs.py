@@ -1,0 +1,265 @@
+"""What a client of WebSocket /train may ask for, checked, and the controls of a run.
+
+The first message chooses the run (`parse_run_request`); its fields mean what the training
+script's flags mean (`python -m training.train --digits … --hidden …`), with tighter limits,
+because a visitor spends this server's CPU: at most 50 epochs and 4 hidden layers of at most
+256 units. Later messages (`parse_control`) watch a drawing, pause, resume, step or stop the run;
+`RunControl` carries them to the training thread (app/training_job.py).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from core.recipe import HIDDEN_ACTIVATIONS, RecipeSettings
+
+MAX_EPOCHS = 50
+MAX_HIDDEN_LAYERS = 4
+MAX_UNITS = 256
+MAX_BATCH_SIZE = 65536  # as the training script's --batch-size
+MAX_SNAPSHOT_EVERY = 10_000
+PACES = ("watch", "fast")
+# pace "watch": at most this many snapshots a second, so that a person can follow them.
+WATCH_SNAPSHOTS_PER_S = 5
+MAX_MESSAGE_BYTES = 64 * 1024
+CONTROL_TYPES = ("watch", "pause", "resume", "step", "stop")
+RUN_FIELDS = (
+    "digits", "hidden", "activation", "epochs", "batch_size", "learning_rate",
+    "snapshot_every", "pace",
+)
+
+
+class BadMessage(ValueError):
+    """A client message that cannot be acted on; the text says what to send instead."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run as the client chose it. The defaults are the seed's network, for 5 epochs."""
+
+    digits: tuple[int, ...] = (0, 1)
+    hidden: tuple[int, ...] = (25, 15)
+    activation: str = "sigmoid"
+    epochs: int = 5
+    batch_size: int = 128
+    learning_rate: float = 0.005
+    snapshot_every: int = 10
+    pace: str = "watch"
+
+    def recipe_settings(self) -> RecipeSettings:
+        return RecipeSettings(
+            digits=self.digits,
+            hidden=self.hidden,
+            activation=self.activation,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+        )
+
+    def as_message(self) -> dict[str, Any]:
+        fields = asdict(self)
+        fields["digits"] = ",".join(map(str, self.digits))
+        fields["hidden"] = list(self.hidden)
+        return fields
+
+
+def parse_digits(value: Any) -> tuple[int, ...]:
+    """'0,1', '0-9', '0-4,7' (as the script's --digits) or a list of digits → sorted digits."""
+    if isinstance(value, list) and all(type(d) is int for d in value):
+        digits = set(value)
+    elif isinstance(value, str):
+        digits = set()
+        for part in value.split(","):
+            bounds = [b.strip() for b in part.strip().split("-")]
+            if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
+                raise BadMessage(f"digits {value!r}: use digits 0-9 like '0,1', '0-9' or '0-4,7'")
+            lo, hi = int(bounds[0]), int(bounds[-1])
+            if lo > hi:
+                raise BadMessage(f"digits {value!r}: the range {part.strip()} runs backwards")
+            digits.update(range(lo, hi + 1))
+    else:
+        raise BadMessage("digits: give a text like '0,1' or '0-9', or a list of digits")
+    if not all(0 <= d <= 9 for d in digits):
+        raise BadMessage(f"digits {value!r}: MNIST holds only the digits 0-9")
+    if len(digits) < 2:
+        raise BadMessage(f"digits {value!r}: a classifier needs at least two digits")
+    return tuple(sorted(digits))
+
+
+def parse_hidden(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str):
+        try:
+            value = [int(part) for part in value.split(",")]
+        except ValueError:
+            raise BadMessage(
+                f"hidden {value!r}: give the hidden layer sizes as whole numbers, like [25, 15]"
+            ) from None
+    if not isinstance(value, list) or not all(type(size) is int for size in value):
+        raise BadMessage("hidden: give the hidden layer sizes as a list of whole numbers")
+    if not 1 <= len(value) <= MAX_HIDDEN_LAYERS:
+        raise BadMessage(f"hidden: give 1 to {MAX_HIDDEN_LAYERS} hidden layers")
+    if any(not 1 <= size <= MAX_UNITS for size in value):
+        raise BadMessage(f"hidden {value}: each layer needs 1 to {MAX_UNITS} units")
+    return tuple(value)
+
+
+def _whole_number(fields: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int:
+    value = fields.get(name, default)
+    if type(value) is not int or not lo <= value <= hi:
+        raise BadMessage(f"{name} {value!r}: give a whole number from {lo} to {hi}")
+    return value
+
+
+def parse_run_request(message: Any) -> RunRequest:
+    """The first message: every field optional; anything unknown or out of range is refused."""
+    if not isinstance(message, dict):
+        raise BadMessage("the first message must be a JSON object choosing the run, e.g. {}")
+    fields = dict(message)
+    kind = fields.pop("type", "start")
+    if kind != "start":
+        raise BadMessage(
+            f"the first message chooses the run (type 'start' or none), not {kind!r}: "
+            f"there is no run to {kind} yet"
+        )
+    unknown = sorted(set(fields) - set(RUN_FIELDS))
+    if unknown:
+        raise BadMessage(
+            f"unknown field(s) {', '.join(unknown)}; a run takes {', '.join(RUN_FIELDS)}"
+        )
+    defaults = RunRequest()
+    activation = fields.get("activation", defaults.activation)
+    if activation not in HIDDEN_ACTIVATIONS:
+        choices = ", ".join(HIDDEN_ACTIVATIONS)
+        raise BadMessage(f"activation {activation!r}: choose one of {choices}")
+    rate = fields.get("learning_rate", defaults.learning_rate)
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, int | float)
+        or not (math.isfinite(rate) and 0 < rate <= 10)
+    ):
+        raise BadMessage(f"learning_rate {rate!r}: give a number in (0, 10]")
+    pace = fields.get("pace", defaults.pace)
+    if pace not in PACES:
+        raise BadMessage(f"pace {pace!r}: choose 'watch' (snapshots a person can follow) or 'fast'")
+    return RunRequest(
+        digits=parse_digits(fields.get("digits", "0,1")),
+        hidden=parse_hidden(fields.get("hidden", list(defaults.hidden))),
+        activation=activation,
+        epochs=_whole_number(fields, "epochs", 1, MAX_EPOCHS, defaults.epochs),
+        batch_size=_whole_number(fields, "batch_size", 1, MAX_BATCH_SIZE, defaults.batch_size),
+        learning_rate=float(rate),
+        snapshot_every=_whole_number(
+            fields, "snapshot_every", 1, MAX_SNAPSHOT_EVERY, defaults.snapshot_every
+        ),
+        pace=pace,
+    )
+
+
+def parse_control(message: Any) -> tuple[str, np.ndarray | None]:
+    """A message during a run → (type, the watched drawing as 784 floats for 'watch')."""
+    if not isinstance(message, dict) or message.get("type") not in CONTROL_TYPES:
+        kind = message.get("type") if isinstance(message, dict) else None
+        raise BadMessage(
+            f"during a run, send a JSON object whose type is one of {', '.join(CONTROL_TYPES)}"
+            + (f" (got {kind!r}; the run's settings can only be chosen once)" if kind else "")
+        )
+    kind = message["type"]
+    if kind != "watch":
+        return kind, None
+    pixels = message.get("pixels")
+    if not (
+        isinstance(pixels, list)
+        and len(pixels) == 28
+        and all(isinstance(row, list) and len(row) == 28 for row in pixels)
+    ):
+        raise BadMessage("watch: 'pixels' must be 28 rows of 28 numbers in [0, 1] (MNIST form)")
+    try:
+        image = np.asarray(pixels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise BadMessage("watch: 'pixels' must hold only numbers in [0, 1]") from None
+    if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
+        raise BadMessage("watch: 'pixels' must hold only numbers in [0, 1]")
+    return kind, image.reshape(784).astype(np.float32)
+
+
+class RunControl:
+    """What the client asks of a running job, handed from the event loop to its thread.
+
+    The thread calls `checkpoint` after every batch; it returns at once while the run goes on,
+    blocks while the run is paused, and tells the thread when to stop.
+    """
+
+    def __init__(self, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.deadline = deadline
+        self.clock = clock
+        self.stop_reason: str | None = None  # "client", "disconnected", "time_limit"
+        self.watched: np.ndarray | None = None
+        self._paused = False
+        self._steps_left = 0  # batches a "step" lets through while paused
+        self._changed = threading.Condition()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        with self._changed:
+            self._paused, self._steps_left = True, 0
+
+    def resume(self) -> None:
+        with self._changed:
+            self._paused, self._steps_left = False, 0
+            self._changed.notify_all()
+
+    def step(self, batches: int) -> None:
+        with self._changed:
+            if not self._paused:
+                raise BadMessage(
+                    "step trains one snapshot's worth of a paused run: send pause first"
+                )
+            self._steps_left += batches
+            self._changed.notify_all()
+
+    def stop(self, reason: str) -> None:
+        with self._changed:
+            if self.stop_reason is None:
+                self.stop_reason = reason
+            self._changed.notify_all()
+
+    def watch(self, pixels: np.ndarray) -> None:
+        self.watched = pixels  # one reference swap: the thread reads whichever is current
+
+    def checkpoint(self, before_waiting: Callable[[], None] = lambda: None) -> bool:
+        """After a batch: wait while paused (and no step is owed); True when the run must stop.
+
+        `before_waiting` runs (without the lock) once before the thread starts waiting, so that
+        the client sees where a pause or a step left the network.
+        """
+        announced = False
+        with self._changed:
+            while True:
+                if self.clock() >= self.deadline and self.stop_reason is None:
+                    self.stop_reason = "time_limit"
+                if self.stop_reason is not None:
+                    return True
+                if not self._paused:
+                    return False
+                if self._steps_left > 0:
+                    self._steps_left -= 1
+                    return False
+                if not announced:
+                    announced = True
+                    self._changed.release()
+                    try:
+                        before_waiting()
+                    finally:
+                        self._changed.acquire()
+                    continue
+                self._changed.wait(timeout=max(0.0, min(1.0, self.deadline - self.clock())))
