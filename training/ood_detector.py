@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from core import augmentation
+from core.input_errors import PreprocessingError
 from core.mnist_data import Mnist
+from core.mnist_form import image_to_mnist
 from core.network import layers_from_keras
 from core.ood import OodDetector
-from core.input_errors import PreprocessingError
-from core.mnist_form import image_to_mnist
 
 if TYPE_CHECKING:
     from core.recipe import Splits
@@ -49,7 +50,7 @@ REFERENCES = [
 
 @dataclass
 class DetectorData:
-    """Network inputs (n, 784) in [0,1]."""
+    """Network inputs (n, 784) in [0,1], and which digit each training image shows."""
 
     class_images: np.ndarray
     class_labels: np.ndarray
@@ -59,11 +60,23 @@ class DetectorData:
     derived_shapes: np.ndarray
     other_digits_test: np.ndarray
     other_digits_test_labels: np.ndarray
+    class_digits: np.ndarray | None = None  # the digit of each class image
+    other_digits_labels: np.ndarray | None = None  # the digit of each other-digit image
+    # Augmented: the validation 0s and 1s changed as in training (their scores set the
+    # threshold beside the plain ones); None when the detector trains without augmentation.
+    class_validation_augmented: np.ndarray | None = None
+    # The shifted test set (training/shifted_test_set.py), if given: reported beside the test.
+    shifted_classes_test: np.ndarray | None = None
+    shifted_other_digits_test: np.ndarray | None = None
 
 
 def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], seed: int,
-                        validation_fraction: float) -> DetectorData:
-    """Everything the detector is fitted, thresholded and measured on."""
+                        validation_fraction: float, augment: bool = False,
+                        shifted_test: np.ndarray | None = None) -> DetectorData:
+    """Everything the detector is fitted, thresholded and measured on. With `augment`, it
+    trains on freshly augmented images every epoch and its threshold also covers augmented
+    validation images of the classes; `shifted_test` (10000, 28, 28) is MNIST's shifted test
+    set, measured for the card."""
     rng = np.random.default_rng(seed + 2)
     fit, validation = other_digit_splits(mnist.y_train, digits, seed, validation_fraction)
     sample = rng.choice(fit, size=min(OTHER_DIGITS_USED, len(fit)), replace=False)
@@ -75,6 +88,19 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
     derived = derive_non_digits(pool, pool_labels, digits, DERIVED_SHAPES, rng)
 
     test_others = ~np.isin(mnist.y_test, digits)
+    class_digits = np.asarray(digits)[splits.y_train]
+    validation_augmented = None
+    if augment:
+        validation_images = np.rint(splits.x_val.reshape(-1, 28, 28) * 255).astype(np.uint8)
+        validation_augmented = _as_inputs(augmentation.augment(
+            validation_images, np.asarray(digits)[splits.y_val], np.random.default_rng(seed + 4)
+        ))
+    shifted = {}
+    if shifted_test is not None:
+        shifted = {
+            "shifted_classes_test": _as_inputs(shifted_test[~test_others]),
+            "shifted_other_digits_test": _as_inputs(shifted_test[test_others]),
+        }
     return DetectorData(
         class_images=splits.x_train,
         class_labels=splits.y_train,
@@ -84,6 +110,10 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
         derived_shapes=derived,
         other_digits_test=_as_inputs(mnist.x_test[test_others]),
         other_digits_test_labels=mnist.y_test[test_others],
+        class_digits=class_digits,
+        other_digits_labels=mnist.y_train[sample],
+        class_validation_augmented=validation_augmented,
+        **shifted,
     )
 
 
@@ -146,7 +176,12 @@ def _dilate(image: np.ndarray, radius: int) -> np.ndarray:
 
 
 def train_detector(data: DetectorData, n_classes: int, seed: int):
-    """Fit the detector with outlier exposure; returns (keras model, OodDetector)."""
+    """Fit the detector with outlier exposure; returns (keras model, OodDetector).
+
+    With augmentation (data.class_validation_augmented is set), the class images and the
+    other digits are changed afresh every epoch as the classifier's are
+    (core/augmented_batches.py), so that a thick, thin, slanted or blurry 0 is still a 0 and a
+    thick 7 still none; the derived shapes are changed too (with no writing-style variant)."""
     import keras
 
     outliers = np.concatenate([data.other_digits, data.derived_shapes])
@@ -169,11 +204,25 @@ def train_detector(data: DetectorData, n_classes: int, seed: int):
     print(f"out-of-distribution detector: {len(data.class_images)} class images, "
           f"{len(data.other_digits)} other digits, {len(data.derived_shapes)} derived shapes",
           flush=True)
-    model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
-              shuffle=True, verbose=1)
+    augmented = data.class_validation_augmented is not None
+    if augmented:
+        from core.augmented_batches import AugmentedBatches
+
+        # The derived shapes show no digit: -1 gives them no writing-style variant.
+        shown = np.concatenate([data.class_digits, data.other_digits_labels,
+                                np.full(len(data.derived_shapes), -1)])
+        images = np.rint(x.reshape(-1, 28, 28) * 255).astype(np.uint8)
+        batches = AugmentedBatches(images, targets, shown, DETECTOR_BATCH_SIZE, seed + 3)
+        model.fit(batches, epochs=DETECTOR_EPOCHS, shuffle=False, verbose=1)
+    else:
+        model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
+                  shuffle=True, verbose=1)
 
     dense = layers_from_keras(model)
-    scores_in_val = OodDetector(dense, threshold=np.inf).scores(data.class_validation)
+    validation = data.class_validation
+    if augmented:
+        validation = np.concatenate([validation, data.class_validation_augmented])
+    scores_in_val = OodDetector(dense, threshold=np.inf).scores(validation)
     threshold = float(np.quantile(scores_in_val, THRESHOLD_QUANTILE))
     detector = OodDetector(dense, threshold=threshold)
     return model, detector
@@ -198,7 +247,10 @@ def detector_report(detector: OodDetector, data: DetectorData, class_test: np.nd
         "references": REFERENCES,
         "threshold": detector.threshold,
         "threshold_rule": f"the {THRESHOLD_QUANTILE:.1%} quantile of the detector's scores on "
-        "the validation images of the classes",
+        "the validation images of the classes"
+        + (", plain and once augmented" if data.class_validation_augmented is not None else ""),
+        "augmentation": augmentation.TRAINING.as_card()
+        if data.class_validation_augmented is not None else None,
         "outlier_exposure": {
             "other_digits": len(data.other_digits),
             "derived_non_digits": len(data.derived_shapes),
@@ -222,5 +274,19 @@ def detector_report(detector: OodDetector, data: DetectorData, class_test: np.nd
                 "classes_count": len(class_test),
                 "other_digits_count": len(data.other_digits_test),
             },
+            **_shifted_rates(detector, data),
         },
+    }
+
+
+def _shifted_rates(detector: OodDetector, data: DetectorData) -> dict[str, Any]:
+    if data.shifted_classes_test is None or data.shifted_other_digits_test is None:
+        return {}
+    return {
+        "shifted_test": {
+            "classes_flagged": flagged_share(detector, data.shifted_classes_test),
+            "other_digits_flagged": flagged_share(detector, data.shifted_other_digits_test),
+            "classes_count": len(data.shifted_classes_test),
+            "other_digits_count": len(data.shifted_other_digits_test),
+        }
     }

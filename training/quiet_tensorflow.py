@@ -1,12 +1,12 @@
 """Import TensorFlow without the native notices it prints on stderr while it loads.
 
-TensorFlow 2.16+ logs, from C++, "WARNING: All log messages before absl::InitializeLog() is
-called are written to STDERR" and "oneDNN custom operations are on…" (once per shared library
-that holds a copy of absl, so twice). TF_CPP_MIN_LOG_LEVEL hides its other start-up notices but
-not these, and they are written straight to file descriptor 2, past `sys.stderr`. So the
-command line imports TensorFlow once, here, with descriptor 2 captured, and passes on every
-line except those notices: a real warning or error during the import still reaches the user.
-The numerics are untouched (oneDNN stays as TensorFlow chose). For the command line only.
+While it loads, TensorFlow 2.16+ logs from C++, whatever TF_CPP_MIN_LOG_LEVEL says, "WARNING:
+All log messages before absl::InitializeLog() is called are written to STDERR" and "oneDNN
+custom operations are on…" (once per shared library holding a copy of absl, so twice),
+straight to file descriptor 2, past `sys.stderr`. So the command line imports TensorFlow once,
+here, with descriptor 2 captured, and passes on every line except those notices: a real warning
+or error during the import still reaches the user. The numerics are untouched (oneDNN stays as
+TensorFlow chose). For the command line only.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ NATIVE_NOTICE = re.compile(
 
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow and Keras, keeping TensorFlow's native start-up notices off stderr."""
-    # Hides the C++ INFO and WARNING lines that do honour it (e.g. which CPU instructions the
-    # build could use); must be set before TensorFlow is loaded.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Hides the C++ log lines that do honour it, before TensorFlow is loaded: which CPU
+    # instructions the build could use (INFO) and, during fit, tf.data's "NodeDef mentions
+    # attribute use_unbounded_threadpool" (ERROR-level but harmless: the graph is newer than
+    # the runtime). A real failure still reaches the user as a Python exception; set
+    # TF_CPP_MIN_LOG_LEVEL=0 to see every native line.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()

@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ import pytest
 
 from core.mnist_data import load_mnist
 from core.recipe import select_digits
+from training.settings import parse_args
+from training.train import run
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_STORE = REPO / "model_store"
@@ -143,14 +147,31 @@ def test_the_shipped_model_reaches_its_cards_accuracy_on_the_real_test_set(
     assert test["accuracy"] >= 0.999
 
 
+def retraining_args(card: dict[str, Any], data: Path, out: Path) -> list[str]:
+    """The arguments of the command the card says made the model, with our data folder and a
+    fresh --out."""
+    words = shlex.split(card["command"])
+    prefix = ["python", "-m", "training.train"]
+    assert words[:3] == prefix, f"the card's command is not a training command: {card['command']}"
+    args, rest = [], iter(words[3:])
+    for word in rest:
+        if word in ("--data", "--out"):
+            next(rest, None)
+        elif not word.startswith(("--data=", "--out=")):
+            args.append(word)
+    return [*args, "--data", str(data), "--out", str(out)]
+
+
 @pytest.fixture(scope="module")
-def retrained(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The issue's "done when" command in a fresh process, into a new folder. Its timing is not
-    asserted: speed is measured by `make bench`, not by a unit test."""
+def retrained(
+    shared_data: Path, shipped_card: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The shipped model's own command, in a fresh process, into a new folder. Its timing is
+    not asserted: the README states it, as measured."""
     out = tmp_path_factory.mktemp("retrained") / "model_store"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     finished = subprocess.run(
-        [sys.executable, "-m", "training.train", "--data", str(shared_data), "--out", str(out)],
+        [sys.executable, "-m", "training.train", *retraining_args(shipped_card, shared_data, out)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -161,9 +182,21 @@ def retrained(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return out
 
 
+def misclassified_indices(card: dict[str, Any]) -> set[int]:
+    return {wrong["mnist_test_index"] for wrong in card["metrics"]["test"]["misclassified"]}
+
+
+# Another CPU (its vector width, oneDNN or not) sums floats in another order, so retraining
+# there gives weights that differ in the last digits and may tip an image or two near the
+# boundary: the same quality, not the same bits. 0.2 points of the 2,115 test 0s and 1s are
+# 4 images.
+ACCURACY_POINTS = 0.2
+MISCLASSIFIED_SYMMETRIC_DIFFERENCE = 4
+
+
 @pytest.mark.full_mnist
 @pytest.mark.slow
-def test_retraining_reproduces_the_shipped_model(
+def test_retraining_with_the_same_settings_and_data_gives_a_model_of_the_same_quality(
     retrained: Path, shipped_card: dict[str, Any]
 ) -> None:
     card = json.loads((retrained / f"{SHIPPED}.json").read_text(encoding="utf-8"))
@@ -173,25 +206,43 @@ def test_retraining_reproduces_the_shipped_model(
     assert card["data"]["sha256"] == shipped_card["data"]["sha256"]
     assert card["data"]["counts"] == shipped_card["data"]["counts"]
     test, shipped_test = card["metrics"]["test"], shipped_card["metrics"]["test"]
-    assert test["accuracy"] == shipped_test["accuracy"]
-    assert test["misclassified"] == shipped_test["misclassified"]
-    assert card["history"] == shipped_card["history"]
-    assert same_weights(
-        keras.saving.load_model(retrained / f"{SHIPPED}.keras", compile=False),
-        keras.saving.load_model(MODEL_STORE / f"{SHIPPED}.keras", compile=False),
-    )
+    assert abs(test["accuracy"] - shipped_test["accuracy"]) * 100 <= ACCURACY_POINTS
+    changed = misclassified_indices(card) ^ misclassified_indices(shipped_card)
+    assert len(changed) <= MISCLASSIFIED_SYMMETRIC_DIFFERENCE, sorted(changed)
     shipped_files = {name for name in os.listdir(MODEL_STORE) if name.startswith(f"{SHIPPED}.")}
     assert set(os.listdir(retrained)) == shipped_files
 
 
 @pytest.mark.full_mnist
 @pytest.mark.slow
-def test_retraining_reproduces_the_shipped_detector(retrained: Path) -> None:
-    detector = f"{SHIPPED}.ood.keras"
-    if not (MODEL_STORE / detector).exists():
+def test_retraining_gives_a_detector_that_flags_as_the_shipped_one_does(
+    retrained: Path, shipped_card: dict[str, Any]
+) -> None:
+    if "ood" not in shipped_card:
         pytest.skip("no detector is shipped")
+    card = json.loads((retrained / f"{SHIPPED}.json").read_text(encoding="utf-8"))
+    rates, shipped_rates = card["ood"]["rates"]["test"], shipped_card["ood"]["rates"]["test"]
+
+    assert card["ood"]["threshold_rule"] == shipped_card["ood"]["threshold_rule"]
+    # Points of each test set: 0.5 of the 2,115 0s and 1s is 10 images, 1 of the 7,885 other
+    # digits 79.
+    assert abs(rates["classes_flagged"] - shipped_rates["classes_flagged"]) * 100 <= 0.5
+    assert abs(rates["other_digits_flagged"] - shipped_rates["other_digits_flagged"]) * 100 <= 1
+
+
+@pytest.mark.full_mnist
+@pytest.mark.slow
+def test_the_same_seed_and_data_give_the_same_weights_twice_on_this_machine(
+    retrained: Path, shared_data: Path, shipped_card: dict[str, Any], tmp_path: Path
+) -> None:
+    # The same command again, in this process (without the detector, which is trained after
+    # the network and does not change it): bit for bit what the command trained in its own
+    # process on this machine.
+    settings = parse_args(retraining_args(shipped_card, shared_data, tmp_path / "again"))
+
+    run(replace(settings, out_of_distribution=False))
 
     assert same_weights(
-        keras.saving.load_model(retrained / detector, compile=False),
-        keras.saving.load_model(MODEL_STORE / detector, compile=False),
+        keras.saving.load_model(tmp_path / "again" / f"{SHIPPED}.keras", compile=False),
+        keras.saving.load_model(retrained / f"{SHIPPED}.keras", compile=False),
     )

@@ -1,0 +1,112 @@
+"""core/recipe.py on its own: the network the settings ask for, seeding, the callbacks live
+training will add, and Keras's progress as the command line asks for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from core.mnist_data import Mnist
+from core.recipe import RecipeSettings, Splits, build_network, fit, select_digits
+
+FAST = {"hidden": (4,), "epochs": 2, "batch_size": 16, "seed": 3}
+
+
+@pytest.fixture(scope="module")
+def tiny_splits(tiny_mnist: dict[str, np.ndarray]) -> Splits:
+    return select_digits(Mnist(**tiny_mnist, source="tiny", format="npz"), (0, 1), 0.1, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("change", "layers", "loss"),
+    [
+        ({}, [(25, "sigmoid"), (15, "sigmoid"), (1, "sigmoid")], "binary_crossentropy"),
+        (
+            {"hidden": (10,), "activation": "tanh"},
+            [(10, "tanh"), (1, "sigmoid")],
+            "binary_crossentropy",
+        ),
+        (
+            {"digits": (3, 5, 7), "hidden": (6, 5, 4), "activation": "relu"},
+            [(6, "relu"), (5, "relu"), (4, "relu"), (3, "softmax")],
+            "sparse_categorical_crossentropy",
+        ),
+    ],
+    ids=["seed's default", "tanh", "three classes"],
+)
+def test_build_network_follows_the_settings(
+    change: dict[str, Any], layers: list[tuple[int, str]], loss: str
+) -> None:
+    model = build_network(RecipeSettings(learning_rate=0.0125, **change), name="a_name")
+
+    assert [(layer.units, layer.activation.__name__) for layer in model.layers] == layers
+    assert model.input_shape == (None, 784)
+    assert model.loss == loss
+    assert model.name == "a_name"
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0125)
+
+
+def test_build_network_starts_from_the_seeds_weights() -> None:
+    first = build_network(RecipeSettings(hidden=(5,), seed=11)).get_weights()
+    keras.utils.set_random_seed(999)  # whatever ran before does not matter
+    again = build_network(RecipeSettings(hidden=(5,), seed=11)).get_weights()
+    other = build_network(RecipeSettings(hidden=(5,), seed=12)).get_weights()
+
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not np.array_equal(first[0], other[0])
+
+
+class StopAfterBatches(keras.callbacks.Callback):
+    """What live training's stop does: end the run after the current batch."""
+
+    def __init__(self, batches: int) -> None:
+        super().__init__()
+        self.batches = batches
+        self.seen: list[int] = []
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        self.seen.append(batch)
+        if len(self.seen) == self.batches:
+            self.model.stop_training = True
+
+
+def test_fit_runs_the_callbacks_it_is_given(tiny_splits: Splits) -> None:
+    settings = RecipeSettings(**FAST)
+    model = build_network(settings)
+    stop = StopAfterBatches(2)
+
+    fitted = fit(model, settings, tiny_splits, callbacks=[stop])
+
+    assert stop.seen == [0, 1]  # 49 training images: 4 batches of 16 an epoch, stopped after 2
+    assert len(fitted.history["loss"]) == 1
+    assert fitted.training_time_s > 0
+
+
+def test_fit_is_silent_unless_asked(
+    tiny_splits: Splits, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = RecipeSettings(**FAST)
+
+    fit(build_network(settings), settings, tiny_splits)
+
+    assert capsys.readouterr().out == ""
+
+
+def test_fit_verbose_2_writes_one_plain_line_per_epoch(
+    tiny_splits: Splits, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the command line asks for when its output goes to a file, not a terminal.
+    settings = RecipeSettings(**FAST)
+
+    fit(build_network(settings), settings, tiny_splits, verbose=2)
+
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\b" not in out
+    lines = out.splitlines()
+    assert lines[0::2] == ["Epoch 1/2", "Epoch 2/2"]
+    assert len(lines) == 4
+    assert all(line.startswith("4/4 - ") and "val_loss" in line for line in lines[1::2])
