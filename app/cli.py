@@ -10,8 +10,11 @@ from pathlib import Path
 
 import uvicorn
 
-from app.metrics import MULTIPROC_DIR_VARIABLE
 from app.settings import get_settings
+
+# prometheus-client's own variable. Not imported from app.metrics: importing it here would
+# create the metrics in this supervising process too, whose files no worker would clean up.
+MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +37,11 @@ def main(argv: list[str] | None = None) -> None:
         # The workers read their settings from the environment, so pass it on that way.
         os.environ["DIGITS_MODEL_DIR"] = str(args.model_dir.resolve())
         get_settings.cache_clear()  # the app, imported next, reads them again with this folder
-    metrics_dir = prepare_metrics_dir() if args.workers > 1 else None
+    # Several workers add up their metrics through files; so does one whose operator chose
+    # the folder (app/metrics.py).
+    metrics_dir = None
+    if args.workers > 1 or os.environ.get(MULTIPROC_DIR_VARIABLE):
+        metrics_dir = prepare_metrics_dir()
     try:
         uvicorn.run(
             "app.main:app",
