@@ -101,7 +101,8 @@ def _problem(item: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         return f"unknown field {where!r}"
     if kind == "missing" and where:
-        return f"the field {where!r} is missing"
+        in_body = tuple(item.get("loc", ()))[:1] not in PARAMETER_KINDS
+        return f"the field {where!r} is missing" if in_body else f"{where} is required"
     message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
     # Our own validators' messages name their field already ("'image' must be …").
     if not where or message.startswith((where, f"'{where}'")):
@@ -119,9 +120,12 @@ def _json_type(value: object) -> str:
     return {list: "an array", str: "a string"}.get(type(value), type(value).__name__)
 
 
+PARAMETER_KINDS = (("query",), ("path",), ("header",), ("cookie",))
+
+
 def _location(loc: Iterable[Any]) -> str:
     parts = [str(part) for part in loc]
-    if parts and parts[0] in ("query", "path", "header", "cookie") and len(parts) > 1:
+    if parts and (parts[0],) in PARAMETER_KINDS and len(parts) > 1:
         kind = {"query": "query parameter", "path": "path parameter"}.get(parts[0], parts[0])
         return f"{kind} {'.'.join(parts[1:])!r}"
     if parts and parts[0] == "body":

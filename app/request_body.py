@@ -49,7 +49,9 @@ def json_or_form(
         if content_type == "application/json" or content_type.endswith("+json"):
             return _validated_json(json_model, await request.body(), hint)
         got = f"got {content_type!r}" if content_type else "got no Content-Type"
-        raise HTTPException(415, f"{hint}; {got}")
+        raise HTTPException(
+            415, f"the body must be application/json or multipart/form-data ({got}): {hint}"
+        )
 
     return read_body
 

@@ -1,10 +1,9 @@
-"""API tests run against the real server: `uvicorn app.main:app` in a subprocess on a free port,
-started by tests/live_server.py (shared with the other test folders).
+"""API tests run against the real app in-process: `TestClient(create_app(settings))` with its
+lifespan (the models loaded and checked as `digits-serve` loads them).
 
-`server_url` is one server on the shipped model store for the whole session; `start_server`
-runs a server on any model folder (or any command) and `run_startup` runs one only until it
-either serves or exits, for the start-up-failure tests. Nothing here can hang: every wait has a
-deadline.
+`client` is the app on the shipped model store; `two_model_client` the app on a store of two
+models. Only the start-up tests (test_startup.py) run a real server, through `start_server`
+and `run_startup` (tests/live_server.py): what they test is the process starting, or refusing to.
 """
 
 from __future__ import annotations
@@ -14,9 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from live_server import (
     CommandForPort,
     StartupOutcome,
@@ -24,6 +23,9 @@ from live_server import (
     startup_outcome,
     uvicorn_command,
 )
+
+from app.main import create_app
+from app.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_STORE = REPO_ROOT / "model_store"
@@ -36,22 +38,16 @@ def serving(
     command: CommandForPort = uvicorn_command,
     env: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """`live_server.running_server`, as the API tests want it: just the base URL."""
+    """`live_server.running_server`, as the start-up tests want it: just the base URL."""
     with running_server(model_dir, command, env) as server:
         yield server.url
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """One real server on the shipped model store, for every API test of the session."""
-    with serving() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def client(server_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server_url, timeout=30) as http_client:
-        yield http_client
+def client() -> Iterator[TestClient]:
+    """The app on the shipped model store, in-process, for every API test of the session."""
+    with TestClient(create_app(Settings(model_dir=MODEL_STORE))) as test_client:
+        yield test_client
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +144,7 @@ def two_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def two_model_url(two_model_store: Path) -> Iterator[str]:
-    """A server on `two_model_store` (default: the shipped model)."""
-    with serving(two_model_store) as url:
-        yield url
+def two_model_client(two_model_store: Path) -> Iterator[TestClient]:
+    """The app on `two_model_store` (default: the shipped model), in-process."""
+    with TestClient(create_app(Settings(model_dir=two_model_store))) as test_client:
+        yield test_client

@@ -8,11 +8,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 
-def test_docs_page_loads_swagger_ui_from_this_server(client: httpx.Client) -> None:
+def test_docs_page_loads_swagger_ui_from_this_server(client: TestClient) -> None:
     page = client.get("/docs")
     assert page.status_code == 200
     assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
@@ -22,14 +22,14 @@ def test_docs_page_loads_swagger_ui_from_this_server(client: httpx.Client) -> No
         assert client.get(asset).status_code == 200, asset
 
 
-def test_docs_policy_allows_only_this_server(client: httpx.Client) -> None:
+def test_docs_policy_allows_only_this_server(client: TestClient) -> None:
     policy = client.get("/docs").headers["content-security-policy"]
     assert "https:" not in policy and "http:" not in policy
     assert "script-src 'self'" in policy
 
 
 @pytest.mark.parametrize("path", ["/static/js/main.js", "/static/css/style.css"])
-def test_static_files_are_revalidated(client: httpx.Client, path: str) -> None:
+def test_static_files_are_revalidated(client: TestClient, path: str) -> None:
     answer = client.get(path)
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "no-cache"

@@ -9,9 +9,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 keras = pytest.importorskip("keras")
@@ -66,19 +66,20 @@ def request_bodies() -> list[dict[str, Any]]:
     return bodies
 
 
-# Every shipped model, on the session's server, and a freshly built one on a second server.
+# Every shipped model, on the session's app, and a freshly built one on a second app.
 MODELS = [*SHIPPED_MODELS, OTHER_MODEL]
 
 
 @pytest.fixture(scope="module")
-def answers(server_url: str, two_model_url: str) -> dict[str, list[dict[str, Any]]]:
+def answers(
+    client: TestClient, two_model_client: TestClient
+) -> dict[str, list[dict[str, Any]]]:
     """Each model's answers to the same request bodies."""
     bodies = request_bodies()
     by_model: dict[str, list[dict[str, Any]]] = {}
     for model in MODELS:
-        url = two_model_url if model == OTHER_MODEL else server_url
-        with httpx.Client(base_url=url, timeout=30) as client:
-            responses = [client.post("/predict", params={"model": model}, json=b) for b in bodies]
+        app = two_model_client if model == OTHER_MODEL else client
+        responses = [app.post("/predict", params={"model": model}, json=b) for b in bodies]
         assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
         by_model[model] = [response.json() for response in responses]
     return by_model

@@ -1,7 +1,7 @@
-"""Robustness tests: the real server (`python -m uvicorn app.main:app` in a subprocess on a free
-port, started by tests/live_server.py, with DIGITS_* overrides where a test needs other limits)
-and, where answering in-process is enough, `TestClient(create_app(Settings(...)))` with its
-lifespan running.
+"""Robustness tests: the app in-process (`TestClient(create_app(settings))` with its lifespan
+running) wherever answering is what is tested; the real server (`uvicorn app.main:app` in a
+subprocess, tests/live_server.py) where the HTTP server itself, or the process's memory, is:
+raw sockets, chunked and lying bodies, RSS, paths exactly as sent, load.
 
 Every wait has a deadline, and every server started here is stopped by its own process.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from live_server import RunningServer, running_server, server_env
+from live_server import RunningServer, running_server
 
 from app.main import create_app
 from app.settings import Settings
@@ -23,14 +23,6 @@ from app.settings import Settings
 def server() -> Iterator[RunningServer]:
     """The real server with the default limits (2 MiB bodies, 4096×4096 images)."""
     with running_server() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def small_limits_server() -> Iterator[RunningServer]:
-    """The real server with the limits lowered through its environment variables."""
-    env = server_env(max_body_bytes="65536", max_image_side="64")
-    with running_server(env=env) as running:
         yield running
 
 
@@ -49,6 +41,14 @@ def app_client() -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def small_app_client() -> Iterator[TestClient]:
-    """The app in-process with a 64×64 image limit and a 64 KiB body limit."""
-    with TestClient(create_app(Settings(max_body_bytes=65536, max_image_side=64))) as client:
+    """The app in-process with its limits lowered through the environment, as an operator sets
+    them: DIGITS_MAX_BODY_BYTES=65536 (64 KiB), DIGITS_MAX_IMAGE_SIDE=64."""
+    environment = pytest.MonkeyPatch()
+    environment.setenv("DIGITS_MAX_BODY_BYTES", "65536")
+    environment.setenv("DIGITS_MAX_IMAGE_SIDE", "64")
+    try:
+        settings = Settings()
+    finally:
+        environment.undo()
+    with TestClient(create_app(settings)) as client:
         yield client

@@ -104,15 +104,17 @@ def test_a_huge_streamed_body_is_refused_without_holding_it(
     server.assert_alive()
 
 
-def test_the_limit_is_set_by_the_environment(small_limits_server: RunningServer) -> None:
-    with httpx.Client(base_url=small_limits_server.url, timeout=30) as client:
-        at_limit = client.post("/predict", content=padded_json(SMALL_LIMIT), headers=JSON_HEADERS)
-        over = client.post("/predict", content=padded_json(SMALL_LIMIT + 1), headers=JSON_HEADERS)
-        over_chunked = client.post(
-            "/predict", content=in_chunks(padded_json(SMALL_LIMIT + 1), 4096),
-            headers=JSON_HEADERS,
-        )
-        docs = client.get("/openapi.json").json()["info"]["description"]
+def test_the_limit_is_set_by_the_environment(small_app_client: TestClient) -> None:
+    at_limit = small_app_client.post(
+        "/predict", content=padded_json(SMALL_LIMIT), headers=JSON_HEADERS
+    )
+    over = small_app_client.post(
+        "/predict", content=padded_json(SMALL_LIMIT + 1), headers=JSON_HEADERS
+    )
+    over_chunked = small_app_client.post(
+        "/predict", content=in_chunks(padded_json(SMALL_LIMIT + 1), 4096), headers=JSON_HEADERS
+    )
+    docs = small_app_client.get("/openapi.json").json()["info"]["description"]
     assert at_limit.status_code == 200, at_limit.text
     assert_413(over, "64 KiB (65,536 bytes)")
     assert_413(over_chunked, "64 KiB (65,536 bytes)")

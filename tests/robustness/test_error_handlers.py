@@ -77,7 +77,21 @@ def test_parameter_errors_are_one_readable_line(
     ("errors", "expected"),
     [
         ([], "the request is not valid"),
-        ([{"loc": ("body", "image"), "msg": "Field required"}], "image: Field required"),
+        (
+            [{"type": "missing", "loc": ("body", "image"), "msg": "Field required"}],
+            "the field 'image' is missing",
+        ),
+        ([{"loc": ("body", "image"), "msg": "too short"}], "image: too short"),
+        ([{"loc": ("body", "image"), "msg": "'image' is null"}], "'image' is null"),
+        (
+            [{"type": "json_invalid", "loc": (), "ctx": {"error": "EOF at 3"}}],
+            "the body is not valid JSON (EOF at 3)",
+        ),
+        (
+            [{"type": "model_type", "loc": (), "input": [1]}],
+            "the body must be a JSON object, not an array",
+        ),
+        ([{"type": "extra_forbidden", "loc": ("body", "colour")}], "unknown field 'colour'"),
         ([{"loc": ("path", "name"), "msg": "bad"}], "path parameter 'name': bad"),
         ([{"loc": ("header", "x-a"), "msg": "bad"}], "header 'x-a': bad"),
         ([{"loc": (), "msg": "Value error, send one"}], "send one"),

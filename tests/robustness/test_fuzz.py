@@ -23,6 +23,8 @@ from robustness_samples import (
     png_chunk,
 )
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests per test
+
 FUZZ = settings(
     max_examples=120,
     derandomize=True,

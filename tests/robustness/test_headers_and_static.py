@@ -1,13 +1,14 @@
 """What every answer carries: JSON errors (404 and 405 too), a strict Content-Security-Policy on
-the page, nosniff and a Referrer-Policy; and /static never serves a file outside its folder."""
+the page, nosniff and a Referrer-Policy (in-process); and /static never serves a file outside its
+folder, asked through the real server with paths exactly as a client may send them."""
 
 from __future__ import annotations
 
 import http.client
 import re
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 from live_server import REPO_ROOT, RunningServer
 
 REFERRER_POLICIES = {
@@ -26,8 +27,10 @@ def csp_directives(policy: str) -> dict[str, list[str]]:
     return directives
 
 
-def test_the_page_allows_only_its_own_scripts_styles_and_connections(http: httpx.Client) -> None:
-    page = http.get("/")
+def test_the_page_allows_only_its_own_scripts_styles_and_connections(
+    app_client: TestClient,
+) -> None:
+    page = app_client.get("/")
     assert page.status_code == 200
     policy = page.headers["content-security-policy"]
     directives = csp_directives(policy)
@@ -41,9 +44,9 @@ def test_the_page_allows_only_its_own_scripts_styles_and_connections(http: httpx
     assert page.headers["referrer-policy"] in REFERRER_POLICIES
 
 
-def test_the_page_needs_nothing_the_policy_forbids(http: httpx.Client) -> None:
+def test_the_page_needs_nothing_the_policy_forbids(app_client: TestClient) -> None:
     """No inline script, style or handler, and every script and stylesheet is our own."""
-    html = http.get("/").text
+    html = app_client.get("/").text
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline <script>"
     assert "<style" not in html and not re.search(r"\sstyle=", html), "an inline style"
     assert not re.search(r"\son[a-z]+\s*=", html), "an on*= handler"
@@ -52,14 +55,14 @@ def test_the_page_needs_nothing_the_policy_forbids(http: httpx.Client) -> None:
     assert sources and sheets
     for url in sources + sheets:
         assert url.startswith("/static/"), url
-        assert http.get(url).status_code == 200, url
+        assert app_client.get(url).status_code == 200, url
 
 
 @pytest.mark.parametrize(
     "path", ["/healthz", "/models", "/static/js/main.js", "/nope", "/openapi.json"]
 )
-def test_every_answer_has_nosniff_and_a_referrer_policy(http: httpx.Client, path: str) -> None:
-    answer = http.get(path)
+def test_every_answer_has_nosniff_and_a_referrer_policy(app_client: TestClient, path: str) -> None:
+    answer = app_client.get(path)
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["referrer-policy"] in REFERRER_POLICIES
     assert "content-security-policy" in answer.headers
@@ -80,9 +83,9 @@ def test_every_answer_has_nosniff_and_a_referrer_policy(http: httpx.Client, path
     ],
 )
 def test_404_and_405_answers_are_json_with_a_message(
-    http: httpx.Client, method: str, path: str, status: int, words: tuple[str, ...]
+    app_client: TestClient, method: str, path: str, status: int, words: tuple[str, ...]
 ) -> None:
-    answer = http.request(method, path)
+    answer = app_client.request(method, path)
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/json"
     detail = answer.json()["detail"]

@@ -55,12 +55,13 @@ JSON_CASES: list[tuple[str, bytes, int, tuple[str, ...]]] = [
     ("500,000 values", b'{"pixels": [' + b"[0]," * 500_000 + b"[0]]}", 422, ("commas", "784")),
     ("empty body", b"", 422, ("empty", "image", "pixels")),
     ("only whitespace", b"  \n ", 422, ("empty",)),
-    ("a JSON array", b"[1, 2]", 422, ("JSON object", "not an array")),
+    ("a JSON array", b"[1, 2]", 422, ("JSON object", "not an array", "multipart")),
     ("a JSON string", b'"iVBOR"', 422, ("JSON object", "not a string")),
     ("JSON null", b"null", 422, ("JSON object", "null")),
     ("a JSON number", b"3", 422, ("JSON object", "number")),
     ("neither field", b"{}", 422, ("exactly one of 'image' or 'pixels'",)),
-    ("both null", b'{"image": null, "pixels": null}', 422, ("exactly one of",)),
+    ("both null", b'{"image": null, "pixels": null}', 422, ("'image' is null", "'pixels' is null")),
+    ("null beside an image", b'{"image": "aGk=", "pixels": null}', 422, ("'pixels' is null",)),
     ("both fields", json_body({"image": "aGk=", "pixels": GOOD_PIXELS}), 422, ("exactly one",)),
     ("unknown field", b'{"image": "aGk=", "colour": 1}', 422, ("unknown field 'colour'",)),
     ("misspelt field", b'{"pixel": []}', 422, ("unknown field 'pixel'",)),
@@ -68,9 +69,9 @@ JSON_CASES: list[tuple[str, bytes, int, tuple[str, ...]]] = [
     ("image a list", b'{"image": ["aGk="]}', 422, ("'image' must be a string",)),
     ("image an object", b'{"image": {"data": "aGk="}}', 422, ("'image' must be a string",)),
     ("image a boolean", b'{"image": true}', 422, ("'image' must be a string",)),
-    ("pixels a string", b'{"pixels": "0,0,0"}', 422, ("'pixels' must be a list", "784")),
-    ("pixels an object", b'{"pixels": {"0": 1}}', 422, ("'pixels' must be a list",)),
-    ("pixels a number", b'{"pixels": 0}', 422, ("'pixels' must be a list",)),
+    ("pixels a string", b'{"pixels": "0,0,0"}', 422, ("pixels must be 28 rows", "784", "str")),
+    ("pixels an object", b'{"pixels": {"0": 1}}', 422, ("pixels must be 28 rows", "dict")),
+    ("pixels a number", b'{"pixels": 0}', 422, ("pixels must be 28 rows", "int")),
     ("pixels empty", b'{"pixels": []}', 422, ("28 rows of 28", "empty list")),
     ("27 rows", json_body({"pixels": GOOD_PIXELS[:27]}), 422, ("28 rows of 28", "27 rows")),
     ("29 rows", json_body({"pixels": [*GOOD_PIXELS, ROW]}), 422, ("28 rows of 28", "29 rows")),
@@ -135,7 +136,12 @@ MULTIPART_CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
         415,
         ("truncated",),
     ),
-    ("no file field", {"files": {"image": ("d.png", PNG_ZERO, "image/png")}}, 422, ("'file'",)),
+    (
+        "no file field",
+        {"files": {"image": ("d.png", PNG_ZERO, "image/png")}},
+        422,
+        ("the field 'file' is missing", "unknown field 'image'"),
+    ),
     ("file as text", {"files": {"file": (None, b"iVBORw0KGgo")}}, 422, ("must be a file",)),
     (
         "two files",
@@ -194,10 +200,3 @@ def test_the_same_image_sent_three_ways_is_answered_alike(app_client: TestClient
     ]
     assert [answer.status_code for answer in answers] == [200, 200, 200]
     assert {answer.json()["prediction"] for answer in answers} == {0}
-
-
-def test_error_answers_carry_the_security_headers(app_client: TestClient) -> None:
-    answer = app_client.post("/predict", content=b"{", headers={"content-type": "application/json"})
-    assert answer.status_code == 422
-    assert answer.headers["x-content-type-options"] == "nosniff"
-    assert "content-security-policy" in answer.headers
