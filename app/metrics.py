@@ -14,7 +14,8 @@ Several workers (``DIGITS_WORKERS`` > 1) each count their own requests. ``digits
 gives them a fresh ``PROMETHEUS_MULTIPROC_DIR`` before any of them starts, prometheus-client
 keeps every worker's values in files there, and a scrape, answered by any one worker, adds them
 all up (the library's multiprocess mode). A worker that stops marks itself dead, so the gauge
-counts only the workers that are alive.
+counts only the workers that are alive; one killed outright (out of memory) cannot, and its
+last gauge value stays in the sum until digits-serve restarts.
 """
 
 from __future__ import annotations
