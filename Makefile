@@ -1,11 +1,12 @@
 # Two commands on a fresh machine: `make run` serves the app, `make test` runs every test.
+# `make test-fast` skips the slow tests (load, fuzzing, start-up, schemathesis) and the browser.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench train clean
+.PHONY: run test test-fast lint bench train clean
 
 # The stamps make re-installs happen only when pyproject.toml changes.
 $(VENV)/.installed-app: pyproject.toml
@@ -20,13 +21,17 @@ $(VENV)/.installed-test: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-app
 
+# digits-serve says "Serving the app at …" itself, once the models are loaded and it listens.
 run: $(VENV)/.installed-app
-	@echo "Serving the app at http://$(HOST):$(PORT)  (Ctrl+C stops it)"
 	$(BIN)/digits-serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+test-fast: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow and not browser"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

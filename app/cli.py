@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
+import sys
 import tempfile
 from pathlib import Path
 
 import uvicorn
+from uvicorn.main import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from app.settings import get_settings
 
@@ -42,17 +46,39 @@ def main(argv: list[str] | None = None) -> None:
     metrics_dir = None
     if args.workers > 1 or os.environ.get(MULTIPROC_DIR_VARIABLE):
         metrics_dir = prepare_metrics_dir()
+    # Hides TensorFlow's C++ notices that honour it; set before any worker imports TensorFlow.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    config = uvicorn.Config(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    server = AnnouncingServer(config)
     try:
-        uvicorn.run(
-            "app.main:app",
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-        )
+        if config.workers > 1:
+            Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+            if not server.started:  # the lifespan refused to start, its one line printed
+                sys.exit(STARTUP_FAILURE)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+class AnnouncingServer(uvicorn.Server):
+    """Says "Serving the app at …" once it is true: the models loaded (the lifespan finished)
+    and the socket bound. A start-up that fails says only its one `cannot start:` line."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit:
+            host, port = self.config.host, self.config.port
+            if self.servers and self.servers[0].sockets:
+                host, port = self.servers[0].sockets[0].getsockname()[:2]
+            print(f"Serving the app at http://{host}:{port}  (Ctrl+C stops it)", flush=True)
 
 
 def prepare_metrics_dir() -> Path | None:
