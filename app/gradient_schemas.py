@@ -68,15 +68,15 @@ def _check_learning_rate(value: object) -> float:
 
 
 def _check_target(value: object) -> str:
-    """A class name; a whole number (1 for "1") is taken as its name."""
+    """A class name, as a string: "1", not 1 (classes are names, as GET /models lists them)."""
     if isinstance(value, str) and value:
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f'must name one of the model\'s classes as a string, e.g. "0", not {value!r}')
+    raise ValueError(
+        f"must name one of the model's classes as a string, e.g. \"0\", not {value!r}"
+    )
 
 
-Target = Annotated[str, BeforeValidator(_check_target)]
+Target = Annotated[str, BeforeValidator(_check_target), Field(min_length=1)]
 LearningRate = Annotated[
     float,
     BeforeValidator(_check_learning_rate),

@@ -221,9 +221,9 @@ def test_each_step_starts_from_the_trained_model(client: TestClient) -> None:
 # --- input forms -----------------------------------------------------------------------------
 
 
-def test_canvas_data_url_with_a_number_as_target(client: TestClient) -> None:
+def test_canvas_data_url(client: TestClient) -> None:
     image = "data:image/png;base64," + base64.b64encode(canvas_png(1)).decode()
-    answer = post(client, {"image": image, "target": 0}).json()
+    answer = post(client, {"image": image, "target": "0"}).json()
     assert answer["label"] == "1" and answer["target"] == "0"
     assert answer["loss"] > 1
 
@@ -270,6 +270,7 @@ def test_confidently_wrong_answer_gives_a_large_finite_loss(client: TestClient) 
         ({"target": ""}, "must name one of the model's classes"),
         ({"target": None}, "must name one of the model's classes"),
         ({"target": True}, "must name one of the model's classes"),
+        ({"target": 0}, 'as a string, e.g. "0", not 0'),
         ({"target": "1", "learning_rate": 0}, "learning_rate: must be a number > 0 and ≤ 10"),
         ({"target": "1", "learning_rate": -0.5}, "learning_rate: must be a number > 0"),
         ({"target": "1", "learning_rate": 10.5}, "≤ 10"),
