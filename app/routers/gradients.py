@@ -22,8 +22,8 @@ from app.gradient_schemas import (
 )
 from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
-from app.routers.predict import ERROR_RESPONSES, _out_of_distribution
-from core.network import after_one_step, backward, class_probabilities
+from app.routers.predict import ERROR_RESPONSES, predict
+from core.network import after_one_step, backward, class_probabilities, forward
 
 router = APIRouter(tags=["gradients"])
 
@@ -76,49 +76,31 @@ def backward_answer(
     learning_rate: float,
     with_weight_gradients: bool = False,
 ) -> dict[str, Any]:
-    """/predict's answer for ``x`` (28×28) with the backward pass for ``target_index`` added."""
+    """/predict's answer for ``x`` (28×28), built by /predict itself, with the backward pass for
+    ``target_index`` added."""
+    answer = predict(x, model).model_dump()
     pixels = x.reshape(-1).astype(np.float32)
-    prediction = model.predict(pixels)
-    gradients = backward(model.layers, pixels, prediction.layers, target_index)
+    gradients = backward(model.layers, pixels, forward(model.layers, pixels), target_index)
     after = after_one_step(model.layers, pixels, gradients, target_index, learning_rate)
-    after_probabilities = class_probabilities(after.output, len(model.classes))
-    layers = []
-    for index, (layer, result) in enumerate(zip(model.layers, prediction.layers, strict=True)):
-        entry = {
-            "name": layer.name,
-            "units": layer.units,
-            "activation": layer.activation,
-            "values": result.a.tolist(),
-            "preactivations": result.z.tolist(),
-            "delta": gradients.deltas[index].tolist(),
-        }
+    for index, layer in enumerate(answer["layers"]):
+        layer["delta"] = gradients.deltas[index].tolist()
         if with_weight_gradients:
-            entry["weight_gradient"] = gradients.weight_gradient(index).tolist()
-        layers.append(entry)
+            layer["weight_gradient"] = gradients.weight_gradient(index).tolist()
+    after_probabilities = class_probabilities(after.output, len(model.classes))
+    after_index = int(np.argmax(after_probabilities))
+    after_label = model.classes[after_index]
     return {
-        **_class_answer(model, prediction.probabilities),
-        "model": model.name,
-        "layers": layers,
-        "input": x.reshape(28, 28).tolist(),
-        **_out_of_distribution(model, prediction),
+        **answer,
         "target": model.classes[target_index],
         "loss": gradients.loss,
         "input_gradient": gradients.input_gradient.reshape(28, 28).tolist(),
         "after_step": {
             "learning_rate": learning_rate,
             "loss": after.loss,
-            **_class_answer(model, after_probabilities),
+            "prediction": int(after_label) if after_label.isdigit() else after_index,
+            "label": after_label,
+            "probabilities": dict(zip(model.classes, after_probabilities.tolist(), strict=True)),
         },
-    }
-
-
-def _class_answer(model: LoadedModel, probabilities: np.ndarray) -> dict[str, Any]:
-    index = int(np.argmax(probabilities))
-    label = model.classes[index]
-    return {
-        "prediction": int(label) if label.isdigit() else index,
-        "label": label,
-        "probabilities": dict(zip(model.classes, probabilities.tolist(), strict=True)),
     }
 
 
