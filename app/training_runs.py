@@ -166,9 +166,13 @@ def parse_control(message: Any) -> tuple[str, np.ndarray | None]:
     """A message during a run → (type, the watched drawing as 784 floats for 'watch')."""
     if not isinstance(message, dict) or message.get("type") not in CONTROL_TYPES:
         kind = message.get("type") if isinstance(message, dict) else None
+        settings_again = kind == "start" or (
+            isinstance(message, dict) and kind is None and set(message) & set(RUN_FIELDS)
+        )
         raise BadMessage(
             f"during a run, send a JSON object whose type is one of {', '.join(CONTROL_TYPES)}"
-            + (f" (got {kind!r}; the run's settings can only be chosen once)" if kind else "")
+            + ("; the run's settings can only be chosen once" if settings_again else "")
+            + (f" (got type {kind!r})" if kind is not None else "")
         )
     kind = message["type"]
     if kind != "watch":

@@ -1,0 +1,410 @@
+"""WebSocket /train in the real app (in-process TestClient): a run's messages, its controls, its
+limits, and the temporary model it leaves. Runs that train need MNIST in ../shared/data and skip
+without it; the refusals need no data."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from app.main import create_app
+from app.model_registry import load_registry
+from app.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+needs_mnist = pytest.mark.skipif(
+    not (SHARED_DATA / "mnist.npz").is_file(), reason=f"MNIST is not in {SHARED_DATA}"
+)
+QUICK_RUN = {"digits": "0,1", "hidden": [25, 15], "epochs": 2, "pace": "fast"}
+# Long enough that a test can act on it mid-run; watch pace keeps it slow.
+LONG_RUN = {"epochs": 50, "pace": "watch", "snapshot_every": 5}
+
+
+def make_client(**overrides: Any) -> TestClient:
+    settings = Settings(data_dir=SHARED_DATA, **overrides)
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with make_client() as test_client:
+        yield test_client
+
+
+def receive_until(ws: Any, kind: str, limit: int = 10_000) -> list[dict[str, Any]]:
+    """Messages up to and including the first of type `kind`."""
+    messages = []
+    for _ in range(limit):
+        message = ws.receive_json()
+        messages.append(message)
+        if message["type"] in (kind, "error"):
+            return messages
+    raise AssertionError(f"no {kind!r} message in {limit}")
+
+
+def mnist_test_digit(digit: int) -> list[list[float]]:
+    with np.load(SHARED_DATA / "mnist.npz") as archive:
+        images, labels = archive["x_test"], archive["y_test"]
+    return (images[np.flatnonzero(labels == digit)[0]] / 255.0).tolist()
+
+
+def wait_until_idle(client: TestClient, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while client.app.state.training_slots.running:
+        assert time.monotonic() < deadline, "a training run is still going"
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- a whole run, recorded once
+@pytest.fixture(scope="module")
+def quick_run(client: TestClient) -> list[dict[str, Any]]:
+    """A 0/1 run of the seed's network for 2 epochs, watching an MNIST test 1 throughout."""
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(QUICK_RUN)
+        messages = receive_until(ws, "started")
+        ws.send_json({"type": "watch", "pixels": mnist_test_digit(1)})
+        messages += receive_until(ws, "done")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1000
+    return messages
+
+
+@needs_mnist
+def test_a_run_sends_started_then_progress_and_epochs_then_done(quick_run: list[dict]) -> None:
+    kinds = [m["type"] for m in quick_run]
+    assert kinds[0] == "started" and kinds[-1] == "done"
+    assert [m["epoch"] for m in quick_run if m["type"] == "epoch"] == [1, 2]
+    assert kinds.count("progress") >= 2 * 90 // 10  # a snapshot every 10 of the 90 batches
+    last_epoch = max(i for i, kind in enumerate(kinds) if kind == "epoch")
+    assert "progress" not in kinds[last_epoch:]
+
+
+@needs_mnist
+def test_started_names_the_run_its_settings_classes_and_example_counts(
+    quick_run: list[dict],
+) -> None:
+    started = quick_run[0]
+    assert started["settings"]["hidden"] == [25, 15] and started["settings"]["epochs"] == 2
+    assert started["classes"] == ["0", "1"]
+    assert started["examples"]["test"] == 2115  # MNIST's test 0s and 1s
+    assert started["examples"]["train"] + started["examples"]["validation"] == 12665
+
+
+@needs_mnist
+def test_progress_counts_batches_and_examples_and_loss_falls(quick_run: list[dict]) -> None:
+    progress = [m for m in quick_run if m["type"] == "progress" and m["batch"] > 0]
+    assert all(m["batches"] == 90 for m in progress)
+    seen = [m["seen"] for m in progress]
+    assert seen == sorted(seen) and seen[-1] == 2 * quick_run[0]["examples"]["train"]
+    assert progress[-1]["loss"] < progress[0]["loss"] / 4
+    assert progress[-1]["accuracy"] > 0.99
+
+
+@needs_mnist
+def test_progress_carries_one_28x28_weight_image_per_first_layer_unit(
+    quick_run: list[dict],
+) -> None:
+    progress = [m for m in quick_run if m["type"] == "progress"]
+    first, last = progress[0]["first_layer"], progress[-1]["first_layer"]
+    assert first["units"] == 25 and len(first["images"]) == 25 and len(first["scales"]) == 25
+    codes = [np.frombuffer(base64.b64decode(image), np.uint8) for image in last["images"]]
+    assert all(code.size == 28 * 28 for code in codes)
+    assert first["images"] != last["images"]  # the weights changed as it learned
+
+
+@needs_mnist
+def test_the_watched_drawing_gets_probabilities_that_move_towards_its_digit(
+    quick_run: list[dict],
+) -> None:
+    watched = [m["watch"] for m in quick_run if m["type"] == "progress" and "watch" in m]
+    assert len(watched) >= 10
+    assert all(abs(sum(w["probabilities"]) - 1) < 1e-4 for w in watched)
+    first, last = watched[0]["probabilities"][1], watched[-1]["probabilities"][1]
+    assert watched[-1]["prediction"] == 1 and last > 0.9 and last > first
+
+
+@needs_mnist
+def test_two_epochs_reach_99_percent_on_the_test_0s_and_1s(quick_run: list[dict]) -> None:
+    done = quick_run[-1]
+    assert done["metrics"]["test"]["accuracy"] >= 0.99
+    assert done["metrics"]["test"]["count"] == 2115 and done["metrics"]["test"]["loss"] < 0.1
+    assert done["stopped"] is False and done["training_time_s"] > 0
+    epochs = [m for m in quick_run if m["type"] == "epoch"]
+    assert epochs[-1]["val_accuracy"] >= 0.99 and epochs[-1]["val_loss"] is not None
+
+
+# ---------------------------------------------------------------- the model it leaves
+@needs_mnist
+def test_the_trained_model_predicts_and_is_listed_as_temporary(
+    client: TestClient, quick_run: list[dict]
+) -> None:
+    name = quick_run[-1]["model"]
+    answer = client.post(f"/predict?model={name}", json={"pixels": mnist_test_digit(1)})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["prediction"] == 1 and answer.json()["model"] == name
+    listed = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert listed[name]["temporary"] is True and listed["digits-0-1"]["temporary"] is False
+    detail = client.get(f"/models/{name}").json()
+    assert [layer["units"] for layer in detail["layers"]] == [25, 15, 1]
+
+
+@needs_mnist
+def test_the_download_opens_in_keras_and_serves_from_a_model_store(
+    client: TestClient, quick_run: list[dict], tmp_path: Path
+) -> None:
+    import keras
+
+    name = quick_run[-1]["model"]
+    answer = client.get(f"/models/{name}/download")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    zipfile.ZipFile(io.BytesIO(answer.content)).extractall(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.json", f"{name}.keras"]
+    keras_model = keras.saving.load_model(tmp_path / f"{name}.keras")
+    served = client.post(f"/predict?model={name}", json={"pixels": mnist_test_digit(0)}).json()
+    x = np.asarray(mnist_test_digit(0), np.float32).reshape(1, 784)
+    # The same network as the one served: p("1") of a 0, as /predict gave it.
+    assert float(np.asarray(keras_model(x))[0, 0]) == pytest.approx(
+        served["probabilities"]["1"], abs=1e-5
+    )
+    registry = load_registry(tmp_path, name)  # what the app does with its model store
+    assert registry.get(name).predict(x[0]).index == 0
+    assert json.loads((tmp_path / f"{name}.json").read_text())["history"]["val_accuracy"]
+
+
+@needs_mnist
+def test_a_temporary_model_is_dropped_30_minutes_after_its_last_use(
+    client: TestClient, quick_run: list[dict]
+) -> None:
+    name = quick_run[-1]["model"]
+    kept = client.app.state.temporary_models
+    now = [time.monotonic()]
+    real_clock, kept.clock = kept.clock, lambda: now[0]
+    try:
+        pixels = {"pixels": mnist_test_digit(1)}
+        now[0] += 20 * 60
+        assert client.post(f"/predict?model={name}", json=pixels).status_code == 200
+        now[0] += 20 * 60  # 40 minutes after training, 20 after its last use
+        assert client.post(f"/predict?model={name}", json=pixels).status_code == 200
+        now[0] += 30 * 60
+        assert client.post(f"/predict?model={name}", json=pixels).status_code == 404
+        assert name not in [m["name"] for m in client.get("/models").json()["models"]]
+        assert client.get(f"/models/{name}/download").status_code == 404
+    finally:
+        kept.clock = real_clock
+
+
+# ---------------------------------------------------------------- controls
+@needs_mnist
+def test_stop_ends_the_run_early_with_done_for_the_model_so_far(client: TestClient) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(LONG_RUN)
+        receive_until(ws, "progress")
+        ws.send_json({"type": "stop"})
+        messages = receive_until(ws, "done")
+    done = messages[-1]
+    assert done["type"] == "done" and done["stopped"] is True and done["stop_reason"] == "client"
+    assert len([m for m in messages if m["type"] == "epoch"]) < 50
+    assert client.post(f"/predict?model={done['model']}", json={"pixels": mnist_test_digit(0)}
+                       ).status_code == 200
+
+
+def next_progress(ws: Any) -> dict[str, Any]:
+    message = receive_until(ws, "progress")[-1]
+    assert message["type"] == "progress", message
+    return message
+
+
+@needs_mnist
+def test_a_paused_run_holds_its_place_and_step_trains_one_snapshot(client: TestClient) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(LONG_RUN)  # a snapshot every 5 batches, at most 5 a second
+        assert next_progress(ws)["batch"] == 0  # the starting weights
+        ws.send_json({"type": "pause"})
+        held = next_progress(ws)  # where the pause took hold, shown at once
+        time.sleep(1.0)
+        ws.send_json({"type": "step"})
+        stepped = next_progress(ws)
+        time.sleep(1.0)  # a run going on would send about 5 snapshots meanwhile
+        ws.send_json({"type": "stop"})
+        rest = receive_until(ws, "done")
+    assert stepped["epoch"] == held["epoch"] and stepped["batch"] - held["batch"] == 5
+    assert [m["type"] for m in rest if m["type"] == "progress"] == []
+    assert rest[-1].get("stopped") is True, rest[-1]
+
+
+@needs_mnist
+def test_a_client_that_disconnects_stops_its_run(client: TestClient) -> None:
+    before = len(client.app.state.temporary_models.all())
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(LONG_RUN)
+        receive_until(ws, "progress")
+    wait_until_idle(client, timeout_s=10)
+    assert len(client.app.state.temporary_models.all()) == before  # nobody to hand it to
+
+
+@needs_mnist
+def test_one_run_too_many_is_told_the_server_is_busy_with_code_1013(client: TestClient) -> None:
+    with client.websocket_connect("/train") as first:
+        first.send_json(LONG_RUN)
+        receive_until(first, "started")
+        with client.websocket_connect("/train") as second:
+            second.send_json(QUICK_RUN)
+            error = second.receive_json()
+            with pytest.raises(WebSocketDisconnect) as closed:
+                second.receive_json()
+        first.send_json({"type": "stop"})
+        receive_until(first, "done")
+    assert error["type"] == "error" and "busy" in error["detail"]
+    assert closed.value.code == 1013
+
+
+@needs_mnist
+def test_a_run_ends_at_the_time_limit() -> None:
+    with make_client(max_training_s=2.0) as capped, capped.websocket_connect("/train") as ws:
+        ws.send_json(LONG_RUN)
+        done = receive_until(ws, "done")[-1]
+    assert done["type"] == "done" and done["stop_reason"] == "time_limit"
+    assert done["stopped"] is False
+
+
+# ---------------------------------------------------------------- refusals
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"epochs": 51}, "epochs"),
+        ({"epochs": "5"}, "epochs"),
+        ({"hidden": [8, 8, 8, 8, 8]}, "hidden"),
+        ({"hidden": [257]}, "256 units"),
+        ({"hidden": []}, "hidden"),
+        ({"activation": "softplus"}, "activation"),
+        ({"digits": "3"}, "at least two digits"),
+        ({"digits": "0,12"}, "digits"),
+        ({"learning_rate": -0.1}, "learning_rate"),
+        ({"learning_rate": float("inf")}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"pace": "slow"}, "pace"),
+        ({"snapshot_every": 0}, "snapshot_every"),
+        ({"epoch": 5}, "unknown field(s) epoch"),
+    ],
+)
+def test_bad_settings_get_an_error_naming_what_to_fix(
+    client: TestClient, settings: dict[str, Any], named: str
+) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_text(json.dumps(settings))  # json.dumps: Infinity is sent as such
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert error["type"] == "error" and named in error["detail"]
+    assert closed.value.code == 1008
+    assert not client.app.state.training_slots.running
+
+
+@pytest.mark.parametrize(
+    ("first", "named"),
+    [
+        ('{"type": "pause"}', "no run to pause yet"),
+        ('{"type": "step"}', "no run to step yet"),
+        ("[1, 2]", "JSON object"),
+        ("epochs=5", "must be JSON"),
+    ],
+)
+def test_a_bad_or_early_first_message_gets_an_error(
+    client: TestClient, first: str, named: str
+) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_text(first)
+        error = ws.receive_json()
+    assert error["type"] == "error" and named in error["detail"]
+
+
+def test_a_binary_message_is_refused(client: TestClient) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_bytes(b"{}")
+        assert "JSON text" in ws.receive_json()["detail"]
+
+
+def test_a_message_over_64_kib_is_refused_with_code_1009(client: TestClient) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_text(json.dumps({"digits": "0,1", "padding": "x" * 70_000}))
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert "64 KiB" in error["detail"] and closed.value.code == 1009
+
+
+@needs_mnist
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        ({"type": "step"}, "send pause first"),
+        ({"digits": "0-9"}, "only be chosen once"),
+        ({"type": "watch", "pixels": [[0.5] * 28] * 27}, "28 rows of 28"),
+        ({"type": "watch", "pixels": [[2.0] * 28] * 28}, "[0, 1]"),
+        ({"type": "rewind"}, "one of watch, pause, resume, step, stop"),
+    ],
+)
+def test_a_bad_message_during_a_run_gets_an_error_and_ends_the_run(
+    client: TestClient, message: dict[str, Any], named: str
+) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(LONG_RUN)
+        receive_until(ws, "started")
+        ws.send_json(message)
+        error = receive_until(ws, "error")[-1]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert error["type"] == "error" and named in error["detail"]
+    assert closed.value.code == 1008
+    wait_until_idle(client)
+
+
+def test_a_socket_from_another_sites_page_is_refused(client: TestClient) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/train", headers={"origin": "https://elsewhere.example"}),
+    ):
+        pass
+    assert refused.value.code == 1008
+
+
+def test_this_servers_own_page_and_allowed_origins_may_connect() -> None:
+    with make_client(training_origins="https://lens.example, https://b.example") as allowing:
+        for origin in ("http://testserver", "https://lens.example"):
+            with allowing.websocket_connect("/train", headers={"origin": origin}) as ws:
+                ws.send_json({"epochs": 0})
+                assert ws.receive_json()["type"] == "error"  # connected: settings checked
+
+
+def test_training_turned_off_says_so(tmp_path: Path) -> None:
+    with make_client(allow_training=False) as off:
+        assert off.get("/train/availability").json()["available"] is False
+        with off.websocket_connect("/train") as ws:
+            ws.send_json({})
+            assert "turned off" in ws.receive_json()["detail"]
+
+
+def test_without_mnist_the_error_says_how_to_provide_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache
+    with TestClient(create_app(Settings(data_dir=None))) as no_data:
+        availability = no_data.get("/train/availability").json()
+        with no_data.websocket_connect("/train") as ws:
+            ws.send_json({})
+            error = ws.receive_json()
+    assert availability["available"] is False and "DIGITS_DATA_DIR" in availability["detail"]
+    assert error["type"] == "error" and "DIGITS_DATA_DIR" in error["detail"]
