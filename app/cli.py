@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     server = AnnouncingServer(config)
     try:
         if config.workers > 1:
-            Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+            # Each of uvicorn's workers runs its own uvicorn.Server: Multiprocess takes no target.
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
         else:
             server.run()
             if not server.started:  # the lifespan refused to start, its one line printed
