@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import secrets
 import time
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, Request, Response, WebSocket
+from fastapi import APIRouter, FastAPI, Request, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from app.dependencies import find_model
 from app.metrics import TRAINING_RUNS_IN_PROGRESS
+from app.routers import training_report
 from app.settings import Settings
 from app.temporary_models import TemporaryModels
 from app.training_job import TrainedRun, missing_data_help, mnist_location, run_job
@@ -76,6 +74,7 @@ def add_training(app: FastAPI) -> None:
         on_drop=lambda name: getattr(app.state, "model_details", {}).pop(name, None),
     )
     app.include_router(router)
+    app.include_router(training_report.router)
 
 
 @router.get("/train/availability", summary="Whether this server lets the page train")
@@ -86,34 +85,6 @@ def availability(request: Request) -> dict[str, Any]:
     if mnist_location(settings.data_dir) is None:
         return {"available": False, "detail": missing_data_help(settings.data_dir)}
     return {"available": True, "detail": None}
-
-
-@router.get(
-    "/models/{name}/download",
-    summary="A model as a zip of NAME.keras and its card NAME.json",
-    response_class=Response,
-)
-def download(name: str, request: Request) -> Response:
-    """Unzip into model_store/ and the app serves it; `keras.saving.load_model("NAME.keras")`
-    opens it in a notebook."""
-    model = find_model(request.app.state.registry, name, request.app.state.temporary_models)
-    temporary = request.app.state.temporary_models.get(model.name)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        if temporary is not None:
-            archive.writestr(f"{model.name}.keras", temporary.keras_file)
-        else:
-            folder = request.app.state.settings.model_dir
-            archive.write(folder / f"{model.name}.keras", f"{model.name}.keras")
-            ood_file = model.card.get("ood", {}).get("file")
-            if ood_file:
-                archive.write(folder / ood_file, ood_file)
-        archive.writestr(f"{model.name}.json", json.dumps(model.card, indent=2))
-    return Response(
-        buffer.getvalue(),
-        media_type="application/zip",
-        headers={"content-disposition": f'attachment; filename="{model.name}.zip"'},
-    )
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:

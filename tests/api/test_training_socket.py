@@ -408,3 +408,32 @@ def test_without_mnist_the_error_says_how_to_provide_it(
             error = ws.receive_json()
     assert availability["available"] is False and "DIGITS_DATA_DIR" in availability["detail"]
     assert error["type"] == "error" and "DIGITS_DATA_DIR" in error["detail"]
+
+
+# ---------------------------------------------------------------- how a model was trained
+@needs_mnist
+def test_the_training_report_has_the_cards_curves_confusion_and_misread_digits(
+    client: TestClient,
+) -> None:
+    report = client.get("/models/digits-0-9/training").json()
+    card = json.loads((REPO_ROOT / "model_store" / "digits-0-9.json").read_text())
+    assert report["history"]["val_accuracy"] == card["history"]["val_accuracy"]
+    matrix = np.asarray(report["test"]["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 10_000
+    first = report["misread"][0]
+    index = card["metrics"]["test"]["misclassified"][0]["mnist_test_index"]
+    with np.load(SHARED_DATA / "mnist.npz") as archive:
+        expected = archive["x_test"][index]
+    image = np.frombuffer(base64.b64decode(first["image"]), np.uint8).reshape(28, 28)
+    assert np.array_equal(image, expected) and first["true"] != first["predicted"]
+    assert report["misread_count"] == len(card["metrics"]["test"]["misclassified"])
+
+
+def test_a_training_report_without_mnist_says_why_it_has_no_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with TestClient(create_app(Settings(data_dir=None))) as no_data:
+        report = no_data.get("/models/digits-0-9/training").json()
+    assert report["misread"] and all(m["image"] is None for m in report["misread"])
+    assert "DIGITS_DATA_DIR" in report["images_note"]
