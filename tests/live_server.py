@@ -129,6 +129,9 @@ class ServerProcess:
                 self.popen.kill()
                 self.popen.wait(timeout=5)
         self._reader.join(timeout=5)
+        for pipe in (self.popen.stdout, self.popen.stderr):
+            if pipe is not None and not self._reader.is_alive():
+                pipe.close()
 
 
 @dataclass(frozen=True)
@@ -227,11 +230,14 @@ def startup_outcome(
     model_dir: Path | None = None,
     command: list[str] | None = None,
     env: dict[str, str] | None = None,
+    log_path: Path | None = None,
 ) -> StartupOutcome:
-    """Start a server and report how start-up ended: its exit code, or None if it served."""
+    """Start a server and report how start-up ended: its exit code, or None if it served.
+    With `log_path`, `stderr` holds stdout too, in the order they were written."""
     process = ServerProcess(
         command or uvicorn_command(free_port()),
         env if env is not None else server_env(model_dir=model_dir),
+        log_path,
     )
     try:
         served = process.wait_until_serving_or_exit()

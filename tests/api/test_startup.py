@@ -159,6 +159,34 @@ def test_console_script_reports_the_model_dir_it_was_given(
     assert_refused(outcome, folder, "the model folder does not exist")
 
 
+SERVING_ANNOUNCEMENT = "Serving the app at http://127.0.0.1:"
+
+
+def test_console_script_says_it_serves_only_after_start_up(
+    run_startup: Callable[..., Any], tmp_path: Path
+) -> None:
+    outcome = run_startup(command=_serve_command("--port", "0"), log_path=tmp_path / "log")
+    assert outcome.exit_code is None, outcome.stderr
+    lines = outcome.stderr.splitlines()
+    announced = [index for index, line in enumerate(lines) if SERVING_ANNOUNCEMENT in line]
+    started = [index for index, line in enumerate(lines) if "startup complete" in line]
+    assert len(announced) == 1 and started, outcome.stderr
+    assert announced[0] > started[0], outcome.stderr
+
+
+def test_console_script_that_cannot_start_does_not_say_it_serves(
+    run_startup: Callable[..., Any], tmp_path: Path
+) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    outcome = run_startup(
+        command=_serve_command("--model-dir", str(folder), "--port", "0"),
+        log_path=tmp_path / "log",
+    )
+    assert_refused(outcome, folder, f"--out {folder}")
+    assert "Serving the app" not in outcome.stderr
+
+
 def test_console_script_serves_the_model_dir_it_was_given(
     start_server: Callable[..., AbstractContextManager[str]],
     two_model_store: Path,
