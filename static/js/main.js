@@ -317,6 +317,10 @@ backwardMaths.addEventListener('connectionpick', (event) => {
   state.connection = event.detail.connection;
   renderNetwork();
 });
+// The view rebuilds its units when its width changes; the saturation rings go on them again.
+new ResizeObserver(() => {
+  if (teach.gradients) renderNetwork();
+}).observe(byId('diagram-wrap'));
 // A line of the backward diagram explains its own weight gradient when clicked.
 byId('network-diagram').addEventListener('click', (event) => {
   const edge = event.target.closest?.('.edge');

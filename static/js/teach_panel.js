@@ -60,7 +60,9 @@ export class TeachPanel extends EventTarget {
 
   drawingChanged() {
     this.#setEnabled(true);
-    if (this.#target !== null) this.#request({ step: false });
+    if (this.#target === null) return;
+    this.#ui.step.replaceChildren(); // it was a step on the previous drawing
+    this.#request({ step: false });
   }
 
   reset() {

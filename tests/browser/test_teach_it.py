@@ -148,6 +148,12 @@ def test_saturated_units_are_marked_and_say_why_their_delta_is_tiny(page: Any) -
     choose_target(page, "1")
     saturated = page.locator("#network-diagram g.unit.is-saturated")
     expect(saturated).not_to_have_count(0)
+    marked = saturated.count()
+    # A narrower window rebuilds the diagram; the rings come back on the new units.
+    wide = page.locator("#network-diagram").get_attribute("width")
+    page.set_viewport_size({"width": 900, "height": 800})
+    expect(page.locator("#network-diagram")).not_to_have_attribute("width", wide)
+    expect(saturated).to_have_count(marked)
     saturated.first.click()
     page.mouse.move(0, 0)
     note = page.locator('#backward-explainer [data-field="saturation"]')
