@@ -120,7 +120,8 @@ def read_idx(path: Path) -> np.ndarray:
 
 def load_npz(path: Path) -> Mnist:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Opened here, not by np.load, which leaves the file open when the archive is damaged.
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
             missing = [key for key in NPZ_KEYS if key not in archive.files]
             if missing:
                 raise DataError(
