@@ -147,6 +147,58 @@ def test_answer_agrees_with_gradient_tape(client: TestClient, model: str) -> Non
         assert answer["after_step"]["loss"] == pytest.approx(after, abs=TOLERANCE)
 
 
+# (hidden units, hidden activation, classes): a softmax output for three or more classes, one
+# sigmoid unit for two, as training makes them.
+RANDOM_ARCHITECTURES = [((32, 16), "relu", 3), ((20,), "tanh", 2), ((12, 8), "sigmoid", 10)]
+
+
+@pytest.mark.parametrize(
+    "architecture", RANDOM_ARCHITECTURES, ids=lambda arch: f"{arch[1]}-{arch[2]}-classes"
+)
+def test_random_model_served_from_a_store_agrees_with_gradient_tape(
+    architecture: tuple[tuple[int, ...], str, int], tmp_path: Path
+) -> None:
+    from gradient_tape import keras_loss_after_step, tape_gradients
+
+    keras = pytest.importorskip("keras")
+    from training.model_store_writer import save_model_with_card
+
+    hidden, activation, count = architecture
+    keras.utils.set_random_seed(count)
+    layers = [keras.Input(shape=(784,))]
+    layers += [keras.layers.Dense(size, activation=activation) for size in hidden]
+    layers.append(
+        keras.layers.Dense(
+            1 if count == 2 else count, activation="sigmoid" if count == 2 else "softmax"
+        )
+    )
+    model = keras.Sequential(layers)
+    classes = [str(digit) for digit in range(count)]
+    save_model_with_card(
+        model, {"name": "random", "classes": classes, "metrics": {}}, tmp_path, "random"
+    )
+    settings = Settings(model_dir=tmp_path, default_model="random")
+    with TestClient(create_app(settings)) as random_client:
+        for target in (classes[0], classes[-1]):
+            body = {"pixels": DIGITS[0].tolist(), "target": target, "learning_rate": 0.3}
+            answer = post(random_client, body).json()
+            index = classes.index(target)
+            y = np.array([float(index)]) if count == 2 else np.eye(count)[index]
+            x = np.asarray(answer["input"], dtype=np.float32).reshape(-1)
+            expected = tape_gradients(model, x, y.astype(np.float32))
+            assert answer["loss"] == pytest.approx(expected.loss, abs=TOLERANCE)
+            for layer, delta in zip(answer["layers"], expected.deltas, strict=True):
+                np.testing.assert_allclose(layer["delta"], delta, atol=TOLERANCE, rtol=0)
+            np.testing.assert_allclose(
+                np.asarray(answer["input_gradient"]).reshape(-1),
+                expected.input_gradient,
+                atol=TOLERANCE,
+                rtol=0,
+            )
+            after = keras_loss_after_step(model, x, y.astype(np.float32), 0.3)
+            assert answer["after_step"]["loss"] == pytest.approx(after, abs=TOLERANCE)
+
+
 def test_output_delta_is_the_output_minus_the_target(client: TestClient) -> None:
     for target, y in (("0", 0.0), ("1", 1.0)):
         output = gradients_of(client, 1, target)["layers"][-1]
