@@ -7,8 +7,8 @@ What a cluster's operators scrape (deploy/kubernetes/ carries the prometheus.io 
   by its route *template* (``/models/{name}``, never the raw path, so that no client can create
   labels at will); a path that matches no route is ``unmatched``;
 - ``digits_predictions_total{model}``: the answered ``POST /predict`` per model;
-- ``digits_training_runs_in_progress``: training runs going on now. Nothing trains from the
-  page yet (issue 14); that feature sets it with ``TRAINING_RUNS_IN_PROGRESS.inc()/.dec()``.
+- ``digits_training_runs_in_progress``: training runs going on now; the page's training
+  (WebSocket /train) sets it with ``TRAINING_RUNS_IN_PROGRESS.inc()/.dec()``.
 
 Several workers (``DIGITS_WORKERS`` > 1) each count their own requests. ``digits-serve`` then
 gives them a fresh ``PROMETHEUS_MULTIPROC_DIR`` before any of them starts, prometheus-client
@@ -61,7 +61,7 @@ PREDICTIONS = Counter(
 )
 TRAINING_RUNS_IN_PROGRESS = Gauge(
     "digits_training_runs_in_progress",
-    "Training runs going on now (the page's 'Train your own'; 0 while it does not exist).",
+    "Training runs going on now (the page's 'Train your own').",
     multiprocess_mode="livesum",  # the sum over the workers that are alive
 )
 
