@@ -83,6 +83,8 @@ ARCHITECTURES = [
     ((40,), "relu", 1, "sigmoid"),
     ((16, 16, 8), "tanh", 3, "softmax"),
     ((), "", 10, "softmax"),
+    ((16,), "softmax", 1, "sigmoid"),  # softmax mixes its units: δ is not δ_up ⊙ g′(z)
+    ((12,), "linear", 3, "softmax"),
 ]
 
 
