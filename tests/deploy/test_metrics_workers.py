@@ -2,8 +2,8 @@
 
 Each worker counts what it serves; a scrape is answered by whichever worker takes the
 connection, and must still show every worker's requests (prometheus-client's multiprocess
-mode, with the folder digits-serve prepares). The server runs once for the module; the tests
-read what it did.
+mode, with the folder digits-serve prepares). The server runs once for the module (the tests
+that read what it did are marked slow); the last tests check how the folder is prepared.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from prometheus_samples import value
 
 from app.cli import MULTIPROC_DIR_VARIABLE, prepare_metrics_dir
 from app.settings import Settings
-
-pytestmark = pytest.mark.slow
 
 SERVE = Path(sys.executable).parent / "digits-serve"
 CLIENTS = 16
@@ -95,14 +93,17 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> TwoWorkerRun:
     )
 
 
+@pytest.mark.slow
 def test_an_earlier_runs_values_are_removed_at_start(two_workers: TwoWorkerRun) -> None:
     assert not two_workers.stale_file_left_at_start
 
 
+@pytest.mark.slow
 def test_both_workers_served_requests(two_workers: TwoWorkerRun) -> None:
     assert len(two_workers.pids_that_counted) == 2
 
 
+@pytest.mark.slow
 def test_every_scrape_counts_every_workers_requests(two_workers: TwoWorkerRun) -> None:
     labels = {"method": "GET", "route": "/models/{name}", "status": "200"}
     for text in two_workers.scrapes:
@@ -113,17 +114,20 @@ def test_every_scrape_counts_every_workers_requests(two_workers: TwoWorkerRun) -
         )
 
 
+@pytest.mark.slow
 def test_every_scrape_counts_every_workers_predictions(two_workers: TwoWorkerRun) -> None:
     model = Settings().default_model
     for text in two_workers.scrapes:
         assert value(text, "digits_predictions_total", model=model) == two_workers.predictions
 
 
+@pytest.mark.slow
 def test_the_training_gauge_adds_up_the_live_workers(two_workers: TwoWorkerRun) -> None:
     for text in two_workers.scrapes:
         assert value(text, "digits_training_runs_in_progress") == 0
 
 
+@pytest.mark.slow
 def test_stopped_workers_drop_their_live_gauges(two_workers: TwoWorkerRun) -> None:
     files = two_workers.files_after_stop
     assert not [name for name in files if name.startswith("gauge_live")], files
