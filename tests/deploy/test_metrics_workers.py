@@ -139,7 +139,9 @@ def test_stopped_workers_drop_their_live_gauges(two_workers: TwoWorkerRun) -> No
 
 
 def test_without_a_folder_a_fresh_one_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MULTIPROC_DIR_VARIABLE, raising=False)
+    # Empty counts as unset; setenv (unlike delenv of a variable that is absent) makes
+    # monkeypatch restore the variable's absence after the test, whatever the test set.
+    monkeypatch.setenv(MULTIPROC_DIR_VARIABLE, "")
     made = prepare_metrics_dir()
     try:
         assert made is not None and made.is_dir() and not any(made.iterdir())
