@@ -15,6 +15,7 @@ import { describeOutputLayer } from './output_units.js';
 import { PredictClient } from './predict_client.js';
 import { ProbabilityBars } from './probability_bars.js';
 import { TeachPanel } from './teach_panel.js';
+import { TrainPanel } from './train_panel.js';
 import { UnitExplainer } from './unit_explainer.js';
 
 const EMPTY_STATUS = 'Draw a digit — the network guesses while you draw.';
@@ -51,6 +52,11 @@ const teach = new TeachPanel(byId('teach-panel'), {
   caption: byId('input-gradient-caption'),
 }, {
   readDrawing: () => (drawing.isEmpty() ? null : { model: state.model, image: drawing.toDataURL() }),
+});
+
+// "Train your own": a trained model joins the switch (modelSummaries gives its classes).
+const training = new TrainPanel({
+  shippedModels: models, addModel: (m) => modelSummaries.set(m.name, m),
 });
 
 const state = {
@@ -158,6 +164,7 @@ function showResult(result) {
   ensureDiagramModel(result);
   renderNetwork();
   teach.drawingChanged();
+  training.watch(result.input);
 }
 
 function showOutOfDistribution(result) {

@@ -1,0 +1,94 @@
+"""'Train your own' in real Chromium against a real server that has MNIST (DIGITS_DATA_DIR):
+a run of the seed's 25/15 network on 0/1 started from the page, its curves and weight images
+updating, and then 'Your model' reading a drawn 1. Skips without MNIST in ../shared/data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ARTIFACTS_DIR, PageProblems, open_page
+from live_server import running_server, server_env
+from page_actions import ONE, draw_with_mouse, expect, expect_prediction, open_app
+
+pytestmark = pytest.mark.browser
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+RUN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def training_url() -> Iterator[str]:
+    if not (SHARED_DATA / "mnist.npz").is_file():
+        pytest.skip(f"MNIST is not in {SHARED_DATA}")
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    with running_server(
+        env=server_env(data_dir=SHARED_DATA), log_path=ARTIFACTS_DIR / "train-server.log"
+    ) as server:
+        yield server.url
+
+
+@pytest.fixture
+def train_page(browser: Any, training_url: str, problems: PageProblems) -> Iterator[Any]:
+    page = open_page(browser, problems, base_url=training_url)
+    yield page
+    page.context.close()
+    assert problems.messages == [], "the page reported problems:\n" + "\n".join(problems.messages)
+
+
+def canvas_picture(page: Any, selector: str) -> str:
+    return page.eval_on_selector(selector, "canvas => canvas.toDataURL()")
+
+
+def start_run(page: Any, epochs: int) -> None:
+    expect(page.locator("#train-form")).to_be_visible()
+    page.select_option("#train-digits", "0,1")
+    page.fill("#train-hidden", "25,15")
+    page.fill("#train-epochs", str(epochs))
+    page.click("#train-start")
+
+
+def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
+    train_page: Any, assert_accessible: Any, artifacts: Path
+) -> None:
+    page = train_page
+    predictions: list[str] = []
+    page.on("response", lambda r: predictions.append(r.url) if "/predict" in r.url else None)
+    open_app(page)
+    draw_with_mouse(page, ONE)
+    expect_prediction(page, "1")
+    start_run(page, epochs=2)
+
+    caption = page.locator("#train-weights-caption")
+    expect(caption).to_contain_text(re.compile(r"Epoch 1, batch [1-9]"), timeout=RUN_TIMEOUT_MS)
+    early_weights = canvas_picture(page, "#train-weights")
+    early_loss = canvas_picture(page, "#train-loss-chart")
+    expect(page.locator("#train-weights")).to_have_attribute(
+        "aria-label", re.compile(r"^Weights of 25 first-layer units after [\d,]+ examples$")
+    )
+    expect(caption).to_contain_text("Epoch 2", timeout=RUN_TIMEOUT_MS)
+    assert canvas_picture(page, "#train-weights") != early_weights  # the weights changed
+    assert canvas_picture(page, "#train-loss-chart") != early_loss  # the curves grew
+    # The drawing's probabilities under the weights so far, one row per class.
+    expect(page.locator("#train-watch li")).to_have_count(2)
+
+    expect(page.locator("#train-result")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#train-status")).to_contain_text("Test accuracy")
+    expect(page.locator("#train-legend li")).to_have_count(1)
+    your_model = page.get_by_label("Your model", exact=True)
+    expect(your_model).to_be_checked()
+    assert your_model.get_attribute("value").startswith("yours-0-1-")
+    expect(page.locator("#train-download")).to_have_attribute(
+        "href", f"/models/{your_model.get_attribute('value')}/download"
+    )
+    # The drawing is read again, by the new model.
+    expect_prediction(page, "1")
+    assert any(f"model={your_model.get_attribute('value')}" in url for url in predictions)
+    expect(page.locator("#train-watch li.is-winner span").first).to_have_text("1")
+
+    page.locator("#train-card").screenshot(path=str(artifacts / "train-your-own.png"))
+    assert_accessible(page, "the 'Train your own' panel after a run", "#train-card")
