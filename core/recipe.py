@@ -45,6 +45,10 @@ class RecipeSettings:
     learning_rate: float = 0.005  # Adam's
     validation_fraction: float = 0.1  # held out of the training split
     seed: int = 1  # one seed for the split, the weights and the shuffling
+    # Change the training images afresh every epoch (core/augmentation.py, its TRAINING
+    # strengths): rotation, slant, stretch, stroke width, elastic distortion, blur, shifts and
+    # writing-style variants. The command line turns it on for the shipped models.
+    augment: bool = False
 
     @property
     def is_binary(self) -> bool:
@@ -158,13 +162,27 @@ def fit(
     2 one line per epoch (for a log file).
     """
     started = time.perf_counter()
+    training_data: dict[str, Any] = {
+        "x": splits.x_train,
+        "y": splits.y_train,
+        "batch_size": settings.batch_size,
+        "shuffle": True,
+    }
+    if settings.augment:
+        from core.augmented_batches import AugmentedBatches
+
+        images = np.rint(splits.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
+        digits = np.asarray(settings.digits)[splits.y_train]
+        # The batches shuffle themselves, seeded: Keras must not reorder them.
+        training_data = {
+            "x": AugmentedBatches(images, splits.y_train, digits, settings.batch_size,
+                                  settings.seed),
+            "shuffle": False,
+        }
     history = model.fit(
-        splits.x_train,
-        splits.y_train,
+        **training_data,
         validation_data=(splits.x_val, splits.y_val),
         epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        shuffle=True,
         callbacks=list(callbacks),
         verbose=verbose,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.augmentation import TRAINING
 from core.mnist_data import Mnist
 from core.recipe import Fitted, Splits, loss_name
 
@@ -53,6 +54,7 @@ def build_model_card(
             "seed": settings.seed,
             "hidden": list(settings.hidden),
             "activation": settings.activation,
+            "augmentation": TRAINING.as_card() if settings.augment else None,
         },
         "data": {
             "source": mnist.source,

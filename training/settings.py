@@ -24,6 +24,7 @@ class TrainSettings(RecipeSettings):
     name: str | None = None  # default: derived from the digits, e.g. "digits-0-1"
     out_of_distribution: bool = True  # train the "neither of these" detector too
     description: str = ""  # why this model is as it is, for its card
+    augment: bool = True  # the shipped models train on augmented images (core/recipe.py)
 
     @property
     def model_name(self) -> str:
@@ -129,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a sentence for the model card: what this model is and why",
     )
     parser.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.augment,
+        help="change the training images afresh every epoch: rotation, slant, stretch, "
+        "stroke width, elastic distortion, blur, shifts, writing styles (default: on)",
+    )
+    parser.add_argument(
         "--no-ood",
         dest="out_of_distribution",
         action="store_false",
@@ -153,6 +161,7 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
         seed=args.seed,
         out_of_distribution=args.out_of_distribution,
         description=args.description,
+        augment=args.augment,
     )
     check_settings(settings)
     return settings

@@ -26,6 +26,7 @@ from core.recipe import Splits, build_network, evaluate_splits, fit, select_digi
 from training.model_card import build_model_card
 from training.quiet_tensorflow import import_tensorflow_quietly
 from training.settings import SettingsError, TrainSettings, parse_args
+from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
 
 def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
@@ -57,12 +58,18 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
         f"({len(test['misclassified'])} of {test['count']} wrong)",
         flush=True,
     )
+    # ... and on the same test digits changed beyond training's ranges.
+    shifted_test = shifted_test_images(mnist)
+    metrics["shifted_test"] = shifted_test_metrics(
+        model, shifted_test[splits.test_indices], splits.y_test, settings.classes
+    )
+    print(f"shifted test accuracy {metrics['shifted_test']['accuracy']:.2%}", flush=True)
 
     # 5. The model card: everything needed to know what this model is and how it was made.
     card = build_model_card(settings, mnist, splits, model, fitted, metrics, command)
 
     # 6. The "neither of these" detector, for models that do not cover all ten digits.
-    extra_files = add_ood_detector(settings, mnist, splits, card)
+    extra_files = add_ood_detector(settings, mnist, splits, card, shifted_test)
 
     # 7. Save atomically: the good model is replaced only by a complete, loadable new one.
     from training.model_store_writer import save_model_with_card
@@ -76,7 +83,8 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
 
 
 def add_ood_detector(
-    settings: TrainSettings, mnist: Mnist, splits: Splits, card: dict[str, Any]
+    settings: TrainSettings, mnist: Mnist, splits: Splits, card: dict[str, Any],
+    shifted_test: np.ndarray | None = None,
 ) -> dict[str, Callable[[Path], None]]:
     """Train the detector if asked and possible; records it in ``card["ood"]`` and returns
     the file to save beside the model (none without a detector)."""
@@ -88,7 +96,8 @@ def add_ood_detector(
     from training import ood_detector
 
     data = ood_detector.build_detector_data(
-        mnist, splits, settings.digits, settings.seed, settings.validation_fraction
+        mnist, splits, settings.digits, settings.seed, settings.validation_fraction,
+        augment=settings.augment, shifted_test=shifted_test,
     )
     detector_model, detector = ood_detector.train_detector(
         data, len(settings.digits), settings.seed
