@@ -92,3 +92,28 @@ def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
 
     page.locator("#train-card").screenshot(path=str(artifacts / "train-your-own.png"))
     assert_accessible(page, "the 'Train your own' panel after a run", "#train-card")
+
+
+def test_how_each_shipped_model_was_trained_shows_its_curves_confusion_and_misread_digits(
+    train_page: Any, assert_accessible: Any
+) -> None:
+    page = train_page
+    open_app(page)
+    page.locator("#shipped-report summary").click()
+    page.select_option("#report-model", "digits-0-9")
+    expect(page.locator("#report-summary")).to_contain_text("15 epochs")
+    expect(page.locator("#report-confusion tbody tr")).to_have_count(10)
+    # The diagonal holds most of each row: 980 test 0s, nearly all read as 0.
+    first_right = page.locator("#report-confusion tbody tr").first.locator("td").first
+    assert int(first_right.inner_text()) > 950
+    expect(page.locator("#report-misread figure")).to_have_count(24)
+    expect(page.locator("#report-misread figcaption").first).to_contain_text("→")
+    assert_accessible(page, "'How each shipped model was trained', ten digits", "#train-card")
+
+
+def test_without_mnist_the_panel_explains_instead_of_offering_a_button(page: Any) -> None:
+    if Path.home().joinpath(".keras", "datasets", "mnist.npz").is_file():
+        pytest.skip("Keras's MNIST cache is here, so this server can train")
+    open_app(page)  # the shared server: no DIGITS_DATA_DIR
+    expect(page.locator("#train-unavailable")).to_contain_text("DIGITS_DATA_DIR")
+    expect(page.locator("#train-form")).to_be_hidden()
