@@ -22,7 +22,7 @@ from app.gradient_schemas import (
 )
 from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
-from app.routers.predict import ERROR_RESPONSES, predict
+from app.routers.predict import ERROR_RESPONSES, answer_for
 from core.network import after_one_step, backward, class_probabilities, forward
 
 router = APIRouter(tags=["gradients"])
@@ -78,7 +78,7 @@ def backward_answer(
 ) -> dict[str, Any]:
     """/predict's answer for ``x`` (28×28), built by /predict itself, with the backward pass for
     ``target_index`` added."""
-    answer = predict(x, model).model_dump()
+    answer = answer_for(x, model).model_dump()
     pixels = x.reshape(-1).astype(np.float32)
     gradients = backward(model.layers, pixels, forward(model.layers, pixels), target_index)
     after = after_one_step(model.layers, pixels, gradients, target_index, learning_rate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter
 
 from app.dependencies import DrawingDep, ModelDep
@@ -31,11 +32,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     openapi_extra=openapi_for(DrawingJson, DrawingUpload),
     summary="Classify a drawing and show what every layer did",
 )
-def predict(x: DrawingDep, model: ModelDep) -> PredictResponse:
+async def predict(x: DrawingDep, model: ModelDep) -> PredictResponse:
     """Send a drawing as JSON `{"image": data URL}`, MNIST pixels as `{"pixels": …}`, or an
     image file as multipart field `file`. The answer holds the class probabilities, each
     Dense layer's activations (a) and pre-activations (z), and the 28×28 input the network saw.
     """
+    # async: decoding the drawing, the request's real work, runs in the threadpool (DrawingDep,
+    # a plain def); what is left is a few small matrix products, done where the request is.
+    return answer_for(x, model)
+
+
+def answer_for(x: np.ndarray, model: LoadedModel) -> PredictResponse:
+    """/predict's answer for the 28×28 input `x` (also the first part of /gradients')."""
     prediction = model.predict(x.reshape(-1))
     label = model.classes[prediction.index]
     return PredictResponse(
