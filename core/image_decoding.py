@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import warnings
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
@@ -56,15 +57,18 @@ def decode_image(data: bytes, max_side: int = 4096) -> Image.Image:
         raise ImageDecodeError("the image file is empty")
 
     try:
-        # Reads the header only.
-        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; refused like the larger ones.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Reads the header only.
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError:
         if _starts_like_an_accepted_format(data):
             raise ImageDecodeError(_CORRUPT) from None
         raise ImageDecodeError(
             f"the file is not a {_ACCEPTED_FORMATS_TEXT} image; send one of those formats"
         ) from None
-    except Image.DecompressionBombError as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow refuses absurd sizes inside open(), before we can read them ourselves.
         raise ImageTooLargeError(_too_large(_pixels_named_in(error), max_side)) from None
     except _PILLOW_DECODE_ERRORS:
