@@ -6,7 +6,8 @@ What a cluster's operators scrape (deploy/kubernetes/ carries the prometheus.io 
   ``digits_http_request_duration_seconds{method, route, status}``: every HTTP request, labelled
   by its route *template* (``/models/{name}``, never the raw path, so that no client can create
   labels at will); a path that matches no route is ``unmatched``;
-- ``digits_predictions_total{model}``: the answered ``POST /predict`` per model;
+- ``digits_predictions_total{model}``: the answered ``POST /predict`` per model of the store;
+  those of models trained from the page all count as ``temporary``;
 - ``digits_training_runs_in_progress``: training runs going on now; the page's training
   (WebSocket /train) sets it with ``TRAINING_RUNS_IN_PROGRESS.inc()/.dec()``.
 
@@ -38,6 +39,7 @@ MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 PREDICT_PATH = "/predict"
+TEMPORARY_MODEL_LABEL = "temporary"
 # /healthz answers in well under a millisecond and /predict in a few; a burst of 16 clients on
 # one worker takes tens of milliseconds, a huge image a second or more.
 LATENCY_BUCKETS_S = (
@@ -155,16 +157,23 @@ _TEMPLATE_PATTERNS: WeakKeyDictionary[FastAPI, list[tuple[re.Pattern[str], str]]
 
 def predicted_model(scope: Scope) -> str | None:
     """The model a POST /predict that answered 200 used: the one its ``?model=`` names, else the
-    default, resolved by the same registry look-up as the endpoint's own."""
+    default, looked up as the endpoint looks it up (app/dependencies.py): the model store first,
+    then the models trained from the page, all counted as ``temporary``: each run makes a new
+    name, and a label per name would grow without end."""
     query = scope.get("query_string", b"").decode("latin-1")
     requested = parse_qs(query).get("model", [None])[-1] if query else None
-    registry = getattr(getattr(scope.get("app"), "state", None), "registry", None)
+    state = getattr(scope.get("app"), "state", None)
+    registry = getattr(state, "registry", None)
     if registry is None:
         return None
     try:
         return str(registry.get(requested).name)
-    except Exception:  # a model dropped in between: not worth failing the answered request
-        return None
+    except Exception:  # not in the store: a trained model, or one dropped in between
+        pass
+    temporary = getattr(state, "temporary_models", None)
+    # all(), not get(): a look-up would count as a use and keep the model longer.
+    trained = temporary.all() if requested and temporary is not None else []
+    return TEMPORARY_MODEL_LABEL if any(m.name == requested for m in trained) else None
 
 
 @asynccontextmanager

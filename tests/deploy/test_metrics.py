@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -117,6 +118,21 @@ def test_predictions_are_counted_per_model(client: TestClient) -> None:
     assert value(after, PREDICTIONS, model="digits-0-9") - value(
         before, PREDICTIONS, model="digits-0-9"
     ) == 2
+
+
+def test_predictions_of_models_trained_from_the_page_share_one_label(
+    client: TestClient,
+) -> None:
+    """Each training run names its model anew: one label for them all keeps the series few."""
+    state = client.app.state  # type: ignore[attr-defined]
+    trained = replace(state.registry.get(None), name="trained-for-this-test")
+    state.temporary_models.add(trained, keras_file=b"")
+    before = value(scrape(client), PREDICTIONS, model="temporary")
+    answer = client.post("/predict?model=trained-for-this-test", json={"pixels": A_ONE})
+    assert answer.status_code == 200, answer.text
+    after = scrape(client)
+    assert value(after, PREDICTIONS, model="temporary") - before == 1
+    assert "trained-for-this-test" not in label_values(after, PREDICTIONS, "model")
 
 
 def test_a_refused_drawing_is_no_prediction(client: TestClient) -> None:
