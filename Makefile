@@ -22,8 +22,9 @@ $(VENV)/.installed-test: pyproject.toml
 	touch $@ $(VENV)/.installed-app
 
 # digits-serve says "Serving the app at …" itself, once the models are loaded and it listens.
+# With MNIST in $(DATA), the page's "Train your own" learns from it (DIGITS_DATA_DIR).
 run: $(VENV)/.installed-app
-	$(BIN)/digits-serve --host $(HOST) --port $(PORT)
+	$(if $(wildcard $(DATA)/mnist.npz $(DATA)/train-images-idx3-ubyte*),DIGITS_DATA_DIR=$(abspath $(DATA)) )$(BIN)/digits-serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -40,6 +41,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.bench_predict
 	$(BIN)/python -m benchmarks.bench_gradients
 	$(BIN)/python -m benchmarks.bench_workers
+	$(BIN)/python -m benchmarks.bench_training --data $(DATA)
 
 # Retrain the shipped 0/1 model from the MNIST files beside the project.
 DATA ?= ../shared/data

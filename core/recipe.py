@@ -62,7 +62,8 @@ class RecipeSettings:
 
 @dataclass
 class Splits:
-    """The selected digits as network inputs: x (n, 784) float32 in [0,1], y class indices."""
+    """The selected digits as network inputs: x (n, 784) float32 in [0,1] (or uint8 0-255, see
+    `select_digits`), y class indices."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -82,11 +83,17 @@ class Fitted:
 
 
 def select_digits(
-    mnist: Mnist, digits: tuple[int, ...], validation_fraction: float, seed: int
+    mnist: Mnist,
+    digits: tuple[int, ...],
+    validation_fraction: float,
+    seed: int,
+    keep_uint8: bool = False,
 ) -> Splits:
     """Keep the requested digits, scale to [0,1], flatten to 784, hold out a validation split.
 
     Class i is the i-th requested digit. The test split stays apart: it is for the final report.
+    With ``keep_uint8`` the rows stay uint8 (a quarter of the memory): `fit` and `evaluate`
+    then scale them batch by batch (the page's live training, app/training_job.py).
     """
     for split, labels in (("training", mnist.y_train), ("test", mnist.y_test)):
         missing = [d for d in digits if not np.any(labels == d)]
@@ -99,7 +106,8 @@ def select_digits(
 
     def prepare(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
         keep = np.flatnonzero(np.isin(labels, digits))
-        x = images[keep].reshape(len(keep), -1).astype(np.float32) / 255.0
+        x = images[keep].reshape(len(keep), -1)
+        x = x if keep_uint8 else x.astype(np.float32) / 255.0
         return x, class_of_digit[labels[keep]], keep
 
     x, y, _ = prepare(mnist.x_train, mnist.y_train)
@@ -179,9 +187,21 @@ def fit(
                                   settings.seed),
             "shuffle": False,
         }
+    validation_data: Any = (splits.x_val, splits.y_val)
+    if splits.x_train.dtype == np.uint8 and not settings.augment:
+        from core.scaled_batches import ScaledBatches
+
+        # Converted to float batch by batch; shuffled by the batches themselves, seeded.
+        training_data = {
+            "x": ScaledBatches(splits.x_train, splits.y_train, settings.batch_size,
+                               settings.seed, shuffle=True),
+            "shuffle": False,
+        }
+        validation_data = ScaledBatches(splits.x_val, splits.y_val, 1024, settings.seed,
+                                        shuffle=False)
     history = model.fit(
         **training_data,
-        validation_data=(splits.x_val, splits.y_val),
+        validation_data=validation_data,
         epochs=settings.epochs,
         callbacks=list(callbacks),
         verbose=verbose,
@@ -193,8 +213,17 @@ def fit(
 
 
 def class_probabilities(model: keras.Model, x: np.ndarray, binary: bool) -> np.ndarray:
-    """(n, classes) probabilities, also for the one-unit sigmoid output (as the app reads it)."""
-    out = np.asarray(model(x, training=False), dtype=np.float64)
+    """(n, classes) probabilities, also for the one-unit sigmoid output (as the app reads it).
+    uint8 rows are scaled and run 4096 at a time, so no float copy of them all is made."""
+    if x.dtype == np.uint8:
+        from core.scaled_batches import scaled
+
+        out = np.concatenate([
+            np.asarray(model(scaled(x[i : i + 4096]), training=False), dtype=np.float64)
+            for i in range(0, len(x), 4096)
+        ])
+    else:
+        out = np.asarray(model(x, training=False), dtype=np.float64)
     return network.class_probabilities(out, 2 if binary else out.shape[-1])
 
 
