@@ -10,6 +10,7 @@ import json
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -437,3 +438,35 @@ def test_a_training_report_without_mnist_says_why_it_has_no_images(
         report = no_data.get("/models/digits-0-9/training").json()
     assert report["misread"] and all(m["image"] is None for m in report["misread"])
     assert "DIGITS_DATA_DIR" in report["images_note"]
+
+
+@needs_mnist
+def test_the_metrics_gauge_counts_the_run_in_progress(client: TestClient) -> None:
+    def gauge() -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith("digits_training_runs_in_progress "):
+                return float(line.split()[1])
+        raise AssertionError("no digits_training_runs_in_progress in /metrics")
+
+    assert gauge() == 0
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(LONG_RUN)
+        receive_until(ws, "progress")
+        assert gauge() == 1
+        ws.send_json({"type": "stop"})
+        receive_until(ws, "done")
+    wait_until_idle(client)
+    assert gauge() == 0
+
+
+# ---------------------------------------------------------------- the temporary models' store
+def test_at_most_max_models_are_kept_and_the_oldest_goes_first(client: TestClient) -> None:
+    from app.temporary_models import TemporaryModels
+
+    shipped = client.app.state.registry.get("digits-0-1")
+    dropped: list[str] = []
+    kept = TemporaryModels(max_models=2, on_drop=dropped.append)
+    for name in ("first", "second", "third"):
+        kept.add(replace(shipped, name=name), b"keras")
+    kept.get("second")  # a use does not make the oldest-added stay longer
+    assert [m.name for m in kept.all()] == ["second", "third"] and dropped == ["first"]
