@@ -50,7 +50,7 @@ def limits_description(settings: Settings) -> str:
   a larger body gets 413 as soon as that is known, from its Content-Length or while it streams;
 - image: at most {side}×{side} pixels (`DIGITS_MAX_IMAGE_SIDE`); a larger one gets 413,
   decided from its header before any pixel is decoded;
-- at most {settings.max_concurrent_predictions} predictions are computed at once
+- at most {settings.max_concurrent_predictions} images are decoded at once
   (`DIGITS_MAX_CONCURRENT_PREDICTIONS`); more wait their turn;
 - formats: PNG, JPEG, WebP, GIF or BMP; any other file, or a truncated or corrupt one,
   gets 415; a malformed request (bad JSON or base64, pixels that are not 28×28 numbers in

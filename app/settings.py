@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_concurrent_predictions: int = Field(
         4,
         gt=0,
-        description="DIGITS_MAX_CONCURRENT_PREDICTIONS: predictions computed at once per worker "
+        description="DIGITS_MAX_CONCURRENT_PREDICTIONS: images decoded at once per worker "
         "(more wait their turn); decoding a 4096×4096 image takes ~110 MB, so this bounds the "
         "memory a burst can take.",
     )
