@@ -1,5 +1,6 @@
-"""Reproducibility: the same seed and data give the same weights on CPU, here and in a fresh
-process; another seed gives other weights."""
+"""Reproducibility on one machine: the same seed and data give the same weights, bit for bit, in
+this process and in a fresh one; another seed gives other weights. (Across CPUs only the quality
+is the same: tests/training/test_full_mnist.py.)"""
 
 from __future__ import annotations
 
