@@ -160,6 +160,10 @@ def test_the_trained_model_predicts_and_is_listed_as_temporary(
     assert listed[name]["temporary"] is True and listed["digits-0-1"]["temporary"] is False
     detail = client.get(f"/models/{name}").json()
     assert [layer["units"] for layer in detail["layers"]] == [25, 15, 1]
+    taught = client.post(
+        f"/gradients?model={name}", json={"pixels": mnist_test_digit(1), "target": "0"}
+    )
+    assert taught.status_code == 200 and taught.json()["model"] == name
 
 
 @needs_mnist
