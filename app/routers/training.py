@@ -133,9 +133,9 @@ async def train(websocket: WebSocket) -> None:
             first = await asyncio.wait_for(receive_json(websocket), FIRST_MESSAGE_TIMEOUT_S)
         except TimeoutError:
             raise Refusal("send the run's settings as the first message") from None
-        request = parse_run_request(first)
         if not settings.allow_training:
             raise Refusal("training is turned off on this server (DIGITS_ALLOW_TRAINING)")
+        request = parse_run_request(first)
         data_path = mnist_location(settings.data_dir)
         if data_path is None:
             raise Refusal(missing_data_help(settings.data_dir))
