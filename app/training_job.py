@@ -9,6 +9,7 @@ Messages go out through `emit`, which must be safe to call from this thread.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import platform
 import tempfile
@@ -188,7 +189,7 @@ def live_callback(
                 "seen": (self.epoch - 1) * n_train + seen_this_epoch,  # examples so far
                 "loss": _number(logs.get("loss")),
                 "accuracy": _number(logs.get("accuracy")),
-                "first_layer": first_layer_images(self.model.get_layer("hidden_1").kernel),
+                "first_layer": first_layer_images(self.model.get_layer("hidden_1").kernel.numpy()),
             }
             watched = control.watched
             if watched is not None:
@@ -198,15 +199,15 @@ def live_callback(
     return LiveTraining()
 
 
-def first_layer_images(kernel: Any) -> dict[str, Any]:
+def first_layer_images(kernel: np.ndarray) -> dict[str, Any]:
     """The first hidden layer's weights, one 28×28 image per unit (at most 32): each unit's 784
     weights scaled by its largest |w| to bytes, 128 + round(127 · w / scale), base64-encoded,
     so a snapshot of 32 units is ~33 kB of JSON rather than ~200 kB of numbers."""
-    weights = np.asarray(kernel)[:, :FIRST_LAYER_IMAGES].T  # (units, 784)
+    weights = kernel[:, :FIRST_LAYER_IMAGES].T  # (units, 784)
     scales = np.maximum(np.abs(weights).max(axis=1), 1e-12)
     codes = np.clip(np.rint(weights / scales[:, None] * 127) + 128, 1, 255).astype(np.uint8)
     return {
-        "units": int(np.asarray(kernel).shape[1]),
+        "units": int(kernel.shape[1]),
         "side": 28,
         "scales": [round(float(s), 6) for s in scales],
         "images": [base64.b64encode(row.tobytes()).decode("ascii") for row in codes],
@@ -286,5 +287,5 @@ def model_card(
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "WebSocket /train " + str(request.as_message()),
+        "command": "WebSocket /train " + json.dumps(request.as_message()),
     }
