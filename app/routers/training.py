@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -119,6 +120,8 @@ async def receive_json(websocket: WebSocket) -> Any:
         return json.loads(text)
     except ValueError as error:
         raise Refusal(f"a message must be JSON ({error})") from None
+    except RecursionError:  # 64 KiB of "[" is valid-looking JSON nested too deep to read
+        raise Refusal("a message must be JSON nested at most a few levels deep") from None
 
 
 @router.websocket("/train")
@@ -165,7 +168,7 @@ async def _end(websocket: WebSocket, message: dict[str, Any], code: int) -> None
 class TrainingSession:
     """One run: its thread, the messages out, and the client's controls in."""
 
-    def __init__(self, websocket: WebSocket, request: RunRequest, data_path: Any) -> None:
+    def __init__(self, websocket: WebSocket, request: RunRequest, data_path: Path) -> None:
         self.websocket = websocket
         self.request = request
         self.data_path = data_path

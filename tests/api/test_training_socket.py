@@ -325,6 +325,7 @@ def test_bad_settings_get_an_error_naming_what_to_fix(
         ('{"type": "step"}', "no run to step yet"),
         ("[1, 2]", "JSON object"),
         ("epochs=5", "must be JSON"),
+        ("[" * 60_000, "nested"),
     ],
 )
 def test_a_bad_or_early_first_message_gets_an_error(
