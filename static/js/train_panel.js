@@ -61,7 +61,12 @@ export class TrainPanel {
       event.preventDefault();
       this.#start();
     });
-    ui.pause.addEventListener('click', () => this.#send({ type: 'pause' }, 'paused'));
+    ui.pause.addEventListener('click', () => {
+      this.#send({ type: 'pause' }, 'paused');
+      // Said at once: the server sends no snapshot when it pauses right after one.
+      const text = ui.status.textContent.replace(/\.$/, '');
+      if (!text.endsWith('(paused)')) this.#status(`${text} (paused).`);
+    });
     ui.resume.addEventListener('click', () => this.#send({ type: 'resume' }, 'running'));
     ui.step.addEventListener('click', () => this.#send({ type: 'step' }, 'paused'));
     ui.stop.addEventListener('click', () => this.#send({ type: 'stop' }, 'stopping'));

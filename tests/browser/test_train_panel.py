@@ -117,3 +117,25 @@ def test_without_mnist_the_panel_explains_instead_of_offering_a_button(page: Any
     open_app(page)  # the shared server: no DIGITS_DATA_DIR
     expect(page.locator("#train-unavailable")).to_contain_text("DIGITS_DATA_DIR")
     expect(page.locator("#train-form")).to_be_hidden()
+
+
+def test_pause_step_resume_and_stop_work_like_a_player(train_page: Any) -> None:
+    page = train_page
+    open_app(page)
+    start_run(page, epochs=20)
+    status = page.locator("#train-status")
+    expect(status).to_contain_text(re.compile(r"batch [1-9]"), timeout=RUN_TIMEOUT_MS)
+    page.click("#train-pause")
+    expect(status).to_contain_text("(paused)")
+    expect(page.locator("#train-pause")).to_be_disabled()
+    held = page.locator("#train-weights-caption").inner_text()
+    page.wait_for_timeout(1000)
+    assert page.locator("#train-weights-caption").inner_text() == held  # nothing moves
+    page.click("#train-step")
+    expect(page.locator("#train-weights-caption")).not_to_have_text(held)
+    expect(status).to_contain_text("(paused)")
+    page.click("#train-resume")
+    expect(page.locator("#train-pause")).to_be_enabled()
+    page.click("#train-stop")
+    expect(status).to_contain_text("You stopped it early", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#train-start")).to_be_enabled()
