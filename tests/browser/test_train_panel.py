@@ -128,6 +128,7 @@ def test_pause_step_resume_and_stop_work_like_a_player(train_page: Any) -> None:
     page.click("#train-pause")
     expect(status).to_contain_text("(paused)")
     expect(page.locator("#train-pause")).to_be_disabled()
+    page.wait_for_timeout(1000)  # what was on its way has arrived, with where it paused
     held = page.locator("#train-weights-caption").inner_text()
     page.wait_for_timeout(1000)
     assert page.locator("#train-weights-caption").inner_text() == held  # nothing moves
