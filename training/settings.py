@@ -25,6 +25,9 @@ class TrainSettings(RecipeSettings):
     out_of_distribution: bool = True  # train the "neither of these" detector too
     description: str = ""  # why this model is as it is, for its card
     augment: bool = True  # the shipped models train on augmented images (core/recipe.py)
+    # The shipped 0/1 model: on augmented digits it still gained after 20 epochs (in trials,
+    # shifted test 98.9% after 20, 99.3% after 30); the recipe's own default stays 20.
+    epochs: int = 30
 
     @property
     def model_name(self) -> str:
