@@ -61,12 +61,6 @@ async def get_requested_model(
 ModelDep = Annotated[LoadedModel, Depends(get_requested_model)]
 
 
-async def get_image_decoding_slots(request: Request) -> threading.BoundedSemaphore:
-    """DIGITS_MAX_CONCURRENT_PREDICTIONS images are decoded at once; more wait their turn
-    (a 4096×4096 image takes ~110 MB while it is decoded)."""
-    return request.app.state.image_decoding_slots
-
-
 def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., np.ndarray]:
     """A dependency: the 28×28 input from the drawing in the body `read_body` gives (a model
     with a `drawing()` method: image bytes, or pixels already checked). This module keeps its
@@ -74,13 +68,14 @@ def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., np.ndarray]
     function's, and `read_body` exists only in this closure."""
 
     def mnist_input(
-        body: Annotated[Any, Depends(read_body)],
-        settings: SettingsDep,
-        slots: Annotated[threading.BoundedSemaphore, Depends(get_image_decoding_slots)],
+        body: Annotated[Any, Depends(read_body)], settings: SettingsDep, request: Request
     ) -> np.ndarray:
         drawing = body.drawing()
         if isinstance(drawing, np.ndarray):
             return drawing
+        # DIGITS_MAX_CONCURRENT_PREDICTIONS images are decoded at once; more wait their turn
+        # (a 4096×4096 image takes ~110 MB while it is decoded).
+        slots: threading.BoundedSemaphore = request.app.state.image_decoding_slots
         with slots:
             return drawing_to_mnist(drawing, max_side=settings.max_image_side)
 
