@@ -28,6 +28,7 @@ from core.network import (
     layers_from_keras,
 )
 from core.ood import OodDetector
+from core.quiet_tensorflow import import_tensorflow_quietly
 
 INPUT_UNITS = 784
 # The hand-written forward pass must match Keras's own this closely, or the model is refused.
@@ -187,7 +188,10 @@ def _load_dense_network(
             f"or something else); retrain or restore it"
         )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep start-up output readable
-    import keras  # here, not at import: loading TensorFlow belongs to start-up
+    # Here, not at import: loading TensorFlow belongs to start-up; without the native notices
+    # TensorFlow prints past sys.stderr while it loads (core/quiet_tensorflow.py).
+    import_tensorflow_quietly()
+    import keras
 
     try:
         keras_model = keras.saving.load_model(path, compile=False)

@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import platform
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from app.model_registry import LoadedModel, dense_layers
 from app.training_runs import WATCH_SNAPSHOTS_PER_S, RunControl, RunRequest
 from core import recipe
 from core.mnist_data import NPZ_NAME, Mnist, load_mnist
+from core.model_card import build_model_card
 from core.network import class_probabilities, forward, layers_from_keras
 
 Emit = Callable[[dict[str, Any]], None]
@@ -238,54 +237,21 @@ def model_card(
     metrics: dict[str, Any],
     control: RunControl,
 ) -> dict[str, Any]:
-    """The card the app reads (as training/model_card.py writes for the shipped models)."""
-    import keras
-    import tensorflow as tf
-
-    settings = request.recipe_settings()
-    classes = settings.classes
-    test = metrics["test"]
-
-    def counts(y: np.ndarray) -> dict[str, int]:
-        return {label: int(np.sum(y == i)) for i, label in enumerate(classes)}
-
-    return {
-        "name": name,
-        "classes": classes,
-        "description": "Trained from the page's 'Train your own' panel (WebSocket /train).",
-        "task": "binary" if settings.is_binary else "multiclass",
-        "architecture": {
-            "input": {"units": 784, "shape": [28, 28]},
-            "layers": [
-                {"name": layer.name, "units": int(layer.units),
-                 "activation": keras.activations.serialize(layer.activation)}
-                for layer in model.layers
-            ],
-            "parameters": int(model.count_params()),
-        },
-        "training": {
-            "loss": recipe.loss_name(settings),
-            "optimizer": "adam",
-            **{key: value for key, value in request.as_message().items() if key != "digits"},
-            "validation_fraction": settings.validation_fraction,
-            "seed": settings.seed,
+    """The card the app reads: the command line's card (core/model_card.py), plus how the page
+    ran it (snapshots, pace, and why it stopped, if it did)."""
+    return build_model_card(
+        name,
+        "Trained from the page's 'Train your own' panel (WebSocket /train).",
+        request.recipe_settings(),
+        mnist,
+        splits,
+        model,
+        fitted,
+        metrics,
+        command="WebSocket /train " + json.dumps(request.as_message()),
+        training_extra={
+            "snapshot_every": request.snapshot_every,
+            "pace": request.pace,
             "stopped": control.stop_reason,
         },
-        "data": {
-            "source": mnist.source,
-            "format": mnist.format,
-            "counts": {"train": counts(splits.y_train), "validation": counts(splits.y_val),
-                       "test": counts(splits.y_test)},
-        },
-        "history": fitted.history,
-        "metrics": {
-            **metrics,
-            "test": {**test, "summary": f"{test['accuracy']:.2%} on {test['count']} MNIST test "
-                     "digits"},
-        },
-        "training_time_s": round(fitted.training_time_s, 3),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "numpy": np.__version__},
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "WebSocket /train " + json.dumps(request.as_message()),
-    }
+    )

@@ -9,7 +9,6 @@ because a visitor spends this server's CPU: at most 50 epochs and 4 hidden layer
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -18,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from core.recipe import HIDDEN_ACTIVATIONS, RecipeSettings
+from core import run_settings
+from core.recipe import RecipeSettings
 
 MAX_EPOCHS = 50
 MAX_HIDDEN_LAYERS = 4
 MAX_UNITS = 256
-MAX_BATCH_SIZE = 65536  # as the training script's --batch-size
 MAX_SNAPSHOT_EVERY = 10_000
 PACES = ("watch", "fast")
 # pace "watch": at most this many snapshots a second, so that a person can follow them.
@@ -70,46 +69,6 @@ class RunRequest:
         return fields
 
 
-def parse_digits(value: Any) -> tuple[int, ...]:
-    """'0,1', '0-9', '0-4,7' (as the script's --digits) or a list of digits → sorted digits."""
-    if isinstance(value, list) and all(type(d) is int for d in value):
-        digits = set(value)
-    elif isinstance(value, str):
-        digits = set()
-        for part in value.split(","):
-            bounds = [b.strip() for b in part.strip().split("-")]
-            if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
-                raise BadMessage(f"digits {value!r}: use digits 0-9 like '0,1', '0-9' or '0-4,7'")
-            lo, hi = int(bounds[0]), int(bounds[-1])
-            if lo > hi:
-                raise BadMessage(f"digits {value!r}: the range {part.strip()} runs backwards")
-            digits.update(range(lo, hi + 1))
-    else:
-        raise BadMessage("digits: give a text like '0,1' or '0-9', or a list of digits")
-    if not all(0 <= d <= 9 for d in digits):
-        raise BadMessage(f"digits {value!r}: MNIST holds only the digits 0-9")
-    if len(digits) < 2:
-        raise BadMessage(f"digits {value!r}: a classifier needs at least two digits")
-    return tuple(sorted(digits))
-
-
-def parse_hidden(value: Any) -> tuple[int, ...]:
-    if isinstance(value, str):
-        try:
-            value = [int(part) for part in value.split(",")]
-        except ValueError:
-            raise BadMessage(
-                f"hidden {value!r}: give the hidden layer sizes as whole numbers, like [25, 15]"
-            ) from None
-    if not isinstance(value, list) or not all(type(size) is int for size in value):
-        raise BadMessage("hidden: give the hidden layer sizes as a list of whole numbers")
-    if not 1 <= len(value) <= MAX_HIDDEN_LAYERS:
-        raise BadMessage(f"hidden: give 1 to {MAX_HIDDEN_LAYERS} hidden layers")
-    if any(not 1 <= size <= MAX_UNITS for size in value):
-        raise BadMessage(f"hidden {value}: each layer needs 1 to {MAX_UNITS} units")
-    return tuple(value)
-
-
 def _whole_number(fields: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int:
     value = fields.get(name, default)
     if type(value) is not int or not lo <= value <= hi:
@@ -134,32 +93,38 @@ def parse_run_request(message: Any) -> RunRequest:
             f"unknown field(s) {', '.join(unknown)}; a run takes {', '.join(RUN_FIELDS)}"
         )
     defaults = RunRequest()
-    activation = fields.get("activation", defaults.activation)
-    if activation not in HIDDEN_ACTIVATIONS:
-        choices = ", ".join(HIDDEN_ACTIVATIONS)
-        raise BadMessage(f"activation {activation!r}: choose one of {choices}")
-    rate = fields.get("learning_rate", defaults.learning_rate)
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, int | float)
-        or not (math.isfinite(rate) and 0 < rate <= 10)
-    ):
-        raise BadMessage(f"learning_rate {rate!r}: give a number in (0, 10]")
     pace = fields.get("pace", defaults.pace)
     if pace not in PACES:
         raise BadMessage(f"pace {pace!r}: choose 'watch' (snapshots a person can follow) or 'fast'")
-    return RunRequest(
-        digits=parse_digits(fields.get("digits", "0,1")),
-        hidden=parse_hidden(fields.get("hidden", list(defaults.hidden))),
-        activation=activation,
-        epochs=_whole_number(fields, "epochs", 1, MAX_EPOCHS, defaults.epochs),
-        batch_size=_whole_number(fields, "batch_size", 1, MAX_BATCH_SIZE, defaults.batch_size),
-        learning_rate=float(rate),
-        snapshot_every=_whole_number(
-            fields, "snapshot_every", 1, MAX_SNAPSHOT_EVERY, defaults.snapshot_every
-        ),
-        pace=pace,
-    )
+    try:
+        # Checked as the training script checks its flags (core/run_settings.py), with the
+        # socket's tighter caps on epochs and on the network's size.
+        return RunRequest(
+            digits=run_settings.parse_digits(fields.get("digits", "0,1")),
+            hidden=run_settings.parse_hidden(
+                fields.get("hidden", list(defaults.hidden)),
+                max_layers=MAX_HIDDEN_LAYERS,
+                max_units=MAX_UNITS,
+            ),
+            activation=run_settings.check_activation(
+                fields.get("activation", defaults.activation)
+            ),
+            epochs=run_settings.check_epochs(
+                fields.get("epochs", defaults.epochs), max_epochs=MAX_EPOCHS
+            ),
+            batch_size=run_settings.check_batch_size(
+                fields.get("batch_size", defaults.batch_size)
+            ),
+            learning_rate=run_settings.check_learning_rate(
+                fields.get("learning_rate", defaults.learning_rate)
+            ),
+            snapshot_every=_whole_number(
+                fields, "snapshot_every", 1, MAX_SNAPSHOT_EVERY, defaults.snapshot_every
+            ),
+            pace=pace,
+        )
+    except run_settings.SettingsError as error:
+        raise BadMessage(str(error)) from None
 
 
 def parse_control(message: Any) -> tuple[str, np.ndarray | None]:

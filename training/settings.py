@@ -15,6 +15,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.recipe import HIDDEN_ACTIVATIONS, RecipeSettings
+from core.run_settings import (
+    SettingsError,
+    check_activation,
+    check_batch_size,
+    check_epochs,
+    check_learning_rate,
+    digits_label,
+    parse_digits,
+    parse_hidden,
+)
 
 
 @dataclass
@@ -34,46 +44,8 @@ class TrainSettings(RecipeSettings):
         return self.name or default_model_name(self.digits)
 
 
-class SettingsError(ValueError):
-    """A nonsense hyper-parameter or argument; the message says what to fix."""
-
-
 def default_model_name(digits: tuple[int, ...]) -> str:
-    lo, hi = digits[0], digits[-1]
-    if digits == tuple(range(lo, hi + 1)):
-        return f"digits-{lo}-{hi}"
-    return "digits-" + "".join(str(d) for d in digits)
-
-
-def parse_digits(text: str) -> tuple[int, ...]:
-    """'0,1' or '0-9' or '0-4,7' → sorted unique digits."""
-    digits: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        bounds = part.split("-")
-        if not part or len(bounds) > 2 or not all(b.strip().isdigit() for b in bounds):
-            raise SettingsError(f"--digits {text!r}: use digits 0-9 like '0,1', '0-9' or '0-4,7'")
-        lo, hi = int(bounds[0]), int(bounds[-1])
-        if lo > hi:
-            raise SettingsError(f"--digits {text!r}: the range {part} runs backwards")
-        digits.update(range(lo, hi + 1))
-    if not all(0 <= d <= 9 for d in digits):
-        raise SettingsError(f"--digits {text!r}: MNIST holds only the digits 0-9")
-    if len(digits) < 2:
-        raise SettingsError(f"--digits {text!r}: a classifier needs at least two digits")
-    return tuple(sorted(digits))
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise SettingsError(
-            f"--hidden {text!r}: give the hidden layer sizes as whole numbers, like 25,15"
-        ) from None
-    if not sizes or any(size < 1 or size > 4096 for size in sizes):
-        raise SettingsError(f"--hidden {text!r}: each layer needs 1 to 4096 units")
-    return sizes
+    return "digits-" + digits_label(digits)
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -154,8 +126,8 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
         data=args.data,
         out=args.out,
         name=args.name,
-        digits=parse_digits(args.digits),
-        hidden=parse_hidden(args.hidden),
+        digits=parse_digits(args.digits, "--digits"),
+        hidden=parse_hidden(args.hidden, "--hidden"),
         activation=args.activation,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -171,16 +143,12 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
 
 
 def check_settings(s: TrainSettings) -> None:
-    if s.activation not in HIDDEN_ACTIVATIONS:
-        raise SettingsError(
-            f"--activation {s.activation!r}: choose one of {', '.join(HIDDEN_ACTIVATIONS)}"
-        )
-    if not 1 <= s.epochs <= 1000:
-        raise SettingsError(f"--epochs {s.epochs}: give 1 to 1000 epochs")
-    if not 1 <= s.batch_size <= 65536:
-        raise SettingsError(f"--batch-size {s.batch_size}: give 1 to 65536")
-    if not (math.isfinite(s.learning_rate) and 0 < s.learning_rate <= 10):
-        raise SettingsError(f"--learning-rate {s.learning_rate}: give a number in (0, 10]")
+    # The network and how it learns: checked as the page's live training checks them.
+    check_activation(s.activation, "--activation")
+    check_epochs(s.epochs, "--epochs")
+    check_batch_size(s.batch_size, "--batch-size")
+    check_learning_rate(s.learning_rate, "--learning-rate")
+    # What only the command line has.
     if not (math.isfinite(s.validation_fraction) and 0 < s.validation_fraction <= 0.5):
         raise SettingsError(
             f"--validation-fraction {s.validation_fraction}: give a fraction in (0, 0.5]"

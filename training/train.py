@@ -6,7 +6,7 @@ Without --out it writes into model_store/, replacing the shipped model of that n
 
 The recipe itself (choose the digits, build, fit, evaluate) is core/recipe.py, shared with the
 page's live training; this is the command line around it. Settings and their flags are in
-training/settings.py, the model card in training/model_card.py, the "neither" detector in
+training/settings.py, the model card in core/model_card.py, the "neither" detector in
 training/ood_detector.py, the atomic save in training/model_store_writer.py.
 """
 
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from core.mnist_data import DataError, Mnist, load_mnist
+from core.model_card import build_model_card
+from core.quiet_tensorflow import import_tensorflow_quietly
 from core.recipe import Splits, build_network, evaluate_splits, fit, select_digits
-from training.model_card import build_model_card
-from training.quiet_tensorflow import import_tensorflow_quietly
 from training.settings import SettingsError, TrainSettings, parse_args
 from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
@@ -66,7 +66,10 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     print(f"shifted test accuracy {metrics['shifted_test']['accuracy']:.2%}", flush=True)
 
     # 5. The model card: everything needed to know what this model is and how it was made.
-    card = build_model_card(settings, mnist, splits, model, fitted, metrics, command)
+    card = build_model_card(
+        settings.model_name, settings.description, settings, mnist, splits, model, fitted,
+        metrics, command,
+    )
 
     # 6. The "neither of these" detector, for models that do not cover all ten digits.
     extra_files = add_ood_detector(settings, mnist, splits, card, shifted_test)

@@ -36,6 +36,7 @@ from app.training_runs import (
     parse_run_request,
 )
 from core.mnist_data import DataError
+from core.run_settings import digits_label
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["training"])
@@ -175,12 +176,7 @@ class TrainingSession:
         self.app = websocket.app
         settings: Settings = self.app.state.settings
         self.run_id = secrets.token_hex(6)
-        digits = request.digits
-        digits_text = (
-            f"{digits[0]}-{digits[-1]}" if digits == tuple(range(digits[0], digits[-1] + 1))
-            else "".join(map(str, digits))
-        )
-        self.model_name = f"yours-{digits_text}-{self.run_id[:6]}"
+        self.model_name = f"yours-{digits_label(request.digits)}-{self.run_id[:6]}"
         self.control = RunControl(deadline=time.monotonic() + settings.max_training_s)
         self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.progress_emitted = 0

@@ -3,10 +3,11 @@
 While it loads, TensorFlow 2.16+ logs from C++, whatever TF_CPP_MIN_LOG_LEVEL says, "WARNING:
 All log messages before absl::InitializeLog() is called are written to STDERR" and "oneDNN
 custom operations are on…" (once per shared library holding a copy of absl, so twice),
-straight to file descriptor 2, past `sys.stderr`. So the command line imports TensorFlow once,
-here, with descriptor 2 captured, and passes on every line except those notices: a real warning
+straight to file descriptor 2, past `sys.stderr`. So the training command (training/train.py)
+and the server (app/model_registry.py, where each worker first loads Keras) import TensorFlow
+here, with descriptor 2 captured, and pass on every line except those notices: a real warning
 or error during the import still reaches the user. The numerics are untouched (oneDNN stays as
-TensorFlow chose). For the command line only.
+TensorFlow chose).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The model card: what a trained model is and how it was made, saved as NAME.json beside it.
 
-Written once, by training; read by the app (app/model_registry.py checks the classes, the files'
+One builder for both ways a model is trained: the command line (training/train.py) and the
+page's live training (app/training_job.py) write the same keys from the same function. Read by
+the app (app/model_registry.py checks the classes, the files'
 sha256 and the detector section; `GET /models` shows the layers, metrics, training time and
 date). Keep the keys stable: cards already in model_store/ were written with these.
 """
@@ -20,28 +22,33 @@ from core.recipe import Fitted, Splits, loss_name
 if TYPE_CHECKING:
     import keras
 
-    from training.settings import TrainSettings
+    from core.recipe import RecipeSettings
 
 INPUT_DESCRIPTION = "MNIST pixels, row by row, white ink on black, in [0,1]"
 
 
 def build_model_card(
-    settings: TrainSettings,
+    name: str,
+    description: str,
+    settings: RecipeSettings,
     mnist: Mnist,
     splits: Splits,
     model: keras.Model,
     fitted: Fitted,
     metrics: dict[str, Any],
     command: str,
+    training_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The card, without its "files" (the writer adds them) and "ood" (the detector adds it)."""
+    """The card, without its "files" (the model store's writer adds them) and "ood" (the
+    detector adds it). ``training_extra`` adds what only one way of training has to its
+    "training" section (live training: snapshot_every, pace, why it stopped)."""
     classes = settings.classes
     test = metrics["test"]
     summary = f"{test['accuracy']:.2%} on {test['count']} MNIST test digits"
     return {
-        "name": settings.model_name,
+        "name": name,
         "classes": classes,
-        "description": settings.description,
+        "description": description,
         "task": "binary" if settings.is_binary else "multiclass",
         "architecture": architecture(model, classes),
         "training": {
@@ -55,6 +62,7 @@ def build_model_card(
             "hidden": list(settings.hidden),
             "activation": settings.activation,
             "augmentation": TRAINING.as_card() if settings.augment else None,
+            **(training_extra or {}),
         },
         "data": {
             "source": mnist.source,
