@@ -15,10 +15,12 @@ from uvicorn.main import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from app.settings import get_settings
+from app.training_runs import MAX_MESSAGE_BYTES
 
 # prometheus-client's own variable. Not imported from app.metrics: importing it here would
 # create the metrics in this supervising process too, whose files no worker would clean up.
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+WS_MAX_SIZE = MAX_MESSAGE_BYTES + 16 * 1024
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,13 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         metrics_dir = prepare_metrics_dir()
     # Hides TensorFlow's C++ notices that honour it; set before any worker imports TensorFlow.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    config = uvicorn.Config(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-    )
+    config = server_config(args.host, args.port, args.workers, args.log_level)
     server = AnnouncingServer(config)
     try:
         if config.workers > 1:
@@ -67,6 +63,20 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def server_config(host: str, port: int, workers: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        # WebSocket /train refuses client messages over 64 KiB; without this, uvicorn would
+        # buffer a frame of up to 16 MiB (its default) before the app could refuse it. The slack
+        # lets a message just over the limit reach the app, which says what the limit is.
+        ws_max_size=WS_MAX_SIZE,
+    )
 
 
 class AnnouncingServer(uvicorn.Server):
