@@ -16,9 +16,10 @@
 //   maths.hide()
 //   maths.addEventListener('connectionpick', (e) => e.detail.connection)  // from its buttons
 
+import { h, valueTerm } from './dom.js';
 import { formatNumber, shape, unitTag } from './format.js';
-import { classSignal } from './output_units.js';
-import { SATURATION_SLOPE, edgeName } from './backward_picture.js';
+import { outputLossName, outputTarget } from './output_units.js';
+import { SATURATION_SLOPE, edgeName, isSaturated } from './backward_picture.js';
 
 const STRONGEST_SHOWN = 5;
 const SUBSCRIPTS = '₀₁₂₃₄₅₆₇₈₉';
@@ -69,8 +70,8 @@ export class BackwardExplainer extends EventTarget {
     const parts = [h('h4', { class: 'backward-title' },
       `Backward pass: how “${gradients.target}” would change ${unitTag(ref.layer, ref.unit, count)}`)];
     parts.push(h('dl', { class: 'unit-values' },
-      term('δ', '= ∂L/∂z of this unit', formatSmall(delta), 'delta'),
-      term('L', `loss for “${gradients.target}”`, formatNumber(gradients.loss), 'loss'),
+      valueTerm('δ', '= ∂L/∂z of this unit', formatSmall(delta), 'delta'),
+      valueTerm('L', `loss for “${gradients.target}”`, formatNumber(gradients.loss), 'loss'),
     ));
     if (ref.layer === count - 1) {
       parts.push(this.#outputDelta(ref, gradients, n));
@@ -97,9 +98,8 @@ export class BackwardExplainer extends EventTarget {
     const model = this.#model;
     const layer = gradients.layers[ref.layer];
     const a = layer.values[ref.unit];
-    const signal = classSignal(model, gradients.target);
-    const y = signal?.unit === ref.unit ? (signal.sign > 0 ? 1 : 0) : 0;
-    const loss = layer.units === 1 ? 'binary cross-entropy' : 'categorical cross-entropy';
+    const y = outputTarget(model, gradients.target, ref.unit);
+    const loss = outputLossName(model);
     return h('div', { class: 'equation' },
       h('p', { class: 'math math-main' }, `δ${sub(n)} = a${sub(n)} − y`),
       h('p', { class: 'math math-shapes', 'data-field': 'delta-shapes' },
@@ -131,7 +131,7 @@ export class BackwardExplainer extends EventTarget {
       `The slope ${numbers}. So δ = ${pulled === null ? '…' : formatSmall(pulled)} × `
         + `${formatSmall(slope)} = ${formatSmall(layer.delta[ref.unit])}.`),
     ];
-    if (String(layer.activation).toLowerCase() === 'sigmoid' && slope < SATURATION_SLOPE) {
+    if (isSaturated(layer.activation, a)) {
       parts.push(h('p', { class: 'saturation-note', 'data-field': 'saturation' },
         h('strong', {}, 'Saturated. '),
         `a = ${formatNumber(a)} sits at the flat end of the sigmoid, so its slope a(1 − a) = `,
@@ -240,21 +240,4 @@ function formatSmall(value) {
       .split('').map((digit) => SUPERSCRIPTS[Number(digit)]).join('')}`;
   }
   return formatNumber(value, 4);
-}
-
-function term(symbol, name, value, field) {
-  return h('div', { class: 'unit-value' },
-    h('dt', {}, h('span', { class: 'symbol' }, symbol), ` ${name}`),
-    h('dd', { 'data-field': field }, value),
-  );
-}
-
-function h(tag, attributes, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
-  for (const child of children) {
-    if (child === null || child === undefined || child === '') continue;
-    element.append(child instanceof Node ? child : String(child));
-  }
-  return element;
 }

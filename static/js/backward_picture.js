@@ -8,9 +8,9 @@
 //   backwardPicture(model, gradients, selected) → picture
 //     model: GET /models/{name} (with weights); gradients: a /gradients answer;
 //     selected: the unit being explained {layer, unit}, or null
-//   saturatedUnits(model, gradients) → [{layer, unit, slope}]: hidden sigmoid units whose slope
-//     a(1 − a) is below SATURATION_SLOPE (δ through them nearly vanishes)
-//   markSaturatedUnits(svg, saturated): rings them on the painted diagram (class is-saturated)
+//     the saturated units are `marked` in it, so the view rings them (and again after a resize)
+//   isSaturated(activation, a) → true for a sigmoid unit whose slope a(1 − a) is below
+//     SATURATION_SLOPE (δ through it nearly vanishes); the explainer asks the same question
 //   edgeName(model, into, source, target) → "h1·3 → h2·7"
 //   SATURATION_SLOPE
 
@@ -29,9 +29,8 @@ const STRONG_EDGE_SHARE = 0.25;
 export function backwardPicture(model, gradients, selected) {
   const count = model.layers.length;
   const layers = gradients.layers;
-  const saturated = new Set(saturatedUnits(model, gradients).map((s) => `${s.layer}:${s.unit}`));
   return {
-    units: layers.map((layer, layerIndex) => deltaShades(layer.delta, layerIndex, saturated)),
+    units: layers.map((layer, layerIndex) => deltaShades(layer, layerIndex < count - 1)),
     path: layers.map(() => new Set()),
     predicted: -1,
     outputLabels: Array.from(
@@ -45,26 +44,22 @@ export function backwardPicture(model, gradients, selected) {
   };
 }
 
-export function saturatedUnits(model, gradients) {
-  const found = [];
-  gradients.layers.slice(0, -1).forEach((layer, layerIndex) => {
-    if (String(layer.activation).toLowerCase() !== 'sigmoid') return;
-    layer.values.forEach((a, unit) => {
-      const slope = a * (1 - a);
-      if (slope < SATURATION_SLOPE) found.push({ layer: layerIndex, unit, slope });
-    });
-  });
-  return found;
+export function isSaturated(activation, a) {
+  return String(activation).toLowerCase() === 'sigmoid' && a * (1 - a) < SATURATION_SLOPE;
 }
 
-function deltaShades(delta, layerIndex, saturated) {
-  const largest = Math.max(...delta.map(Math.abs), 1e-12);
-  return delta.map((value, unit) => ({
-    // −δ: the way one step pushes this unit's z.
-    fill: rgbString(divergingRgb(-value / largest)),
-    text: `delta ${formatSigned(value, 4)}${saturated.has(`${layerIndex}:${unit}`)
-      ? ', saturated: its slope is almost 0' : ''}`,
-  }));
+/** Units shaded by δ; in a hidden layer the saturated ones are marked. */
+function deltaShades(layer, hidden) {
+  const largest = Math.max(...layer.delta.map(Math.abs), 1e-12);
+  return layer.delta.map((value, unit) => {
+    const marked = hidden && isSaturated(layer.activation, layer.values[unit]);
+    return {
+      // −δ: the way one step pushes this unit's z.
+      fill: rgbString(divergingRgb(-value / largest)),
+      text: `delta ${formatSigned(value, 4)}${marked ? ', saturated: its slope is almost 0' : ''}`,
+      marked,
+    };
+  });
 }
 
 /** −∂L/∂x scaled to [−1, 1]: blue where more ink would lower the loss. */
@@ -82,7 +77,7 @@ function inputGradientImage(inputGradient) {
  * layer, 784 × N lines would be noise: each unit gets one line for all its weights from the
  * image, valued −δ_j · Σx (every inked pixel's weight moves the same way, by η·x_i·δ_j).
  */
-export function gradientEdges(model, gradients, selected) {
+function gradientEdges(model, gradients, selected) {
   const layers = gradients.layers;
   const inkTotal = gradients.input.flat().reduce((sum, x) => sum + x, 0);
   const firstEdges = layers[0].delta.map((d, target) => ({ source: -1, target, value: -d * inkTotal }));
@@ -135,15 +130,4 @@ export function edgeName(model, into, source, target) {
   const count = model.layers.length;
   const from = into === 0 ? 'the image' : unitTag(into - 1, source, count);
   return `${from} → ${unitTag(into, target, count)}`;
-}
-
-/**
- * Ring the saturated units on the painted diagram (`svg`: the DiagramView's element; its units
- * are g.unit[data-layer][data-unit]); an empty list clears the marks.
- */
-export function markSaturatedUnits(svg, saturated) {
-  const marked = new Set(saturated.map((s) => `${s.layer}:${s.unit}`));
-  for (const unit of svg.querySelectorAll('g.unit')) {
-    unit.classList.toggle('is-saturated', marked.has(`${unit.dataset.layer}:${unit.dataset.unit}`));
-  }
 }

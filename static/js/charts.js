@@ -2,14 +2,22 @@
 // images and MNIST digits. No charting library: the page needs lines, axes and a legend, which a
 // hundred lines of canvas calls give without another file to serve and keep up to date.
 
+import { divergingRgb, inkRgb } from './colors.js';
+
 const AXIS = '#64748b';
 const GRID = '#e2e8f0';
 const TEXT = '#334155';
-const POSITIVE = [29, 78, 216]; // --positive
-const NEGATIVE = [185, 28, 28]; // --negative
 
 /** Colours for runs, in order; they stay distinct for the few runs the charts keep. */
 export const RUN_COLOURS = ['#4338ca', '#d97706', '#059669', '#db2777', '#0891b2'];
+
+/** The loss chart and the accuracy chart (0 to 1) that every training view shows side by side. */
+export function lossAndAccuracyCharts(lossCanvas, accuracyCanvas) {
+  return [
+    new LineChart(lossCanvas, { yLabel: 'loss' }),
+    new LineChart(accuracyCanvas, { yLabel: 'accuracy', yMax: 1 }),
+  ];
+}
 
 /** A canvas sized for the device's pixel ratio, returning its 2-D context in CSS pixels. */
 function prepare(canvas) {
@@ -161,13 +169,8 @@ export function drawWeightImages(canvas, firstLayer, { columns = 8 } = {}) {
     const left = (unit % columns) * (side + gap);
     const top = Math.floor(unit / columns) * (side + gap);
     for (let i = 0; i < side * side; i += 1) {
-      const value = (tile[i] - 128) / 127;
-      const [r, g, b] = value >= 0 ? POSITIVE : NEGATIVE;
-      const strength = Math.min(1, Math.abs(value));
       const at = ((top + Math.floor(i / side)) * width + left + (i % side)) * 4;
-      image.data[at] = Math.round(255 - (255 - r) * strength);
-      image.data[at + 1] = Math.round(255 - (255 - g) * strength);
-      image.data[at + 2] = Math.round(255 - (255 - b) * strength);
+      image.data.set(divergingRgb((tile[i] - 128) / 127), at);
     }
   });
   canvas.width = width;
@@ -181,8 +184,7 @@ export function drawDigit(canvas, bytes) {
   canvas.height = 28;
   const image = new ImageData(28, 28);
   for (let i = 0; i < 784; i += 1) {
-    const shade = 255 - bytes[i];
-    image.data.set([shade, shade, shade, 255], i * 4);
+    image.data.set([...inkRgb(bytes[i] / 255), 255], i * 4);
   }
   canvas.getContext('2d').putImageData(image, 0, 0);
 }

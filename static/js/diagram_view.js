@@ -9,7 +9,8 @@
 //   view.paint(picture)    // draws a picture; repainted by itself when the width changes
 //   view.addEventListener('unitpick' | 'unithover', (e) => e.detail.ref)  // {layer, unit} or null
 // A picture has:
-//   units:        per layer, per unit {fill: CSS colour, text: what a screen reader hears}
+//   units:        per layer, per unit {fill: CSS colour, text: what a screen reader hears,
+//                 marked: true to ring it (e.g. a saturated unit in the backward pass)}
 //   path:         per layer, a Set of the unit indices marked as carrying the answer
 //   predicted:    the output unit marked as the answer, or −1
 //   outputLabels: per output unit {name, value, stacked} (value under the name when stacked)
@@ -129,20 +130,18 @@ export class DiagramView extends EventTarget {
   #buildInputColumn(layout) {
     const { x, size, imageY, weightY } = layout.input;
     const group = svgElement('g', { class: 'input-column' }, this.#svg);
-    svgElement('rect', {
-      x: x - 0.5, y: imageY - 0.5, width: size + 1, height: size + 1, class: 'image-frame',
-    }, group);
-    this.#inputImage = svgElement('image', {
-      x, y: imageY, width: size, height: size, class: 'pixel-image', 'data-role': 'input-image',
-      preserveAspectRatio: 'none',
-    }, group);
-    this.#underSlot = svgElement('rect', {
-      x: x - 0.5, y: weightY - 0.5, width: size + 1, height: size + 1, class: 'weight-slot',
-    }, group);
-    this.#underImage = svgElement('image', {
-      x, y: weightY, width: size, height: size, class: 'pixel-image', 'data-role': 'weight-image',
-      preserveAspectRatio: 'none',
-    }, group);
+    // Each image sits in a frame half a pixel outside it, so the frame's line never covers it.
+    const framedImage = (y, frameClass, role) => [
+      svgElement('rect', {
+        x: x - 0.5, y: y - 0.5, width: size + 1, height: size + 1, class: frameClass,
+      }, group),
+      svgElement('image', {
+        x, y, width: size, height: size, class: 'pixel-image', 'data-role': role,
+        preserveAspectRatio: 'none',
+      }, group),
+    ];
+    [, this.#inputImage] = framedImage(imageY, 'image-frame', 'input-image');
+    [this.#underSlot, this.#underImage] = framedImage(weightY, 'weight-slot', 'weight-image');
     this.#underCaption = svgElement('text', {
       x: x + size / 2, y: weightY + size + 15, class: 'image-caption',
     }, group);
@@ -199,6 +198,7 @@ export class DiagramView extends EventTarget {
       unit.group.setAttribute('aria-label', `${layerTitle(layerIndex, count)}, unit ${
         unitIndex + 1} of ${units.length}: ${shade?.text ?? ''}`);
       unit.group.classList.toggle('on-path', Boolean(picture.path?.[layerIndex]?.has(unitIndex)));
+      unit.group.classList.toggle('is-marked', Boolean(shade?.marked));
       unit.group.classList.toggle(
         'is-predicted', layerIndex === count - 1 && unitIndex === picture.predicted,
       );

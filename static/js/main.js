@@ -5,12 +5,14 @@
 // (teach_panel.js) has the backward pass for a chosen target.
 
 import { BackwardExplainer } from './backward_explainer.js';
-import { backwardPicture, markSaturatedUnits, saturatedUnits } from './backward_picture.js';
+import { backwardPicture } from './backward_picture.js';
 import { DiagramView } from './diagram_view.js';
+import { byId } from './dom.js';
 import { DrawingCanvas } from './drawing_canvas.js';
 import { formatPercent, neitherOf } from './format.js';
 import { forwardPicture } from './forward_picture.js';
 import { InputPreview } from './input_preview.js';
+import { ModelDetails } from './model_details.js';
 import { describeOutputLayer } from './output_units.js';
 import { PredictClient } from './predict_client.js';
 import { ProbabilityBars } from './probability_bars.js';
@@ -20,7 +22,6 @@ import { UnitExplainer } from './unit_explainer.js';
 
 const EMPTY_STATUS = 'Draw a digit — the network guesses while you draw.';
 
-const byId = (id) => document.getElementById(id);
 const app = byId('app');
 const models = parseModels(app.dataset.models);
 const modelSummaries = new Map(models.map((model) => [model.name, model]));
@@ -70,7 +71,7 @@ const state = {
   // The connection whose weight gradient is explained ({into, source, target}), or null.
   connection: null,
 };
-const detailRequests = new Map();
+const modelDetails = new ModelDetails(modelSummaries);
 
 const client = new PredictClient({
   readDrawing: () => (drawing.isEmpty() ? null : {
@@ -215,26 +216,6 @@ function hideError() {
 
 // --- Model and diagram ------------------------------------------------------------------------
 
-function loadModelDetails(name) {
-  if (!detailRequests.has(name)) {
-    const request = fetch(`/models/${encodeURIComponent(name)}`, { headers: { Accept: 'application/json' } })
-      .then(async (response) => {
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const details = await response.json();
-        if (!Array.isArray(details.layers)) throw new Error('no layers in the answer');
-        return {
-          ...details,
-          name: details.name ?? name,
-          classes: (details.classes ?? modelSummaries.get(name)?.classes ?? []).map(String),
-        };
-      });
-    // A failed load may be retried on the next switch to this model.
-    request.catch(() => detailRequests.delete(name));
-    detailRequests.set(name, request);
-  }
-  return detailRequests.get(name);
-}
-
 async function useModel(name) {
   state.model = name;
   state.epoch += 1;
@@ -246,7 +227,7 @@ async function useModel(name) {
   resetAnswer();
   state.details = null;
   try {
-    const details = await loadModelDetails(name);
+    const details = await modelDetails.load(name);
     if (state.model !== name) return;
     setDiagramModel(details);
   } catch (error) {
@@ -270,7 +251,7 @@ function setDiagramModel(details) {
 /** Without GET /models/{name}, draw the units from the answer itself (no weights, no lines). */
 function ensureDiagramModel(result) {
   if (state.details || !Array.isArray(result.layers)) return;
-  if (!detailRequests.has(state.model)) {
+  if (!modelDetails.requested(state.model)) {
     setDiagramModel({
       name: state.model,
       classes: (modelSummaries.get(state.model)?.classes ?? Object.keys(result.probabilities)).map(String),
@@ -303,7 +284,6 @@ function renderNetwork() {
   if (state.details) {
     diagram.paint(gradients ? backwardPicture(state.details, gradients, shown)
       : forwardPicture(state.details, state.result, shown));
-    markSaturatedUnits(byId('network-diagram'), gradients ? saturatedUnits(state.details, gradients) : []);
   }
   byId('network-diagram').classList.toggle('is-backward', Boolean(gradients));
   byId('forward-legend').hidden = Boolean(gradients);
@@ -324,10 +304,6 @@ backwardMaths.addEventListener('connectionpick', (event) => {
   state.connection = event.detail.connection;
   renderNetwork();
 });
-// The view rebuilds its units when its width changes; the saturation rings go on them again.
-new ResizeObserver(() => {
-  if (teach.gradients) renderNetwork();
-}).observe(byId('diagram-wrap'));
 // A line of the backward diagram explains its own weight gradient when clicked.
 byId('network-diagram').addEventListener('click', (event) => {
   const edge = event.target.closest?.('.edge');

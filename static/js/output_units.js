@@ -11,6 +11,9 @@
 //   outputUnitLabel(model, index, a)   → {name, value, stacked}: the diagram's label beside it
 //   describeOutputLayer(model)         → one sentence on how the output becomes the bars
 //   outputUnitNote(model, a)           → what the explainer adds for an output unit
+//   outputTarget(model, label, index)  → y: what output unit `index` should read (0 or 1) when
+//                                         the answer should be `label`
+//   outputLossName(model)              → 'binary cross-entropy' or 'categorical cross-entropy'
 
 import { formatNumber, formatPercent } from './format.js';
 
@@ -90,4 +93,15 @@ export function outputUnitNote(model, a) {
   return `Each output unit stands for one class. ${activation === 'softmax' ? 'Softmax' : 'g'} `
     + `turns the ${output.units} z values into probabilities that sum to 1, so a unit’s a `
     + 'depends on all of them.';
+}
+
+/** y for output unit `index` when the answer should be `label`: 1 if it should be high, else 0. */
+export function outputTarget(model, label, index) {
+  const signal = classSignal(model, label);
+  return signal?.unit === index && signal.sign > 0 ? 1 : 0;
+}
+
+/** The loss Keras trains this output with: binary for a shared sigmoid unit, else categorical. */
+export function outputLossName(model) {
+  return sharesOneUnit(model) ? 'binary cross-entropy' : 'categorical cross-entropy';
 }

@@ -15,6 +15,7 @@
 //   teach.addEventListener('change', …)   // gradients arrived or were cleared
 
 import { divergingRgb, paintGrid } from './colors.js';
+import { h } from './dom.js';
 import { formatNumber, formatPercent } from './format.js';
 
 const DEFAULT_RATE = 0.5;
@@ -250,14 +251,4 @@ async function postGradients(drawing, target, rate) {
     throw new Error(`The server could not run the backward pass (HTTP ${response.status}${detail}).`);
   }
   return body;
-}
-
-function h(tag, attributes, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
-  for (const child of children) {
-    if (child === null || child === undefined || child === '') continue;
-    element.append(child instanceof Node ? child : String(child));
-  }
-  return element;
 }

@@ -3,13 +3,13 @@
 // compare), the first layer's weight images, and the current drawing's probabilities under the
 // weights so far. When a run ends, its model joins the page's model switch.
 
-import { LineChart, RUN_COLOURS, drawWeightImages } from './charts.js';
+import { RUN_COLOURS, drawWeightImages, lossAndAccuracyCharts } from './charts.js';
+import { byId } from './dom.js';
 import { formatPercent } from './format.js';
 import { TrainingReport } from './training_report.js';
 
 const RUNS_KEPT = 4; // the current run and the three before it stay on the charts
 
-const byId = (id) => document.getElementById(id);
 
 export class TrainPanel {
   #ui;
@@ -54,8 +54,8 @@ export class TrainPanel {
       download: byId('train-download'),
       modelSwitch: byId('model-switch'),
     };
-    this.#lossChart = new LineChart(byId('train-loss-chart'), { yLabel: 'loss' });
-    this.#accuracyChart = new LineChart(byId('train-accuracy-chart'), { yLabel: 'accuracy', yMax: 1 });
+    [this.#lossChart, this.#accuracyChart] = lossAndAccuracyCharts(
+      byId('train-loss-chart'), byId('train-accuracy-chart'));
     const ui = this.#ui;
     ui.form.addEventListener('submit', (event) => {
       event.preventDefault();

@@ -2,10 +2,10 @@
 // on the MNIST test set, and some of the test digits it misreads, from GET /models/{name}/training.
 // Loaded when the section is first opened, one model at a time.
 
-import { LineChart, decodeBytes, drawDigit } from './charts.js';
+import { decodeBytes, drawDigit, lossAndAccuracyCharts } from './charts.js';
+import { byId, h } from './dom.js';
 import { formatPercent } from './format.js';
 
-const byId = (id) => document.getElementById(id);
 const TRAIN_COLOUR = '#4338ca';
 const VALIDATION_COLOUR = '#d97706';
 
@@ -25,8 +25,8 @@ export class TrainingReport {
       misread: byId('report-misread'),
       misreadNote: byId('report-misread-note'),
     };
-    this.#lossChart = new LineChart(byId('report-loss-chart'), { yLabel: 'loss' });
-    this.#accuracyChart = new LineChart(byId('report-accuracy-chart'), { yLabel: 'accuracy', yMax: 1 });
+    [this.#lossChart, this.#accuracyChart] = lossAndAccuracyCharts(
+      byId('report-loss-chart'), byId('report-accuracy-chart'));
     for (const model of models) {
       const option = document.createElement('option');
       option.value = model.name;
@@ -79,13 +79,13 @@ export class TrainingReport {
     caption.textContent = 'Test digits by true class (rows) and the class the model gave (columns)';
     const head = document.createElement('tr');
     head.append(document.createElement('td'));
-    for (const name of classes) head.append(cell('th', name, 'col'));
+    for (const name of classes) head.append(h('th', { scope: 'col' }, name));
     const rows = matrix.map((counts, i) => {
       const row = document.createElement('tr');
-      row.append(cell('th', classes[i], 'row'));
+      row.append(h('th', { scope: 'row' }, classes[i]));
       const total = counts.reduce((a, b) => a + b, 0) || 1;
       counts.forEach((count, j) => {
-        const td = cell('td', String(count));
+        const td = h('td', {}, String(count));
         // Shade by the share of the row: the diagonal dark, the confusions visible.
         td.style.setProperty('--share', String(count / total));
         td.className = i === j ? 'is-right' : count ? 'is-wrong' : '';
@@ -118,11 +118,4 @@ export class TrainingReport {
       : report.images_note ? `(${report.images_note}.)`
         : `${figures.length} of the ${report.misread_count} test digits it misreads: true digit → its answer.`;
   }
-}
-
-function cell(tag, text, scope) {
-  const element = document.createElement(tag);
-  element.textContent = text;
-  if (scope) element.scope = scope;
-  return element;
 }

@@ -3,6 +3,7 @@
 // its 784 incoming weights as a 28×28 image: the pattern it looks for.
 
 import { divergingRgb, paintGrid, toRows } from './colors.js';
+import { h, valueTerm } from './dom.js';
 import { formatNumber, formatSigned, layerTitle, shape, unitTag } from './format.js';
 import { outputUnitName, outputUnitNote } from './output_units.js';
 
@@ -66,9 +67,9 @@ export class UnitExplainer extends EventTarget {
     );
 
     const values = h('dl', { class: 'unit-values' },
-      term('a', 'activation', formatNumber(a), 'a'),
-      term('z', 'pre-activation', formatNumber(z), 'z'),
-      term('g', 'activation function', `${activation}: ${FORMULAS[activation] ?? activation}`, 'g'),
+      valueTerm('a', 'activation', formatNumber(a), 'a'),
+      valueTerm('z', 'pre-activation', formatNumber(z), 'z'),
+      valueTerm('g', 'activation function', `${activation}: ${FORMULAS[activation] ?? activation}`, 'g'),
     );
 
     const previousName = ref.layer === 0 ? 'x, the 784 input pixels'
@@ -165,27 +166,10 @@ function flatInput(result) {
   return Array.isArray(rows) ? rows.flat() : null;
 }
 
-function term(symbol, name, value, field) {
-  return h('div', { class: 'unit-value' },
-    h('dt', {}, h('span', { class: 'symbol' }, symbol), ` ${name}`),
-    h('dd', { 'data-field': field }, value),
-  );
-}
-
 function closeButton(onClick) {
   const button = h('button', {
     type: 'button', class: 'icon-button', 'aria-label': 'Close the explanation',
   }, '×');
   button.addEventListener('click', onClick);
   return button;
-}
-
-function h(tag, attributes, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
-  for (const child of children) {
-    if (child === null || child === undefined || child === '') continue;
-    element.append(child instanceof Node ? child : String(child));
-  }
-  return element;
 }

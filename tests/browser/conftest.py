@@ -121,19 +121,27 @@ def problems() -> PageProblems:
     return PageProblems()
 
 
+def checked_page(browser: Any, problems: PageProblems, **context_options: Any) -> Iterator[Any]:
+    """The body of a page fixture: yields a page in its own context, then closes it and fails
+    the test if anything went wrong on it (`yield from checked_page(...)`)."""
+    page = open_page(browser, problems, **context_options)
+    try:
+        yield page
+    finally:
+        page.context.close()
+    assert problems.messages == [], "the page reported problems:\n" + "\n".join(problems.messages)
+
+
 @pytest.fixture
 def page(browser: Any, server_url: str, problems: PageProblems) -> Iterator[Any]:
     """A desktop-sized page (goto("/") opens the app); it must end without any problem."""
-    page = open_page(browser, problems, base_url=server_url)
-    yield page
-    page.context.close()
-    assert problems.messages == [], "the page reported problems:\n" + "\n".join(problems.messages)
+    yield from checked_page(browser, problems, base_url=server_url)
 
 
 @pytest.fixture
 def phone_page(browser: Any, server_url: str, problems: PageProblems) -> Iterator[Any]:
     """A phone-sized touch page (goto("/") opens the app); it must end without any problem."""
-    page = open_page(
+    yield from checked_page(
         browser,
         problems,
         base_url=server_url,
@@ -142,9 +150,6 @@ def phone_page(browser: Any, server_url: str, problems: PageProblems) -> Iterato
         is_mobile=True,
         device_scale_factor=2,
     )
-    yield page
-    page.context.close()
-    assert problems.messages == [], "the page reported problems:\n" + "\n".join(problems.messages)
 
 
 @pytest.fixture(scope="session")

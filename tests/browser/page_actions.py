@@ -32,6 +32,7 @@ __all__ = [
     "expect",
     "expect_prediction",
     "open_app",
+    "open_app_and_draw",
     "wait_until_answered",
 ]
 
@@ -89,6 +90,13 @@ def draw_with_touch(page: Any, points: list[tuple[float, float]]) -> None:
         touch("touchMove", point)
     touch("touchEnd", None)
     cdp.detach()
+
+
+def open_app_and_draw(page: Any, points: list[tuple[float, float]], label: str) -> None:
+    """Open the page, draw `points` with the mouse and wait until the page reads `label`."""
+    open_app(page)
+    draw_with_mouse(page, points)
+    expect_prediction(page, label)
 
 
 def wait_until_answered(page: Any) -> None:

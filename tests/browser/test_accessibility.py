@@ -11,7 +11,15 @@ import re
 from typing import Any
 
 import pytest
-from page_actions import ONE, draw_with_mouse, draw_with_touch, expect, expect_prediction, open_app
+from page_actions import (
+    ONE,
+    draw_with_mouse,
+    draw_with_touch,
+    expect,
+    expect_prediction,
+    open_app,
+    open_app_and_draw,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +37,7 @@ def test_the_empty_page_has_no_violations(page: Any, assert_accessible: Any) -> 
 
 
 def test_the_page_after_a_drawing_has_no_violations(page: Any, assert_accessible: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     assert_accessible(page, "the page answering a drawn 1")
     explain_a_unit(page, layer=0, unit=0)
     assert_accessible(page, "the page explaining a first-layer unit")

@@ -24,6 +24,10 @@ OUTPUT_UNITS_JS = """async ({ model, label, unit, value }) => {
     name: units.outputUnitName(model, unit),
     label: units.outputUnitLabel(model, unit, value),
     sentence: units.describeOutputLayer(model),
+    // y of the label's own unit, and of unit `unit`, when the answer should be `label`
+    targetOfItsUnit: units.outputTarget(model, label, units.classSignal(model, label).unit),
+    targetOfUnit: units.outputTarget(model, label, unit),
+    loss: units.outputLossName(model),
   };
 }"""
 
@@ -40,6 +44,7 @@ PAINT_JS = """async ({ model, width }) => {
   view.paint({
     units: model.layers.map((layer, l) => Array.from({ length: layer.units }, (_, u) => ({
       fill: u % 2 ? 'rgb(220, 38, 38)' : 'rgb(37, 99, 235)', text: `delta ${l}.${u}`,
+      marked: l === 0 && u === 2,
     }))),
     path: model.layers.map((_, l) => new Set(l === 1 ? [0] : [])),
     predicted: -1,
@@ -58,6 +63,8 @@ PAINT_JS = """async ({ model, width }) => {
     onPath: [...svg.querySelectorAll('g.unit.on-path')].map(
       (g) => [g.dataset.layer, g.dataset.unit]),
     selected: [...svg.querySelectorAll('g.unit.is-selected')].map(
+      (g) => [g.dataset.layer, g.dataset.unit]),
+    marked: [...svg.querySelectorAll('g.unit.is-marked')].map(
       (g) => [g.dataset.layer, g.dataset.unit]),
     edges: [...svg.querySelectorAll('.edge')].map((e) => ({
       into: e.parentNode.dataset.into, source: e.dataset.source, target: e.dataset.target,
@@ -99,9 +106,11 @@ def test_a_lone_sigmoid_unit_stands_for_both_classes(page: Any, server_url: str)
     assert one["name"] == "p(“1”)"
     assert one["label"] == {"name": "p(“1”)", "value": "= 0.250", "stacked": True}
     assert "p(“0”) = 1 − p(“1”)" in one["sentence"]
+    assert one["targetOfItsUnit"] == 1 and one["loss"] == "binary cross-entropy"
     zero = page.evaluate(OUTPUT_UNITS_JS, {"model": model, "label": "0", "unit": 0, "value": 0.25})
     assert zero["signal"] == {"unit": 0, "sign": -1}, "a 0 is the lone unit's low end"
     assert zero["predicted"] == -1, "the lone unit is not lit up for a 0"
+    assert zero["targetOfItsUnit"] == 0, "a 0 asks the lone unit for p(“1”) = 0"
 
 
 def test_ten_classes_have_one_output_unit_each(page: Any, server_url: str) -> None:
@@ -115,6 +124,8 @@ def test_ten_classes_have_one_output_unit_each(page: Any, server_url: str) -> No
     assert seven["name"] == "“3”"
     assert seven["label"] == {"name": "3", "value": "12.3%", "stacked": False}
     assert "10 softmax units, one per class" in seven["sentence"]
+    assert seven["targetOfItsUnit"] == 1 and seven["targetOfUnit"] == 0
+    assert seven["loss"] == "categorical cross-entropy"
 
 
 def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_url: str) -> None:
@@ -129,6 +140,7 @@ def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_
     assert f"Hidden layer 2, unit 4 of {sizes[1]}: delta 1.3" in before["labels"]
     assert before["onPath"] == [["1", "0"]]
     assert before["selected"] == [["1", "0"]]
+    assert before["marked"] == [["0", "2"]], "a unit the picture marks is ringed"
     strong, weak = sorted(before["edges"], key=lambda edge: -edge["width"])
     assert (strong["source"], strong["target"], strong["stroke"]) == ("0", "0", BLUE)
     assert (weak["source"], weak["target"], weak["stroke"]) == ("1", "2", RED)
@@ -140,7 +152,7 @@ def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_
 
     assert after["svgWidth"] < before["svgWidth"], "the view rebuilt itself for the new width"
     # (The column titles stack on a narrow diagram, so its text differs.)
-    painted = ["fills", "labels", "onPath", "selected", "edges"]
+    painted = ["fills", "labels", "onPath", "selected", "marked", "edges"]
     assert {key: after[key] for key in painted} == {key: before[key] for key in painted}, (
         "and painted the caller's picture again"
     )

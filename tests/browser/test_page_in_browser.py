@@ -29,6 +29,7 @@ from page_actions import (
     expect,
     expect_prediction,
     open_app,
+    open_app_and_draw,
     wait_until_answered,
 )
 from PIL import Image
@@ -250,9 +251,7 @@ def test_clicking_units_explains_them_with_this_networks_shapes(
 
 
 def test_units_are_reachable_with_the_keyboard(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     for _ in range(40):
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement.classList.contains('unit')"):
@@ -293,9 +292,7 @@ def test_clear_empties_everything_and_shows_the_hint(page: Any, artifacts: Path)
 
 
 def test_undo_removes_the_last_stroke_and_keys_work(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     only_one = ink(page, "#drawing-canvas")
     draw_with_mouse(page, BAR)
     wait_until_answered(page)
@@ -423,9 +420,7 @@ def test_a_seven_for_the_zero_one_model_says_neither_with_the_real_detector(
     page: Any, artifacts: Path
 ) -> None:
     responses = predict_responses(page)
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     if responses[-1].json()["in_distribution"] is None:
         pytest.skip("digits-0-1 ships without an out-of-distribution detector")
     assert responses[-1].json()["in_distribution"] is True
@@ -554,9 +549,7 @@ def test_the_benchmark_sends_canvas_pngs_encoded_as_this_browser_encodes_them(
         "request",
         lambda request: bodies.append(request.post_data) if "/predict" in request.url else None,
     )
-    open_app(page)
-    draw_with_mouse(page, ZERO)
-    expect_prediction(page, "0")
+    open_app_and_draw(page, ZERO, "0")
     png = base64.b64decode(json.loads(bodies[-1])["image"].split(",", 1)[1])
     header, filters, stream = png_rows_and_zlib_header(png)
     assert header == (280, 280, 8, 6), "the page exports a 280×280 8-bit RGBA canvas"

@@ -20,6 +20,7 @@ from page_actions import (
     expect,
     expect_prediction,
     open_app,
+    open_app_and_draw,
 )
 
 pytestmark = pytest.mark.browser
@@ -48,9 +49,7 @@ def shown_loss(page: Any) -> float:
 def test_choosing_the_wrong_answer_shows_a_large_loss_and_the_backward_diagram(
     page: Any, assert_accessible: Any
 ) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     forward_fills = unit_fills(page)
     expect(page.locator("#input-gradient-figure")).to_be_hidden()
     choose_target(page, "0")
@@ -68,9 +67,7 @@ def test_choosing_the_wrong_answer_shows_a_large_loss_and_the_backward_diagram(
 
 
 def test_the_right_answer_has_a_small_loss(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     choose_target(page, "1")
     assert shown_loss(page) < 0.7
 
@@ -78,9 +75,7 @@ def test_the_right_answer_has_a_small_loss(page: Any) -> None:
 def test_one_step_shows_the_probabilities_before_and_after_and_the_loss_falling(
     page: Any, assert_accessible: Any
 ) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     choose_target(page, "0")
     page.locator("#teach-rate").fill("0.2")
     page.get_by_role("button", name="Take one step").click()
@@ -95,9 +90,7 @@ def test_one_step_shows_the_probabilities_before_and_after_and_the_loss_falling(
 
 
 def test_a_learning_rate_out_of_range_is_refused_on_the_page(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     choose_target(page, "0")
     page.locator("#teach-rate").fill("50")
     expect(page.get_by_role("button", name="Take one step")).to_be_disabled()
@@ -105,9 +98,7 @@ def test_a_learning_rate_out_of_range_is_refused_on_the_page(page: Any) -> None:
 
 
 def test_the_explainer_writes_the_backward_maths_with_real_shapes(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     choose_target(page, "0")
     page.locator('#network-diagram g.unit[data-layer="1"][data-unit="0"]').click()
     page.mouse.move(0, 0)
@@ -124,9 +115,7 @@ def test_the_explainer_writes_the_backward_maths_with_real_shapes(page: Any) -> 
 
 
 def test_a_connection_shows_its_weight_gradient_and_where_a_step_moves_it(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     choose_target(page, "0")
     page.locator('#network-diagram g.unit[data-layer="2"][data-unit="0"]').click()
     page.mouse.move(0, 0)
@@ -142,11 +131,9 @@ def test_a_connection_shows_its_weight_gradient_and_where_a_step_moves_it(page: 
 
 
 def test_saturated_units_are_marked_and_say_why_their_delta_is_tiny(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ZERO)
-    expect_prediction(page, "0")
+    open_app_and_draw(page, ZERO, "0")
     choose_target(page, "1")
-    saturated = page.locator("#network-diagram g.unit.is-saturated")
+    saturated = page.locator("#network-diagram g.unit.is-marked")
     expect(saturated).not_to_have_count(0)
     marked = saturated.count()
     # A narrower window rebuilds the diagram; the rings come back on the new units.
@@ -161,9 +148,7 @@ def test_saturated_units_are_marked_and_say_why_their_delta_is_tiny(page: Any) -
 
 
 def test_back_to_the_forward_pass(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     forward_fills = unit_fills(page)
     choose_target(page, "0")
     page.get_by_role("button", name="Back to the forward pass").click()
@@ -173,9 +158,7 @@ def test_back_to_the_forward_pass(page: Any) -> None:
 
 
 def test_teach_it_with_the_keyboard_alone(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     page.locator('#teach-panel .class-button[data-class="1"]').focus()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")

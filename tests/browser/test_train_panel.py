@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS_DIR, PageProblems, open_page
+from conftest import ARTIFACTS_DIR, PageProblems, checked_page
 from live_server import running_server, server_env
-from page_actions import ONE, draw_with_mouse, expect, expect_prediction, open_app
+from page_actions import ONE, expect, expect_prediction, open_app, open_app_and_draw
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +35,7 @@ def training_url() -> Iterator[str]:
 
 @pytest.fixture
 def train_page(browser: Any, training_url: str, problems: PageProblems) -> Iterator[Any]:
-    page = open_page(browser, problems, base_url=training_url)
-    yield page
-    page.context.close()
-    assert problems.messages == [], "the page reported problems:\n" + "\n".join(problems.messages)
+    yield from checked_page(browser, problems, base_url=training_url)
 
 
 def canvas_picture(page: Any, selector: str) -> str:
@@ -59,9 +56,7 @@ def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
     page = train_page
     predictions: list[str] = []
     page.on("response", lambda r: predictions.append(r.url) if "/predict" in r.url else None)
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     start_run(page, epochs=2)
 
     caption = page.locator("#train-weights-caption")
