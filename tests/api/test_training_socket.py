@@ -190,6 +190,23 @@ def test_the_download_opens_in_keras_and_serves_from_a_model_store(
 
 
 @needs_mnist
+def test_the_pages_model_card_has_every_key_of_a_shipped_card_and_how_the_page_ran_it(
+    client: TestClient, quick_run: list[dict]
+) -> None:
+    name = quick_run[-1]["model"]
+    card = client.app.state.temporary_models.get(name).model.card
+    shipped = json.loads((REPO_ROOT / "model_store" / "digits-0-1.json").read_text())
+    # The writer adds "files", the detector "ood": the page's model has neither.
+    assert set(shipped) - {"files", "ood"} == set(card)
+    assert set(shipped["architecture"]) == set(card["architecture"])
+    assert set(shipped["training"]) < set(card["training"])
+    assert card["training"]["epochs"] == 2 and card["training"]["pace"] == "fast"
+    assert card["training"]["stopped"] is None
+    assert card["command"].startswith("WebSocket /train ")
+    assert card["data"]["sha256"]["x_test"] == shipped["data"]["sha256"]["x_test"]
+
+
+@needs_mnist
 def test_a_temporary_model_is_dropped_30_minutes_after_its_last_use(
     client: TestClient, quick_run: list[dict]
 ) -> None:
@@ -433,6 +450,16 @@ def test_the_training_report_has_the_cards_curves_confusion_and_misread_digits(
     image = np.frombuffer(base64.b64decode(first["image"]), np.uint8).reshape(28, 28)
     assert np.array_equal(image, expected) and first["true"] != first["predicted"]
     assert report["misread_count"] == len(card["metrics"]["test"]["misclassified"])
+
+
+@pytest.mark.parametrize("route", ["download", "training"])
+def test_an_unknown_model_name_gets_404_naming_the_known_models(
+    client: TestClient, route: str
+) -> None:
+    answer = client.get(f"/models/no-such-model/{route}")
+    assert answer.status_code == 404
+    detail = answer.json()["detail"]
+    assert "'no-such-model'" in detail and "digits-0-1" in detail and "digits-0-9" in detail
 
 
 def test_a_training_report_without_mnist_says_why_it_has_no_images(
