@@ -175,8 +175,9 @@ def _dilate(image: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
-def train_detector(data: DetectorData, n_classes: int, seed: int):
+def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int = 2):
     """Fit the detector with outlier exposure; returns (keras model, OodDetector).
+    ``verbose`` is Keras's, as for the classifier: 1 a progress bar, 2 one line per epoch.
 
     With augmentation (data.class_validation_augmented is set), the class images and the
     other digits are changed afresh every epoch as the classifier's are
@@ -213,10 +214,10 @@ def train_detector(data: DetectorData, n_classes: int, seed: int):
                                 np.full(len(data.derived_shapes), -1)])
         images = np.rint(x.reshape(-1, 28, 28) * 255).astype(np.uint8)
         batches = AugmentedBatches(images, targets, shown, DETECTOR_BATCH_SIZE, seed + 3)
-        model.fit(batches, epochs=DETECTOR_EPOCHS, shuffle=False, verbose=1)
+        model.fit(batches, epochs=DETECTOR_EPOCHS, shuffle=False, verbose=verbose)
     else:
         model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
-                  shuffle=True, verbose=1)
+                  shuffle=True, verbose=verbose)
 
     dense = layers_from_keras(model)
     validation = data.class_validation

@@ -48,7 +48,8 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     model.summary()
 
     # 3. Training: a progress bar in a terminal, one line per epoch in a log file.
-    fitted = fit(model, settings, splits, verbose=1 if sys.stdout.isatty() else 2)
+    verbose = 1 if sys.stdout.isatty() else 2
+    fitted = fit(model, settings, splits, verbose=verbose)
 
     # 4. Evaluation: the test set is used only here, for the final report.
     metrics = evaluate_splits(model, splits, settings.classes)
@@ -72,7 +73,7 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     )
 
     # 6. The "neither of these" detector, for models that do not cover all ten digits.
-    extra_files = add_ood_detector(settings, mnist, splits, card, shifted_test)
+    extra_files = add_ood_detector(settings, mnist, splits, card, shifted_test, verbose)
 
     # 7. Save atomically: the good model is replaced only by a complete, loadable new one.
     from training.model_store_writer import save_model_with_card
@@ -87,10 +88,10 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
 
 def add_ood_detector(
     settings: TrainSettings, mnist: Mnist, splits: Splits, card: dict[str, Any],
-    shifted_test: np.ndarray | None = None,
+    shifted_test: np.ndarray | None = None, verbose: int = 2,
 ) -> dict[str, Callable[[Path], None]]:
     """Train the detector if asked and possible; records it in ``card["ood"]`` and returns
-    the file to save beside the model (none without a detector)."""
+    the file to save beside the model (none without a detector). ``verbose`` as for `fit`."""
     if not settings.out_of_distribution:
         return {}
     if not np.any(~np.isin(mnist.y_train, settings.digits)):
@@ -103,7 +104,7 @@ def add_ood_detector(
         augment=settings.augment, shifted_test=shifted_test,
     )
     detector_model, detector = ood_detector.train_detector(
-        data, len(settings.digits), settings.seed
+        data, len(settings.digits), settings.seed, verbose=verbose
     )
     detector_file = f"{settings.model_name}.ood.keras"
     card["ood"] = {
