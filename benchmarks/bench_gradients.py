@@ -2,11 +2,11 @@
 same drawing.
 
 Starts our server (`uvicorn app.main:app`, one worker) and sends the same 280×280 canvas PNG
-data URLs as benchmarks/bench_predict.py (whose drawings, request bytes, clients and measurement
-this reuses) to /predict and to /gradients, each drawing asking to be the other digit (what the
-page's "Teach it" sends after a wrong answer), from one keep-alive client and from 16. The two
-endpoints take turns in short rounds, so that a shared machine that speeds up or slows down
-weighs on both alike.
+data URLs as benchmarks/bench_predict.py (benchmarks/canvas_drawings.py; the clients and the
+measurement are benchmarks/load_client.py's) to /predict and to /gradients, each drawing asking
+to be the other digit (what the page's "Teach it" sends after a wrong answer), from one
+keep-alive client and from 16. The two endpoints take turns in short rounds, so that a shared
+machine that speeds up or slows down weighs on both alike.
 
 Target (one client): the median /gradients call takes ≤ 2 × the median /predict call. Also
 reported: the server CPU per request of each. Results go to benchmarks/results/gradients.json;
@@ -22,21 +22,23 @@ import platform
 import sys
 from typing import Any
 
-from benchmarks.bench_predict import (
+from benchmarks.canvas_drawings import canvas_data_urls, predict_bodies
+from benchmarks.load_client import (
     HEADER,
-    REPO_ROOT,
+    RESULTS_DIR,
     Measurement,
-    Sample,
     Target,
-    _row,
-    canvas_data_urls,
-    combine,
+    exit_status,
     http_requests,
     measure,
+    measure_in_turns,
     serving,
+    target_check,
+    verdict_lines,
+    write_results,
 )
 
-RESULTS_PATH = REPO_ROOT / "benchmarks" / "results" / "gradients.json"
+RESULTS_PATH = RESULTS_DIR / "gradients.json"
 MEDIAN_RATIO_TARGET = 2.0  # /gradients median ≤ 2 × /predict median (1 client)
 CONCURRENCIES = (1, 16)
 ROUNDS = 8
@@ -44,7 +46,7 @@ ROUNDS = 8
 
 def request_bodies(drawings: list[tuple[int, str]]) -> tuple[list[bytes], list[bytes]]:
     """The same drawings for /predict, and for /gradients with the other digit as target."""
-    predict = [json.dumps({"image": url}).encode() for _, url in drawings]
+    predict = predict_bodies(drawings)
     gradients = [
         json.dumps({"image": url, "target": str(1 - digit)}).encode() for digit, url in drawings
     ]
@@ -60,28 +62,20 @@ def check_gradients(target: Target, count: int) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     drawings = canvas_data_urls(args.drawings)
-    predict_bodies, gradients_bodies = request_bodies(drawings)
-    logs = REPO_ROOT / "benchmarks" / "results"
+    for_predict, for_gradients = request_bodies(drawings)
     measurements: list[Measurement] = []
-    with serving("our server", "app.main:app", "/healthz", logs / "gradients.log") as ours:
+    with serving("our server", "app.main:app", "/healthz", RESULTS_DIR / "gradients.log") as ours:
         targets = [
-            Target("predict", ours, http_requests("POST", "/predict", predict_bodies)),
-            Target("gradients", ours, http_requests("POST", "/gradients", gradients_bodies)),
+            Target("predict", ours, http_requests("POST", "/predict", for_predict)),
+            Target("gradients", ours, http_requests("POST", "/gradients", for_gradients)),
         ]
         check_gradients(targets[1], len(drawings))
         for target in targets:
             measure(target, 1, args.warmup, args.seconds)  # warm-up, not reported
         for clients in CONCURRENCIES:
-            samples: dict[str, list[Sample]] = {target.label: [] for target in targets}
-            for _ in range(ROUNDS):
-                for target in targets:
-                    samples[target.label].append(
-                        measure(target, clients, args.requests // ROUNDS, args.seconds / ROUNDS)
-                    )
-            for target in targets:
-                result = combine(target, clients, samples[target.label])
-                measurements.append(result)
-                print(_row(result), flush=True)
+            measurements += measure_in_turns(
+                targets, clients, ROUNDS, lambda _: args.requests, args.seconds
+            )
     return summarize(measurements, args)
 
 
@@ -112,11 +106,9 @@ def summarize(measurements: list[Measurement], args: argparse.Namespace) -> dict
         "measurements": [vars(m) for m in measurements],
         "ratios": ratios,
         "targets": {
-            "gradients_median_over_predict_median_1_client": {
-                "value": median_ratio,
-                "target": f"<= {MEDIAN_RATIO_TARGET:g}",
-                "pass": median_ratio <= MEDIAN_RATIO_TARGET,
-            }
+            "gradients_median_over_predict_median_1_client": target_check(
+                median_ratio, MEDIAN_RATIO_TARGET, at_most=True
+            )
         },
     }
 
@@ -129,9 +121,8 @@ def report(summary: dict[str, Any]) -> str:
             f"{ratios['gradients_median_over_predict_median']:.2f}×, server CPU per request "
             f"{ratios['gradients_cpu_over_predict_cpu']:.2f}×"
         )
-    for name, target in summary["targets"].items():
-        verdict = "PASS" if target["pass"] else "FAIL"
-        lines.append(f"target {name} = {target['value']:g}  ({target['target']})  {verdict}")
+    lines.append("target (one client):")
+    lines += verdict_lines(summary["targets"])
     return "\n".join(lines)
 
 
@@ -146,10 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER, flush=True)
     summary = run(args)
     print(report(summary))
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {RESULTS_PATH.relative_to(REPO_ROOT)}")
-    return 0 if all(target["pass"] for target in summary["targets"].values()) else 1
+    write_results(summary, RESULTS_PATH)
+    return exit_status(summary["targets"])
 
 
 if __name__ == "__main__":

@@ -24,32 +24,32 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
 from websockets.sync.client import ClientConnection, connect
 
-from benchmarks.bench_predict import (
+from benchmarks.canvas_drawings import canvas_data_urls, predict_bodies
+from benchmarks.load_client import (
     REPO_ROOT,
+    RESULTS_DIR,
     Server,
     Target,
-    _wait_until_ready,
-    canvas_data_urls,
     combine,
-    free_port,
     http_requests,
     measure,
+    server_env,
+    serving,
 )
 
-RESULTS_PATH = REPO_ROOT / "benchmarks" / "results" / "training.json"
-LOG_PATH = REPO_ROOT / "benchmarks" / "results" / "training-server.log"
+RESULTS_PATH = RESULTS_DIR / "training.json"
+LOG_PATH = RESULTS_DIR / "training-server.log"
 FIRST_PROGRESS_TARGET_S = 3.0
 EPOCH_TARGET_S = 2.0
 PREDICT_RATIO_TARGET = 3.0
@@ -58,30 +58,9 @@ ROUNDS = 6  # idle and training rounds of /predict, alternating
 ROUND_S = 3.0
 
 
-@contextmanager
-def serving_with_data(data: Path) -> Iterator[Server]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DIGITS_")}
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DIGITS_DATA_DIR=str(data))
-    port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-        str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-    ]
-    LOG_PATH.parent.mkdir(parents=True, exist_ok=True)
-    with LOG_PATH.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
-        try:
-            _wait_until_ready("our server", process, port, "/healthz", LOG_PATH)
-            yield Server(name="ours", port=port, pid=process.pid)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+def serving_with_data(data: Path) -> AbstractContextManager[Server]:
+    env = server_env(DIGITS_DATA_DIR=str(data))
+    return serving("our server", "app.main:app", "/healthz", LOG_PATH, env)
 
 
 class RunReader:
@@ -147,8 +126,7 @@ def epoch_times(port: int, epochs: int = 5) -> dict[str, Any]:
 def predict_while_training(server: Server) -> dict[str, Any]:
     """/predict idle and while a ten-digit run trains (paused and resumed in turns); the
     server's resident memory sampled throughout."""
-    drawings = canvas_data_urls(64)
-    bodies = [json.dumps({"image": url}).encode() for _, url in drawings]
+    bodies = predict_bodies(canvas_data_urls(64))
     target = Target("POST /predict", server, http_requests("POST", "/predict", bodies))
     measure(target, 1, 300, 2.0)  # warm up
     process = psutil.Process(server.pid)

@@ -2,9 +2,9 @@
 
 Starts `digits-serve --workers 1` and `digits-serve --workers 2` (the command the Docker image
 runs) side by side on free loopback ports, and sends the same 280×280 canvas PNGs as
-benchmarks/bench_predict.py (whose drawings, request bytes, clients and measurement this reuses)
-from 16 concurrent keep-alive clients. The two servers take turns in short rounds, so that a
-shared machine that speeds up or slows down weighs on both alike.
+benchmarks/bench_predict.py (benchmarks/canvas_drawings.py; clients and measurement from
+benchmarks/load_client.py) from 16 concurrent keep-alive clients. The two servers take turns in
+short rounds, so that a shared machine that speeds up or slows down weighs on both alike.
 
 Also reported, because they size a Kubernetes pod (deploy/kubernetes/): each worker's memory
 after start-up and its peak under the load (RSS, and PSS, which shares the pages the workers
@@ -21,7 +21,6 @@ status is 1 when the target is missed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -37,21 +36,25 @@ from typing import Any
 import httpx
 import psutil
 
-from benchmarks.bench_predict import (
+from benchmarks.canvas_drawings import canvas_data_urls, predict_bodies
+from benchmarks.load_client import (
+    RESULTS_DIR,
     Measurement,
     Sample,
     Server,
     Target,
-    canvas_data_urls,
     check_answers,
     combine,
     free_port,
     http_requests,
     measure,
+    server_env,
+    server_process,
+    target_check,
+    write_results,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = REPO_ROOT / "benchmarks" / "results" / "workers.json"
+RESULTS_PATH = RESULTS_DIR / "workers.json"
 SERVE = Path(sys.executable).parent / "digits-serve"
 WORKER_COUNTS = (1, 2)
 CLIENTS = 16
@@ -91,28 +94,15 @@ class WorkerServer:
 
 @contextmanager
 def serving(workers: int, log_path: Path) -> Iterator[WorkerServer]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DIGITS_")}
+    env = server_env(DIGITS_WORKERS=str(workers))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # digits-serve makes a fresh one for 2 workers
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DIGITS_WORKERS=str(workers))
     port = free_port()
     command = [str(SERVE), "--port", str(port), "--log-level", "warning"]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        popen = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+    with server_process(command, env, log_path, stop_timeout_s=30) as popen:
+        _wait_for_all_workers(popen, port, workers, log_path)
+        yield WorkerServer(
+            workers, Server(f"{workers} worker(s)", port, popen.pid), psutil.Process(popen.pid)
         )
-        try:
-            _wait_for_all_workers(popen, port, workers, log_path)
-            yield WorkerServer(
-                workers, Server(f"{workers} worker(s)", port, popen.pid), psutil.Process(popen.pid)
-            )
-        finally:
-            popen.terminate()
-            try:
-                popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.wait(timeout=5)
 
 
 def _wait_for_all_workers(
@@ -229,10 +219,12 @@ def measure_round(target: WorkerServer, requests: list[bytes], args: argparse.Na
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     drawings = canvas_data_urls(args.drawings)
-    bodies = [json.dumps({"image": url}).encode() for _, url in drawings]
+    bodies = predict_bodies(drawings)
     requests = http_requests("POST", "/predict", bodies)
-    logs = REPO_ROOT / "benchmarks" / "results"
-    with serving(1, logs / "workers-1.log") as one, serving(2, logs / "workers-2.log") as two:
+    with (
+        serving(1, RESULTS_DIR / "workers-1.log") as one,
+        serving(2, RESULTS_DIR / "workers-2.log") as two,
+    ):
         servers = [one, two]
         for target in servers:
             target.memory_after_startup = [memory_of(p) for p in target.worker_processes()]
@@ -313,11 +305,7 @@ def summary(
             / per_server["1_workers"]["cpu_ceiling_requests_per_s"],
             2,
         ),
-        "speed_up_2_over_1": {
-            "value": round(speed_up, 2),
-            "target": f">= {SPEED_UP_TARGET:g}",
-            "pass": speed_up >= SPEED_UP_TARGET,
-        },
+        "speed_up_2_over_1": target_check(round(speed_up, 2), SPEED_UP_TARGET, at_most=False),
     }
 
 
@@ -372,9 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     result = run(args)
     print(report(result))
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {RESULTS_PATH.relative_to(REPO_ROOT)}")
+    write_results(result, RESULTS_PATH)
     return 0 if result["speed_up_2_over_1"]["pass"] else 1
 
 

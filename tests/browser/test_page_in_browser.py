@@ -34,7 +34,7 @@ from page_actions import (
 )
 from PIL import Image
 
-from benchmarks.bench_predict import png_like_chromium
+from benchmarks.canvas_drawings import png_like_chromium
 
 pytestmark = pytest.mark.browser
 
