@@ -15,14 +15,11 @@
 //   SATURATION_SLOPE
 
 import { divergingRgb, rgbString, toRows } from './colors.js';
+import { visibleEdges } from './diagram_edges.js';
 import { formatSigned, unitTag } from './format.js';
 import { outputUnitLabel } from './output_units.js';
 
 export const SATURATION_SLOPE = 0.01;
-const MAX_EDGES_PER_LAYER = 140;
-const SELECTED_UNIT_EDGES = 40;
-// Lines weaker than this share of the layer's largest gradient are noise at this size.
-const MIN_EDGE_SHARE = 0.04;
 // Lines at least this share of the largest are drawn bright, the rest faded.
 const STRONG_EDGE_SHARE = 0.25;
 
@@ -37,7 +34,7 @@ export function backwardPicture(model, gradients, selected) {
       { length: model.layers[count - 1].units },
       (_, index) => outputUnitLabel(model, index, layers[count - 1].values[index]),
     ),
-    edgeLayers: gradientEdges(model, gradients, selected),
+    edgeLayers: gradientEdges(gradients, selected),
     input: gradients.input,
     under: inputGradientImage(gradients.input_gradient),
     selected,
@@ -77,45 +74,19 @@ function inputGradientImage(inputGradient) {
  * layer, 784 × N lines would be noise: each unit gets one line for all its weights from the
  * image, valued −δ_j · Σx (every inked pixel's weight moves the same way, by η·x_i·δ_j).
  */
-function gradientEdges(model, gradients, selected) {
+function gradientEdges(gradients, selected) {
   const layers = gradients.layers;
   const inkTotal = gradients.input.flat().reduce((sum, x) => sum + x, 0);
   const firstEdges = layers[0].delta.map((d, target) => ({ source: -1, target, value: -d * inkTotal }));
-  const edgeLayers = [{ into: 0, edges: markStrong(keepVisible(firstEdges, selected, 0)) }];
+  const edgeLayers = [{ into: 0, edges: markStrong(visibleEdges(firstEdges, selected, 0, Infinity)) }];
   for (let into = 1; into < layers.length; into += 1) {
-    const previous = layers[into - 1].values;
     const delta = layers[into].delta;
-    const terms = [];
-    previous.forEach((a, source) => delta.forEach((d, target) => {
-      terms.push({ source, target, value: -a * d });
-    }));
-    terms.sort((left, right) => Math.abs(right.value) - Math.abs(left.value));
-    const shown = keepVisible(terms.slice(0, MAX_EDGES_PER_LAYER), selected, into);
-    const keys = new Set(shown.map((edge) => `${edge.source}:${edge.target}`));
-    for (const edge of selectedEdges(terms, selected, into)) {
-      if (!keys.has(`${edge.source}:${edge.target}`)) shown.push(edge);
-    }
-    edgeLayers.push({ into, edges: markStrong(shown), scale: Math.abs(terms[0]?.value ?? 0) });
+    const terms = layers[into - 1].values.flatMap((a, source) => delta.map((d, target) => ({
+      source, target, value: -a * d,
+    })));
+    edgeLayers.push({ into, edges: markStrong(visibleEdges(terms, selected, into)) });
   }
   return edgeLayers;
-}
-
-function keepVisible(edges, selected, into) {
-  const largest = Math.max(...edges.map((edge) => Math.abs(edge.value)), 0);
-  if (largest === 0) return [];
-  return edges.filter((edge) => Math.abs(edge.value) >= largest * MIN_EDGE_SHARE
-    || isSelectedEdge(edge, selected, into));
-}
-
-function selectedEdges(terms, selected, into) {
-  return terms.filter((edge) => edge.value !== 0 && isSelectedEdge(edge, selected, into))
-    .slice(0, SELECTED_UNIT_EDGES);
-}
-
-function isSelectedEdge(edge, selected, into) {
-  if (!selected) return false;
-  return (selected.layer === into && edge.target === selected.unit)
-    || (selected.layer === into - 1 && edge.source === selected.unit);
 }
 
 function markStrong(edges) {

@@ -1,10 +1,12 @@
-// Which connections the forward-pass diagram draws, and which units carry the answer. Pure
+// Which connections the diagram draws, and which units carry the answer. Pure
 // functions of the model (with weights), one /predict answer and the unit being explained; the
 // view (diagram_view.js) draws whatever edge layers it is given.
 //
 // API:
 //   answerPath(model, result)                → one Set of unit indices per layer, with `signs`
 //   forwardEdges(model, result, path, ref)   → [{into, edges: [{source, target, value, onPath}]}]
+//   visibleEdges(terms, ref, into, most)     → which of a layer's candidate lines to draw (the
+//                                              backward picture chooses its lines the same way)
 // An edge layer `into` = k holds lines into dense layer k; into 0 comes from the input image
 // (source −1): 784 × N lines would be noise, so each hidden-1 unit gets one line for the image's
 // whole push on it, z − b = Σ x·W. Between dense layers, one line per a_prev_i · W[i, j].
@@ -67,37 +69,59 @@ export function forwardEdges(model, result, path, ref) {
   const first = layers[0];
   const firstResult = result.layers[0];
   if (first?.biases && firstResult?.preactivations) {
-    const pushes = firstResult.preactivations.map((z, j) => z - first.biases[j]);
-    const strongest = Math.max(...pushes.map(Math.abs), 1e-9);
-    const edges = pushes
-      .map((value, target) => ({ source: -1, target, value }))
-      .filter((edge) => Math.abs(edge.value) >= strongest * MIN_EDGE_SHARE
-        || (ref?.layer === 0 && ref.unit === edge.target));
+    const pushes = firstResult.preactivations.map((z, j) => ({
+      source: -1, target: j, value: z - first.biases[j],
+    }));
+    // One line per unit: every unit's line may be drawn, not only the strongest few.
+    const edges = visibleEdges(pushes, ref, 0, Infinity);
     edgeLayers.push({ into: 0, edges: markPath(edges, 0, path) });
   }
   for (let layerIndex = 1; layerIndex < layers.length; layerIndex += 1) {
     const weights = layers[layerIndex].weights;
     const previous = result.layers[layerIndex - 1]?.values;
     if (!weights || !previous) continue;
-    const edges = strongestContributions(previous, weights);
-    if (!edges.length) continue;
-    const shown = new Set(edges.map((edge) => `${edge.source}:${edge.target}`));
-    const add = (edge) => {
-      const key = `${edge.source}:${edge.target}`;
-      if (!shown.has(key)) {
-        shown.add(key);
-        edges.push(edge);
-      }
-    };
+    const pathEdges = [];
     for (const target of path[layerIndex]) {
       for (const source of path[layerIndex - 1]) {
-        add({ source, target, value: previous[source] * weights[source][target] });
+        pathEdges.push({ source, target, value: previous[source] * weights[source][target] });
       }
     }
-    for (const edge of selectedUnitEdges(ref, layerIndex, previous, weights)) add(edge);
+    const strongest = visibleEdges(contributions(previous, weights), ref, layerIndex);
+    if (!strongest.length) continue;
+    const edges = withoutRepeats([...strongest, ...pathEdges]);
     edgeLayers.push({ into: layerIndex, edges: markPath(edges, layerIndex, path) });
   }
   return edgeLayers;
+}
+
+/**
+ * The lines worth drawing among a layer's candidate `terms` ({source, target, value}) into dense
+ * layer `into`: the `most` strongest, leaving out those below MIN_EDGE_SHARE of the strongest,
+ * and the explained unit `ref`'s own strongest SELECTED_UNIT_EDGES lines even when they are weak
+ * overall. None when every value is 0.
+ */
+export function visibleEdges(terms, ref, into, most = MAX_EDGES_PER_LAYER) {
+  const sorted = [...terms].sort((left, right) => Math.abs(right.value) - Math.abs(left.value));
+  const strongest = Math.abs(sorted[0]?.value ?? 0);
+  if (strongest === 0) return [];
+  const touchesRef = (edge) => Boolean(ref) && (
+    (ref.layer === into && edge.target === ref.unit)
+    || (ref.layer === into - 1 && edge.source === ref.unit));
+  return withoutRepeats([
+    ...sorted.slice(0, most).filter((edge) => Math.abs(edge.value) >= strongest * MIN_EDGE_SHARE),
+    ...sorted.filter((edge) => edge.value !== 0 && touchesRef(edge)).slice(0, SELECTED_UNIT_EDGES),
+  ]);
+}
+
+/** The edges with each source → target pair once (the first one kept). */
+function withoutRepeats(edges) {
+  const seen = new Set();
+  return edges.filter((edge) => {
+    const key = `${edge.source}:${edge.target}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function markPath(edges, into, path) {
@@ -109,30 +133,13 @@ function markPath(edges, into, path) {
   }));
 }
 
-/** The strongest a_prev_i · W[i][j] terms, strongest first. */
-function strongestContributions(previous, weights) {
+/** Every a_prev_i · W[i][j] term: one candidate line per weight. */
+function contributions(previous, weights) {
   const terms = [];
   for (let i = 0; i < weights.length; i += 1) {
     for (let j = 0; j < weights[i].length; j += 1) {
       terms.push({ source: i, target: j, value: previous[i] * weights[i][j] });
     }
   }
-  terms.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
-  const strongest = Math.abs(terms[0]?.value ?? 0);
-  if (strongest === 0) return [];
-  return terms
-    .slice(0, MAX_EDGES_PER_LAYER)
-    .filter((term) => Math.abs(term.value) >= strongest * MIN_EDGE_SHARE);
-}
-
-/** The strongest a·W lines into or out of the selected unit `ref` for dense layer `into`. */
-function selectedUnitEdges(ref, into, previous, weights) {
-  if (!ref || (ref.layer !== into && ref.layer !== into - 1)) return [];
-  const edges = ref.layer === into
-    ? previous.map((a, i) => ({ source: i, target: ref.unit, value: a * weights[i][ref.unit] }))
-    : weights[ref.unit].map((w, j) => ({ source: ref.unit, target: j, value: previous[ref.unit] * w }));
-  return edges
-    .filter((edge) => edge.value !== 0)
-    .sort((left, right) => Math.abs(right.value) - Math.abs(left.value))
-    .slice(0, SELECTED_UNIT_EDGES);
+  return terms;
 }
