@@ -8,6 +8,7 @@
 //   view.setModel(model)   // {classes, layers: [{units, activation}, …]}: builds the columns
 //   view.paint(picture)    // draws a picture; repainted by itself when the width changes
 //   view.addEventListener('unitpick' | 'unithover', (e) => e.detail.ref)  // {layer, unit} or null
+//   view.addEventListener('edgepick', (e) => e.detail.edge)  // a clicked line {into, source, target}
 // A picture has:
 //   units:        per layer, per unit {fill: CSS colour, text: what a screen reader hears,
 //                 marked: true to ring it (e.g. a saturated unit in the backward pass)}
@@ -49,6 +50,16 @@ export class DiagramView extends EventTarget {
     this.#svg = svg;
     this.#wrap = wrap;
     this.#focus = new UnitFocus(svg, (ref) => this.#emit('unitpick', ref));
+    svg.addEventListener('click', (event) => {
+      const line = event.target.closest?.('.edge');
+      if (!line) return;
+      const edge = {
+        into: Number(line.parentNode.dataset.into),
+        source: Number(line.dataset.source),
+        target: Number(line.dataset.target),
+      };
+      this.dispatchEvent(new CustomEvent('edgepick', { detail: { edge } }));
+    });
     let lastWidth = 0;
     new ResizeObserver(() => {
       const width = Math.round(this.#wrap.clientWidth);

@@ -305,14 +305,9 @@ backwardMaths.addEventListener('connectionpick', (event) => {
   renderNetwork();
 });
 // A line of the backward diagram explains its own weight gradient when clicked.
-byId('network-diagram').addEventListener('click', (event) => {
-  const edge = event.target.closest?.('.edge');
-  if (!edge || !teach.gradients) return;
-  state.connection = {
-    into: Number(edge.parentNode.dataset.into),
-    source: Number(edge.dataset.source),
-    target: Number(edge.dataset.target),
-  };
+diagram.addEventListener('edgepick', (event) => {
+  if (!teach.gradients) return;
+  state.connection = event.detail.edge;
   renderNetwork();
 });
 

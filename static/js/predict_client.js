@@ -92,36 +92,42 @@ export class PredictClient {
 
   async #send(snapshot) {
     const url = `${ENDPOINT}?model=${encodeURIComponent(snapshot.model)}`;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
-    let response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ image: snapshot.image }),
-        signal: controller.signal,
-      });
-    } catch (error) {
-      if (error.name === 'AbortError') {
-        throw new PredictError('The server took too long to answer.');
-      }
-      throw new PredictError('Could not reach the server.');
-    } finally {
-      clearTimeout(timer);
-    }
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      const detail = describeDetail(body?.detail);
-      throw new PredictError(
-        `The server could not predict this drawing (HTTP ${response.status}${detail ? `: ${detail}` : ''}).`,
-      );
-    }
+    const body = await postJson(url, { image: snapshot.image }, 'predict this drawing');
     if (!body || !body.probabilities || !Array.isArray(body.layers)) {
       throw new PredictError('The server sent an answer this page does not understand.');
     }
     return body;
   }
+}
+
+/**
+ * POST `payload` as JSON to `url` and return the JSON answer (null if it is not JSON). Any failure
+ * throws an Error that says what went wrong with `task` ("predict this drawing"), with the
+ * server's detail when it gave one. Teach it's POST /gradients goes through here too.
+ */
+export async function postJson(url, payload, task) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  let response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(payload),
+      signal: controller.signal,
+    });
+  } catch (error) {
+    if (error.name === 'AbortError') throw new Error(`The server took too long to ${task}.`);
+    throw new Error(`Could not reach the server to ${task}.`);
+  } finally {
+    clearTimeout(timer);
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const detail = describeDetail(body?.detail);
+    throw new Error(`The server could not ${task} (HTTP ${response.status}${detail ? `: ${detail}` : ''}).`);
+  }
+  return body;
 }
 
 function toPredictError(error) {

@@ -17,10 +17,10 @@
 import { divergingRgb, paintGrid } from './colors.js';
 import { h } from './dom.js';
 import { formatNumber, formatPercent } from './format.js';
+import { postJson } from './predict_client.js';
 
 const DEFAULT_RATE = 0.5;
 const MAX_RATE = 10;
-const TIMEOUT_MS = 20000;
 
 export class TeachPanel extends EventTarget {
   #root;
@@ -230,25 +230,8 @@ function rateProblem(text) {
 }
 
 async function postGradients(drawing, target, rate) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-  let response;
-  try {
-    response = await fetch(`/gradients?model=${encodeURIComponent(drawing.model)}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ image: drawing.image, target, learning_rate: rate }),
-      signal: controller.signal,
-    });
-  } catch {
-    throw new Error('Could not reach the server for the backward pass; try again.');
-  } finally {
-    clearTimeout(timer);
-  }
-  const body = await response.json().catch(() => null);
-  if (!response.ok || !body?.layers) {
-    const detail = typeof body?.detail === 'string' ? `: ${body.detail}` : '';
-    throw new Error(`The server could not run the backward pass (HTTP ${response.status}${detail}).`);
-  }
-  return body;
+  const answer = await postJson(`/gradients?model=${encodeURIComponent(drawing.model)}`,
+    { image: drawing.image, target, learning_rate: rate }, 'run the backward pass');
+  if (!answer?.layers) throw new Error('The server sent a backward pass this page does not understand.');
+  return answer;
 }
