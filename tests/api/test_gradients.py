@@ -14,7 +14,6 @@ import base64
 import io
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +42,6 @@ PREDICT_KEYS = {
     "ood_threshold",
 }
 BACKWARD_KEYS = {"target", "loss", "input_gradient", "after_step"}
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(model_dir=MODEL_STORE))) as test_client:
-        yield test_client
 
 
 def _mnist_digits() -> dict[int, np.ndarray]:
