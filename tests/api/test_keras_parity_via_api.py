@@ -1,6 +1,7 @@
 """Through the API: every layer's `values` (and `preactivations`) in a /predict answer equal
-Keras's own intermediate outputs for the answer's `input`, within the server's float32 parity bound,
-and a freshly built softmax model, on drawings, real MNIST digits and random pixels."""
+Keras's own intermediate outputs for the answer's `input`, within the server's float32 parity
+bound, for every shipped model and a freshly built softmax model, on drawings, real MNIST digits
+and random pixels."""
 
 from __future__ import annotations
 
