@@ -23,6 +23,8 @@ from app.model_registry import (
     PARITY_TOLERANCE,
     PARITY_ULPS,
     LoadedModel,
+    ModelStoreError,
+    _check_parity,
     load_model,
     parity_allowance,
 )
@@ -299,3 +301,18 @@ def test_parity_check_is_not_vacuous() -> None:
     x = INPUT_SETS["random-uniform"]
     with pytest.raises(AssertionError):
         assert_layers_match(tuple(layers), model, x, "perturbed")
+
+
+def test_the_servers_load_time_check_takes_a_right_pass_and_refuses_a_wrong_one() -> None:
+    """The start-up check (app.model_registry) on a relu network with large sums, on its own
+    probe inputs: the right weights pass; one weight off by 0.01 is refused by name."""
+    model = build_random_model(((256, 128), "relu", 10, "softmax"), seed=4)
+    layers = list(layers_from_keras(model))
+    probe = np.random.default_rng(0).random((8, 784), dtype=np.float32)
+    _check_parity(model, tuple(layers), probe, Path("right.keras"))
+    last = layers[-1]
+    wrong = last.weights.copy()
+    wrong[0, 0] += 0.01
+    layers[-1] = DenseLayer(last.name, last.activation, wrong, last.biases)
+    with pytest.raises(ModelStoreError, match=r"wrong\.keras: the NumPy forward pass differs"):
+        _check_parity(model, tuple(layers), probe, Path("wrong.keras"))
