@@ -9,6 +9,10 @@ Everything is a pure function of (seed, epoch): the epoch's order comes from a g
 seeded with (seed, epoch), the changes of each block from one seeded with (seed, epoch,
 block). So the same seed gives the same batches whenever Keras asks for them, and retraining
 gives the same weights.
+
+With ``keep_epochs`` each epoch's augmented images are also kept (`kept_epochs`), so that the
+"neither" detector, trained next on the same digits, reuses them instead of augmenting them
+again (training/detector_batches.py): 0.8 MB per thousand digits and epoch.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ class AugmentedBatches(keras.utils.PyDataset):
     """(x (b, 784) float32 in [0, 1], y (b,)) batches of augmented digits."""
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, digits: np.ndarray,
-                 batch_size: int, seed: int, strengths: Strengths = TRAINING) -> None:
+                 batch_size: int, seed: int, strengths: Strengths = TRAINING,
+                 keep_epochs: bool = False) -> None:
         """`images` (n, 28, 28) uint8; `targets` what the network learns (class indices or
         target rows); `digits` which digit each image shows (for the writing styles)."""
         super().__init__()
@@ -44,6 +49,9 @@ class AugmentedBatches(keras.utils.PyDataset):
         self._prepared_epoch: int | None = None
         self._epoch_images = images[:0]
         self._epoch_targets = targets[:0]
+        self.keep_epochs = keep_epochs
+        # (images, targets) of each epoch in turn, in its order, when keep_epochs is set.
+        self.kept_epochs: list[tuple[np.ndarray, np.ndarray]] = []
 
     @property
     def num_batches(self) -> int:
@@ -68,6 +76,8 @@ class AugmentedBatches(keras.utils.PyDataset):
         if self._prepared_epoch != epoch:
             self._epoch_images, self._epoch_targets = self.epoch_images(epoch)
             self._prepared_epoch = epoch
+            if self.keep_epochs and epoch == len(self.kept_epochs):
+                self.kept_epochs.append((self._epoch_images, self._epoch_targets))
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if not 0 <= index < self.num_batches:

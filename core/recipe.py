@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -80,6 +80,9 @@ class Fitted:
 
     history: dict[str, list[float]]
     training_time_s: float
+    # With `fit(keep_augmented_epochs=True)`: each epoch's augmented training images (n, 28,
+    # 28) uint8 and their class indices, in the epoch's order (for the "neither" detector).
+    augmented_epochs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def select_digits(
@@ -162,12 +165,14 @@ def fit(
     splits: Splits,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
+    keep_augmented_epochs: bool = False,
 ) -> Fitted:
     """Train ``model`` on the training split, validating after each epoch.
 
     ``callbacks`` are passed on to Keras (live training adds its snapshot, pause and stop
     callbacks here). ``verbose`` is Keras's: 0 silent, 1 a progress bar (for a terminal),
-    2 one line per epoch (for a log file).
+    2 one line per epoch (for a log file). ``keep_augmented_epochs`` keeps each epoch's
+    augmented images in `Fitted.augmented_epochs` (with ``settings.augment``).
     """
     started = time.perf_counter()
     training_data: dict[str, Any] = {
@@ -176,17 +181,17 @@ def fit(
         "batch_size": settings.batch_size,
         "shuffle": True,
     }
+    kept_epochs: list[tuple[np.ndarray, np.ndarray]] = []
     if settings.augment:
         from core.augmented_batches import AugmentedBatches
 
         images = np.rint(splits.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
         digits = np.asarray(settings.digits)[splits.y_train]
         # The batches shuffle themselves, seeded: Keras must not reorder them.
-        training_data = {
-            "x": AugmentedBatches(images, splits.y_train, digits, settings.batch_size,
-                                  settings.seed),
-            "shuffle": False,
-        }
+        augmented = AugmentedBatches(images, splits.y_train, digits, settings.batch_size,
+                                     settings.seed, keep_epochs=keep_augmented_epochs)
+        training_data = {"x": augmented, "shuffle": False}
+        kept_epochs = augmented.kept_epochs
     validation_data: Any = (splits.x_val, splits.y_val)
     if splits.x_train.dtype == np.uint8 and not settings.augment:
         from core.scaled_batches import ScaledBatches
@@ -209,6 +214,7 @@ def fit(
     return Fitted(
         history={key: [float(v) for v in values] for key, values in history.history.items()},
         training_time_s=time.perf_counter() - started,
+        augmented_epochs=kept_epochs,
     )
 
 

@@ -9,10 +9,12 @@ the classes' *validation* scores that flags a chosen share of them (THRESHOLD_QU
 The outliers come only from the training split:
 - the training images of the other MNIST digits;
 - shapes derived from training images that are no digit at all, so that the detector also
-  refuses scribbles, letters, blobs and dashes: digits dilated into filled blobs, two digits
-  overlaid, 1s turned on their side, other digits joined with their mirror image or transpose,
-  halves of two digits; each is normalised as the app normalises a drawing.
-The test split is used only to report the rates.
+  refuses scribbles, letters, blobs and dashes (training/non_digit_shapes.py): digits dilated
+  into filled blobs, two digits overlaid, 1s turned on their side, other digits joined with
+  their mirror image or transpose, halves of two digits; each is normalised as the app
+  normalises a drawing.
+The test split is used only to report the rates. With augmentation the classes' digits are
+those the classifier was trained on, epoch by epoch (training/detector_batches.py).
 """
 
 from __future__ import annotations
@@ -21,25 +23,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
 from core import augmentation
-from core.input_errors import PreprocessingError
 from core.mnist_data import Mnist
-from core.mnist_form import image_to_mnist
 from core.network import layers_from_keras
 from core.ood import OodDetector
+from training.non_digit_shapes import KINDS, derive_non_digits
 
 if TYPE_CHECKING:
     from core.recipe import Splits
 
 DETECTOR_HIDDEN = (256, 128)  # 64/32 flagged only 81% of 2–9 once the 0s and 1s vary
 DETECTOR_EPOCHS = 8
-DETECTOR_BATCH_SIZE = 256
+DETECTOR_BATCH_SIZE = 128
 DETECTOR_LEARNING_RATE = 0.003
 OTHER_DIGITS_USED = 12_000  # a sample of the other digits' training images is plenty
 DERIVED_SHAPES = 3_000
-THRESHOLD_QUANTILE = 0.995  # flag 0.5% of validation images of the classes
+THRESHOLD_QUANTILE = 0.997  # flag 0.3% of validation images of the classes (see README)
 
 REFERENCES = [
     "Hendrycks, Mazeika & Dietterich, Deep Anomaly Detection with Outlier Exposure, ICLR 2019",
@@ -68,11 +68,16 @@ class DetectorData:
     # The shifted test set (training/shifted_test_set.py), if given: reported beside the test.
     shifted_classes_test: np.ndarray | None = None
     shifted_other_digits_test: np.ndarray | None = None
+    # The classifier's augmented epochs (core/recipe.py's Fitted.augmented_epochs): reused as
+    # the detector's class images, epoch by epoch.
+    class_epochs: list[tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], seed: int,
                         validation_fraction: float, augment: bool = False,
-                        shifted_test: np.ndarray | None = None) -> DetectorData:
+                        shifted_test: np.ndarray | None = None,
+                        class_epochs: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                        ) -> DetectorData:
     """Everything the detector is fitted, thresholded and measured on. With `augment`, it
     trains on freshly augmented images every epoch and its threshold also covers augmented
     validation images of the classes; `shifted_test` (10000, 28, 28) is MNIST's shifted test
@@ -113,12 +118,17 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
         class_digits=class_digits,
         other_digits_labels=mnist.y_train[sample],
         class_validation_augmented=validation_augmented,
+        class_epochs=class_epochs,
         **shifted,
     )
 
 
 def _as_inputs(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+def _as_uint8(x: np.ndarray) -> np.ndarray:
+    return np.rint(x.reshape(-1, 28, 28) * 255).astype(np.uint8)
 
 
 def other_digit_splits(
@@ -129,50 +139,6 @@ def other_digit_splits(
     order = np.random.default_rng(seed + 1).permutation(others)
     n_val = round(len(order) * validation_fraction)
     return order[n_val:], order[:n_val]
-
-
-def derive_non_digits(images: np.ndarray, labels: np.ndarray, classes: tuple[int, ...],
-                      count: int, rng: np.random.Generator) -> np.ndarray:
-    """Shapes that are no digit, made from MNIST training images (uint8, 28×28).
-
-    Mirror images are made only of the *other* digits: a 0 crossed with its mirror image is
-    still a 0, and must not be taught as an outlier.
-    """
-    others = np.flatnonzero(~np.isin(labels, classes))
-    shapes = []
-    picks = rng.integers(0, len(images), size=(count, 2))
-    for i, (first, second) in enumerate(picks):
-        kind = i % 5
-        other = images[others[first % len(others)]]
-        if kind == 0:  # a blob: dilation fills the digit's holes and strokes
-            shape = _dilate(np.pad(images[first], 6), radius=4)
-        elif kind == 1:  # two digits overlaid, off-centre: a scribble
-            dy, dx = rng.integers(-7, 8, size=2)
-            moved = np.roll(np.pad(images[second], 8), (dy, dx), axis=(0, 1))
-            shape = np.maximum(np.pad(images[first], 8), moved)
-        elif kind == 2 and labels[first] == 1:  # a 1 on its side: a dash
-            shape = np.rot90(images[first], k=1 + 2 * (i % 2))
-        elif kind == 2:  # a digit crossed with its transpose
-            shape = np.maximum(other, other.T)
-        elif kind == 3:  # a digit joined with its mirror image: T, A, H, X-like shapes
-            shape = np.maximum(other, np.fliplr(other) if i % 2 else np.flipud(other))
-        else:  # halves of two digits
-            a, b = images[first], images[second]
-            shape = np.hstack([a[:, :14], b[:, 14:]]) if i % 2 else np.vstack([a[:14], b[14:]])
-        try:
-            shapes.append(image_to_mnist(Image.fromarray(shape.astype(np.uint8))).reshape(-1))
-        except PreprocessingError:
-            continue
-    return np.stack(shapes)
-
-
-def _dilate(image: np.ndarray, radius: int) -> np.ndarray:
-    out = image.copy()
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            if dy * dy + dx * dx <= radius * radius:
-                out = np.maximum(out, np.roll(image, (dy, dx), axis=(0, 1)))
-    return out
 
 
 def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int = 2):
@@ -207,13 +173,15 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
           flush=True)
     augmented = data.class_validation_augmented is not None
     if augmented:
-        from core.augmented_batches import AugmentedBatches
+        from training.detector_batches import DetectorBatches
 
         # The derived shapes show no digit: -1 gives them no writing-style variant.
-        shown = np.concatenate([data.class_digits, data.other_digits_labels,
-                                np.full(len(data.derived_shapes), -1)])
-        images = np.rint(x.reshape(-1, 28, 28) * 255).astype(np.uint8)
-        batches = AugmentedBatches(images, targets, shown, DETECTOR_BATCH_SIZE, seed + 3)
+        shown = np.concatenate([data.other_digits_labels, np.full(len(data.derived_shapes), -1)])
+        batches = DetectorBatches(
+            data.class_epochs or [], _as_uint8(data.class_images), data.class_labels,
+            data.class_digits, _as_uint8(outliers), shown, n_classes, DETECTOR_BATCH_SIZE,
+            seed + 3,
+        )
         model.fit(batches, epochs=DETECTOR_EPOCHS, shuffle=False, verbose=verbose)
     else:
         model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
@@ -255,10 +223,7 @@ def detector_report(detector: OodDetector, data: DetectorData, class_test: np.nd
         "outlier_exposure": {
             "other_digits": len(data.other_digits),
             "derived_non_digits": len(data.derived_shapes),
-            "derived_kinds": ["a digit dilated into a blob", "two digits overlaid",
-                              "a 1 on its side", "another digit crossed with its transpose",
-                              "another digit joined with its mirror image",
-                              "halves of two digits"],
+            "derived_kinds": KINDS,
             "source": "MNIST training split only",
         },
         "hidden": list(DETECTOR_HIDDEN),

@@ -24,7 +24,7 @@ import numpy as np
 from core.mnist_data import DataError, Mnist, load_mnist
 from core.model_card import build_model_card
 from core.quiet_tensorflow import import_tensorflow_quietly
-from core.recipe import Splits, build_network, evaluate_splits, fit, select_digits
+from core.recipe import Fitted, Splits, build_network, evaluate_splits, fit, select_digits
 from training.settings import SettingsError, TrainSettings, parse_args
 from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
@@ -49,7 +49,9 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
 
     # 3. Training: a progress bar in a terminal, one line per epoch in a log file.
     verbose = 1 if sys.stdout.isatty() else 2
-    fitted = fit(model, settings, splits, verbose=verbose)
+    # Its augmented epochs are kept for the detector, which trains on the same digits (step 6).
+    fitted = fit(model, settings, splits, verbose=verbose,
+                 keep_augmented_epochs=settings.out_of_distribution)
 
     # 4. Evaluation: the test set is used only here, for the final report.
     metrics = evaluate_splits(model, splits, settings.classes)
@@ -73,7 +75,7 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     )
 
     # 6. The "neither of these" detector, for models that do not cover all ten digits.
-    extra_files = add_ood_detector(settings, mnist, splits, card, shifted_test, verbose)
+    extra_files = add_ood_detector(settings, mnist, splits, card, shifted_test, verbose, fitted)
 
     # 7. Save atomically: the good model is replaced only by a complete, loadable new one.
     from training.model_store_writer import save_model_with_card
@@ -88,7 +90,7 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
 
 def add_ood_detector(
     settings: TrainSettings, mnist: Mnist, splits: Splits, card: dict[str, Any],
-    shifted_test: np.ndarray | None = None, verbose: int = 2,
+    shifted_test: np.ndarray | None = None, verbose: int = 2, fitted: Fitted | None = None,
 ) -> dict[str, Callable[[Path], None]]:
     """Train the detector if asked and possible; records it in ``card["ood"]`` and returns
     the file to save beside the model (none without a detector). ``verbose`` as for `fit`."""
@@ -102,6 +104,7 @@ def add_ood_detector(
     data = ood_detector.build_detector_data(
         mnist, splits, settings.digits, settings.seed, settings.validation_fraction,
         augment=settings.augment, shifted_test=shifted_test,
+        class_epochs=fitted.augmented_epochs if fitted else None,
     )
     detector_model, detector = ood_detector.train_detector(
         data, len(settings.digits), settings.seed, verbose=verbose

@@ -57,7 +57,7 @@ def test_the_shipped_model_meets_the_floor_on_the_mnist_test_set(
 
 
 # Both shipped models miss issue 15's floor on the shifted set (README, "The models": 90.87%
-# for digits-0-9, 99.34% for digits-0-1). Kept as strict expected failures, so that the
+# for digits-0-9, 98.82% for digits-0-1, whose 12 epochs fit issue 15's 30 s). Kept as strict expected failures, so that the
 # suite says so on every run and a model that meets the floor turns them into failures to
 # remove the mark, instead of lowering the floors.
 SHIFTED_FLOOR_MISSED = pytest.mark.xfail(
@@ -83,8 +83,9 @@ def test_the_card_reports_what_the_shipped_model_does(
     assert card["metrics"]["test"]["accuracy"] == pytest.approx(plain_accuracy, abs=1e-9)
     assert card["metrics"]["shifted_test"]["accuracy"] == pytest.approx(shifted_accuracy, abs=1e-9)
     # The augmentation lifted the shifted accuracy well above the models before it
-    # (67.36% and 96.36%: README, "The models").
-    assert shifted_accuracy >= {"digits-0-9": 0.90, "digits-0-1": 0.99}[name]
+    # (67.36% and 96.36%: README, "The models"); the 0/1 model's 12 epochs (for the 30 s
+    # budget) read 98.82%, its 30 epochs before 99.34%.
+    assert shifted_accuracy >= {"digits-0-9": 0.90, "digits-0-1": 0.985}[name]
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
