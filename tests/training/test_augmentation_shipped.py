@@ -57,9 +57,9 @@ def test_the_shipped_model_meets_the_floor_on_the_mnist_test_set(
 
 
 # Both shipped models miss issue 15's floor on the shifted set (README, "The models": 90.87%
-# for digits-0-9, 98.82% for digits-0-1, whose 12 epochs fit issue 15's 30 s). Kept as strict expected failures, so that the
-# suite says so on every run and a model that meets the floor turns them into failures to
-# remove the mark, instead of lowering the floors.
+# for digits-0-9, 98.82% for digits-0-1, trained 12 epochs to save time). Kept as strict
+# expected failures, so that the suite says so on every run and a model that meets the floor
+# turns them into failures to remove the mark, instead of lowering the floors.
 SHIFTED_FLOOR_MISSED = pytest.mark.xfail(
     strict=True, reason="issue 15: the shipped model misses the shifted-set floor (README)"
 )
