@@ -33,6 +33,8 @@ __all__ = [
     "expect_prediction",
     "open_app",
     "open_app_and_draw",
+    "settle_in_view",
+    "tap",
     "wait_until_answered",
 ]
 
@@ -50,6 +52,43 @@ SEVEN = [(0.25 + 0.5 * t, 0.2) for t in (i / 19 for i in range(20))] + [
 ]
 # A stroke across the middle: with ONE it makes a cross, which Undo must take away again.
 BAR = [(0.25 + 0.5 * t, 0.5) for t in (i / 24 for i in range(25))]
+
+
+# Scrolls the element into view if it is not (nothing moves if it is), then waits until its box
+# has stayed put for COMMITTED_FRAMES animation frames in a row. Chromium hit-tests a touch (and
+# turns touchstart/touchend into a tap, hence a click) against the compositor's copy of the page,
+# which lags the main thread by a frame; a touch sent right after a main-thread scroll or layout
+# change can lose its click, and the busier the machine the wider that window.
+SETTLE_IN_VIEW_JS = """async (element, committedFrames) => {
+  element.scrollIntoView({ block: 'nearest', inline: 'nearest', behavior: 'instant' });
+  const where = () => {
+    const box = element.getBoundingClientRect();
+    return [box.x, box.y, box.width, box.height].join();
+  };
+  let last = where();
+  for (let still = 0; still < committedFrames;) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    const now = where();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+}"""
+COMMITTED_FRAMES = 3
+
+
+def settle_in_view(locator: Any) -> None:
+    """Bring `locator` into view and wait until the page as shown has it where it is."""
+    locator.evaluate(SETTLE_IN_VIEW_JS, COMMITTED_FRAMES)
+
+
+def tap(locator: Any) -> None:
+    """A finger's tap on `locator`, sent only once the screen shows it where the page has it.
+
+    (Playwright's own tap scrolls the element into view and touches it at once, before the
+    compositor has the scrolled page: under load the tap then produced no click.)
+    """
+    settle_in_view(locator)
+    locator.tap()
 
 
 def open_app(page: Any) -> None:
@@ -75,7 +114,9 @@ def draw_with_mouse(page: Any, points: list[tuple[float, float]], pause_ms: int 
 
 
 def draw_with_touch(page: Any, points: list[tuple[float, float]]) -> None:
-    """Real touch input through the DevTools protocol (touchstart/move/end, not mouse events)."""
+    """Real touch input through the DevTools protocol (touchstart/move/end, not mouse events),
+    once the canvas is in view and shown where it is (see SETTLE_IN_VIEW_JS)."""
+    settle_in_view(page.locator("#drawing-canvas"))
     cdp = page.context.new_cdp_session(page)
 
     def touch(kind: str, point: tuple[float, float] | None) -> None:

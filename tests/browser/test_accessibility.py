@@ -19,6 +19,7 @@ from page_actions import (
     expect_prediction,
     open_app,
     open_app_and_draw,
+    tap,
 )
 
 pytestmark = pytest.mark.browser
@@ -70,7 +71,7 @@ def test_the_page_on_a_phone_has_no_violations(phone_page: Any, assert_accessibl
     assert_accessible(page, "the empty page on a phone")
     draw_with_touch(page, ONE)
     expect_prediction(page, "1")
-    page.get_by_role("button", name=re.compile("^Clear")).tap()
+    tap(page.get_by_role("button", name=re.compile("^Clear")))
     page.keyboard.press("Control+z")
     expect_prediction(page, "1")
     assert_accessible(page, "the page answering a drawn 1 on a phone")

@@ -30,6 +30,7 @@ from page_actions import (
     expect_prediction,
     open_app,
     open_app_and_draw,
+    tap,
     wait_until_answered,
 )
 from PIL import Image
@@ -503,10 +504,10 @@ def test_touch_drawing_on_a_phone(phone_page: Any, artifacts: Path) -> None:
     page.screenshot(path=artifacts / "phone-touch-one.png")
     page.screenshot(path=artifacts / "phone-touch-one-full.png", full_page=True)
 
-    page.get_by_role("button", name=re.compile("^Clear")).tap()
+    tap(page.get_by_role("button", name=re.compile("^Clear")))
     draw_with_touch(page, ZERO)
     expect_prediction(page, "0")
-    page.locator('#network-diagram g.unit[data-layer="0"][data-unit="0"]').tap()
+    tap(page.locator('#network-diagram g.unit[data-layer="0"][data-unit="0"]'))
     expect(page.locator("#explainer-body")).to_contain_text("(1×784)·(784×25) + (1×25)")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
     screenshot_of(page, ".network-card", artifacts / "phone-explain.png")

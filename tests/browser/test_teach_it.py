@@ -21,6 +21,7 @@ from page_actions import (
     expect_prediction,
     open_app,
     open_app_and_draw,
+    tap,
 )
 
 pytestmark = pytest.mark.browser
@@ -179,9 +180,9 @@ def test_teach_it_on_a_phone(phone_page: Any, assert_accessible: Any) -> None:
     open_app(page)
     draw_with_touch(page, ONE)
     expect_prediction(page, "1")
-    page.locator('#teach-panel .class-button[data-class="0"]').tap()
+    tap(page.locator('#teach-panel .class-button[data-class="0"]'))
     expect_loss(page, "0")
-    page.get_by_role("button", name="Take one step").tap()
+    tap(page.get_by_role("button", name="Take one step"))
     expect(page.locator("#teach-step-result table")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways on a phone ({width} px wide)"
