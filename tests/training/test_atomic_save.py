@@ -296,7 +296,7 @@ def test_a_run_that_fails_while_saving_keeps_the_old_model(
 
 KILL_WHILE_SAVING = textwrap.dedent(
     """
-    import os, signal, sys
+    import signal, sys
     from pathlib import Path
 
     import keras
@@ -309,7 +309,10 @@ KILL_WHILE_SAVING = textwrap.dedent(
         real_save(self, filepath, *args, **kwargs)
         content = Path(filepath).read_bytes()
         Path(filepath).write_bytes(content[: len(content) // 2])  # half-written
-        os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+        # raise() signals this very thread, so Ctrl+C's KeyboardInterrupt comes before the next
+        # line runs; os.kill(getpid()) may land on one of TensorFlow's threads and be noticed
+        # only after the saver has gone on to read the half-written file.
+        signal.raise_signal(getattr(signal, sys.argv[1]))
 
     keras.Model.save = save_then_die
     sys.exit(main(sys.argv[2:]))
