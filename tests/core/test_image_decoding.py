@@ -263,8 +263,5 @@ def test_a_damaged_file_raises_nothing_but_a_preprocessing_error(
         data[int(position * len(data))] = value
     data = data[: math.ceil(len(data) * kept)]
 
-    # A damaged header can claim any size up to the limit; at the default 4096 px a side one
-    # such example decodes and resamples 16 million pixels of noise (seconds). Damage, not size,
-    # is the question here (the limit has its own tests), so the limit sits near these files'.
     with contextlib.suppress(PreprocessingError):
-        image_to_mnist(decode_image(bytes(data), max_side=256))
+        image_to_mnist(decode_image(bytes(data)))
