@@ -92,6 +92,30 @@ def gradients_of(
 # --- the answer ------------------------------------------------------------------------------
 
 
+def assert_agrees_with_gradient_tape(
+    answer: dict[str, Any], keras_model: Any, classes: list[str], target: str, learning_rate: float
+) -> None:
+    """The answer's loss, every δ, ∂L/∂x and the after-step loss against tf.GradientTape."""
+    from gradient_tape import keras_loss_after_step, tape_gradients
+
+    index = classes.index(target)
+    y = np.array([float(index)]) if len(classes) == 2 else np.eye(len(classes))[index]
+    y = y.astype(np.float32)
+    x = np.asarray(answer["input"], dtype=np.float32).reshape(-1)
+    expected = tape_gradients(keras_model, x, y)
+    assert answer["loss"] == pytest.approx(expected.loss, abs=TOLERANCE)
+    for layer, delta in zip(answer["layers"], expected.deltas, strict=True):
+        np.testing.assert_allclose(layer["delta"], delta, atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose(
+        np.asarray(answer["input_gradient"]).reshape(-1),
+        expected.input_gradient,
+        atol=TOLERANCE,
+        rtol=0,
+    )
+    after = keras_loss_after_step(keras_model, x, y, learning_rate)
+    assert answer["after_step"]["loss"] == pytest.approx(after, abs=TOLERANCE)
+
+
 def test_answer_holds_what_predict_answers_plus_the_backward_pass(client: TestClient) -> None:
     answer = gradients_of(client, 1, "0")
     assert set(answer) == PREDICT_KEYS | BACKWARD_KEYS
@@ -116,28 +140,13 @@ def test_answer_holds_what_predict_answers_plus_the_backward_pass(client: TestCl
 
 @pytest.mark.parametrize("model", SHIPPED_MODELS)
 def test_answer_agrees_with_gradient_tape(client: TestClient, model: str) -> None:
-    from gradient_tape import keras_loss_after_step, tape_gradients
 
     keras = pytest.importorskip("keras")
     keras_model = keras.saving.load_model(MODEL_STORE / f"{model}.keras", compile=False)
     classes = json.loads((MODEL_STORE / f"{model}.json").read_text())["classes"]
     for digit, target in [(0, classes[-1]), (1, classes[0]), (1, classes[1])]:
         answer = gradients_of(client, digit, target, model, learning_rate=1.5)
-        x = np.asarray(answer["input"], dtype=np.float32).reshape(-1)
-        index = classes.index(target)
-        y = np.array([float(index)]) if len(classes) == 2 else np.eye(len(classes))[index]
-        expected = tape_gradients(keras_model, x, y.astype(np.float32))
-        assert answer["loss"] == pytest.approx(expected.loss, abs=TOLERANCE)
-        for layer, delta in zip(answer["layers"], expected.deltas, strict=True):
-            np.testing.assert_allclose(layer["delta"], delta, atol=TOLERANCE, rtol=0)
-        np.testing.assert_allclose(
-            np.asarray(answer["input_gradient"]).reshape(-1),
-            expected.input_gradient,
-            atol=TOLERANCE,
-            rtol=0,
-        )
-        after = keras_loss_after_step(keras_model, x, y.astype(np.float32), 1.5)
-        assert answer["after_step"]["loss"] == pytest.approx(after, abs=TOLERANCE)
+        assert_agrees_with_gradient_tape(answer, keras_model, classes, target, 1.5)
 
 
 # (hidden units, hidden activation, classes): a softmax output for three or more classes, one
@@ -151,8 +160,6 @@ RANDOM_ARCHITECTURES = [((32, 16), "relu", 3), ((20,), "tanh", 2), ((12, 8), "si
 def test_random_model_served_from_a_store_agrees_with_gradient_tape(
     architecture: tuple[tuple[int, ...], str, int], tmp_path: Path
 ) -> None:
-    from gradient_tape import keras_loss_after_step, tape_gradients
-
     keras = pytest.importorskip("keras")
     from training.model_store_writer import save_model_with_card
 
@@ -175,21 +182,7 @@ def test_random_model_served_from_a_store_agrees_with_gradient_tape(
         for target in (classes[0], classes[-1]):
             body = {"pixels": DIGITS[0].tolist(), "target": target, "learning_rate": 0.3}
             answer = post(random_client, body).json()
-            index = classes.index(target)
-            y = np.array([float(index)]) if count == 2 else np.eye(count)[index]
-            x = np.asarray(answer["input"], dtype=np.float32).reshape(-1)
-            expected = tape_gradients(model, x, y.astype(np.float32))
-            assert answer["loss"] == pytest.approx(expected.loss, abs=TOLERANCE)
-            for layer, delta in zip(answer["layers"], expected.deltas, strict=True):
-                np.testing.assert_allclose(layer["delta"], delta, atol=TOLERANCE, rtol=0)
-            np.testing.assert_allclose(
-                np.asarray(answer["input_gradient"]).reshape(-1),
-                expected.input_gradient,
-                atol=TOLERANCE,
-                rtol=0,
-            )
-            after = keras_loss_after_step(model, x, y.astype(np.float32), 0.3)
-            assert answer["after_step"]["loss"] == pytest.approx(after, abs=TOLERANCE)
+            assert_agrees_with_gradient_tape(answer, model, classes, target, 0.3)
 
 
 def test_output_delta_is_the_output_minus_the_target(client: TestClient) -> None:
