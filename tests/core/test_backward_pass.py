@@ -32,6 +32,8 @@ from core.network import (
 )
 
 keras = pytest.importorskip("keras")
+from random_models import random_keras_model  # noqa: E402 (after the skip)
+
 tf = pytest.importorskip("tensorflow")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -92,22 +94,6 @@ def _architecture_id(architecture: tuple[Any, ...]) -> str:
     hidden, hidden_activation, units, activation = architecture
     inner = "-".join(str(size) for size in (784, *hidden)) + hidden_activation
     return f"{inner}-{units}{activation}"
-
-
-def random_keras_model(architecture: tuple[Any, ...], seed: int) -> Any:
-    """Random kernels and random (not zero) biases, scaled so that some units saturate."""
-    hidden, hidden_activation, units, activation = architecture
-    keras.utils.set_random_seed(seed)
-    layers: list[Any] = [keras.Input(shape=(784,))]
-    for index, size in enumerate(hidden, start=1):
-        layers.append(keras.layers.Dense(size, activation=hidden_activation, name=f"h{index}"))
-    layers.append(keras.layers.Dense(units, activation=activation, name="output"))
-    model = keras.Sequential(layers)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        kernel, bias = layer.get_weights()
-        layer.set_weights([kernel, rng.normal(0.0, 1.0, bias.shape).astype(np.float32)])
-    return model
 
 
 @pytest.fixture(scope="module", params=ARCHITECTURES, ids=_architecture_id)

@@ -31,6 +31,7 @@ from app.model_registry import (
 from core.network import DenseLayer, class_probabilities, forward
 
 keras = pytest.importorskip("keras")
+from random_models import random_keras_model  # noqa: E402 (after the skip)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_STORE = REPO_ROOT / "model_store"
@@ -96,9 +97,7 @@ def keras_layer_outputs(keras_model: Any, x: np.ndarray) -> list[np.ndarray]:
     return [np.asarray(a) for a in outputs]
 
 
-def keras_preactivations(
-    keras_model: Any, x: np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray]]:
+def keras_preactivations(keras_model: Any, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per layer, z = a_prev · W + b computed by Keras's ops from Keras's weights and a_prev,
     and the magnitude Σ|a_prev · W| + |b| of what was summed into it."""
     previous = [x, *keras_layer_outputs(keras_model, x)[:-1]]
@@ -235,25 +234,9 @@ def _architecture_id(architecture: tuple[Any, ...]) -> str:
     return f"{inner}-{units}{activation}"
 
 
-def build_random_model(architecture: tuple[Any, ...], seed: int) -> Any:
-    """A Keras model with random kernels and random (not zero) biases."""
-    hidden, hidden_activation, units, activation = architecture
-    keras.utils.set_random_seed(seed)
-    layers: list[Any] = [keras.Input(shape=(784,), name="pixels")]
-    for index, size in enumerate(hidden, start=1):
-        layers.append(keras.layers.Dense(size, activation=hidden_activation, name=f"h{index}"))
-    layers.append(keras.layers.Dense(units, activation=activation, name="output"))
-    model = keras.Sequential(layers)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        kernel, bias = layer.get_weights()
-        layer.set_weights([kernel, rng.normal(0.0, 1.0, size=bias.shape).astype(np.float32)])
-    return model
-
-
 @pytest.mark.parametrize("architecture", ARCHITECTURES, ids=_architecture_id)
 def test_random_model_every_layer_matches_keras(architecture: tuple[Any, ...]) -> None:
-    model = build_random_model(architecture, seed=ARCHITECTURES.index(architecture))
+    model = random_keras_model(architecture, seed=ARCHITECTURES.index(architecture))
     layers = layers_from_keras(model)
     what = _architecture_id(architecture)
     assert_layers_match(layers, model, ALL_INPUTS, what)
@@ -267,7 +250,7 @@ def test_random_model_loaded_like_the_server_matches_keras(
     architecture: tuple[Any, ...], tmp_path: Path, save_with_card: Callable[..., Path]
 ) -> None:
     """Saved to a model store and loaded by the registry, as the server does at start-up."""
-    model = build_random_model(architecture, seed=11)
+    model = random_keras_model(architecture, seed=11)
     units = architecture[2]
     classes = ["0", "1"] if units == 1 else [str(digit) for digit in range(units)]
     card_path = save_with_card(model, classes, tmp_path)
@@ -292,7 +275,7 @@ def save_with_card() -> Callable[..., Path]:
 
 def test_parity_check_is_not_vacuous() -> None:
     """A one-ulp-sized error passes, a wrong weight does not: the tolerance can catch bugs."""
-    model = build_random_model(((16,), "sigmoid", 1, "sigmoid"), seed=3)
+    model = random_keras_model(((16,), "sigmoid", 1, "sigmoid"), seed=3)
     layers = list(layers_from_keras(model))
     first = layers[0]
     wrong = first.weights.copy()
@@ -306,7 +289,7 @@ def test_parity_check_is_not_vacuous() -> None:
 def test_the_servers_load_time_check_takes_a_right_pass_and_refuses_a_wrong_one() -> None:
     """The start-up check (app.model_registry) on a relu network with large sums, on its own
     probe inputs: the right weights pass; one weight off by 0.01 is refused by name."""
-    model = build_random_model(((256, 128), "relu", 10, "softmax"), seed=4)
+    model = random_keras_model(((256, 128), "relu", 10, "softmax"), seed=4)
     layers = list(layers_from_keras(model))
     probe = np.random.default_rng(0).random((8, 784), dtype=np.float32)
     _check_parity(model, tuple(layers), probe, Path("right.keras"))
