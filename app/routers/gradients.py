@@ -22,8 +22,8 @@ from app.gradient_schemas import (
 )
 from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
-from app.routers.predict import ERROR_RESPONSES, answer_for
-from core.network import after_one_step, backward, class_probabilities, forward
+from app.routers.predict import ERROR_RESPONSES, answer_for, class_answer
+from core.network import after_one_step, backward, class_probabilities
 
 router = APIRouter(tags=["gradients"])
 
@@ -78,17 +78,16 @@ def backward_answer(
 ) -> dict[str, Any]:
     """/predict's answer for ``x`` (28×28), built by /predict itself, with the backward pass for
     ``target_index`` added."""
-    answer = answer_for(x, model).model_dump()
     pixels = x.reshape(-1).astype(np.float32)
-    gradients = backward(model.layers, pixels, forward(model.layers, pixels), target_index)
+    prediction = model.predict(pixels)
+    answer = answer_for(x, model, prediction).model_dump()
+    gradients = backward(model.layers, pixels, prediction.layers, target_index)
     after = after_one_step(model.layers, pixels, gradients, target_index, learning_rate)
     for index, layer in enumerate(answer["layers"]):
         layer["delta"] = gradients.deltas[index].tolist()
         if with_weight_gradients:
             layer["weight_gradient"] = gradients.weight_gradient(index).tolist()
     after_probabilities = class_probabilities(after.output, len(model.classes))
-    after_index = int(np.argmax(after_probabilities))
-    after_label = model.classes[after_index]
     return {
         **answer,
         "target": model.classes[target_index],
@@ -97,8 +96,7 @@ def backward_answer(
         "after_step": {
             "learning_rate": learning_rate,
             "loss": after.loss,
-            "prediction": int(after_label) if after_label.isdigit() else after_index,
-            "label": after_label,
+            **class_answer(model, int(np.argmax(after_probabilities))),
             "probabilities": dict(zip(model.classes, after_probabilities.tolist(), strict=True)),
         },
     }

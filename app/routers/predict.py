@@ -42,14 +42,16 @@ async def predict(x: DrawingDep, model: ModelDep) -> PredictResponse:
     return answer_for(x, model)
 
 
-def answer_for(x: np.ndarray, model: LoadedModel) -> PredictResponse:
-    """/predict's answer for the 28×28 input `x` (also the first part of /gradients')."""
-    prediction = model.predict(x.reshape(-1))
-    label = model.classes[prediction.index]
+def answer_for(
+    x: np.ndarray, model: LoadedModel, prediction: Prediction | None = None
+) -> PredictResponse:
+    """/predict's answer for the 28×28 input `x` (also the first part of /gradients', which
+    passes the `prediction` it has already made for the backward pass)."""
+    if prediction is None:
+        prediction = model.predict(x.reshape(-1))
     return PredictResponse(
         model=model.name,
-        prediction=int(label) if label.isdigit() else prediction.index,
-        label=label,
+        **class_answer(model, prediction.index),
         probabilities=dict(zip(model.classes, prediction.probabilities.tolist(), strict=True)),
         layers=[
             {
@@ -64,6 +66,13 @@ def answer_for(x: np.ndarray, model: LoadedModel) -> PredictResponse:
         input=x.tolist(),
         **_out_of_distribution(model, prediction),
     )
+
+
+def class_answer(model: LoadedModel, index: int) -> dict[str, Any]:
+    """The answer's `label` for class `index`, and its `prediction`: the digit itself when the
+    label is a digit, else the index."""
+    label = model.classes[index]
+    return {"prediction": int(label) if label.isdigit() else index, "label": label}
 
 
 def _out_of_distribution(model: LoadedModel, prediction: Prediction) -> dict[str, Any]:
