@@ -26,7 +26,6 @@ import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import parse_qs
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -38,7 +37,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-PREDICT_PATH = "/predict"
 TEMPORARY_MODEL_LABEL = "temporary"
 # /healthz answers in well under a millisecond and /predict in a few; a burst of 16 clients on
 # one worker takes tens of milliseconds, a huge image a second or more.
@@ -105,10 +103,6 @@ class MetricsMiddleware:
             requests, latency = self._child(method, route, str(status))
             requests.inc()
             latency.observe(time.perf_counter() - began)
-            if route == PREDICT_PATH and status == 200:
-                model = predicted_model(scope)
-                if model is not None:
-                    PREDICTIONS.labels(model).inc()
 
     def _child(self, method: str, route: str, status: str) -> tuple[Counter, Histogram]:
         key = (method, route, status)
@@ -155,25 +149,11 @@ _TEMPLATE_PATTERNS: WeakKeyDictionary[FastAPI, list[tuple[re.Pattern[str], str]]
 )
 
 
-def predicted_model(scope: Scope) -> str | None:
-    """The model a POST /predict that answered 200 used: the one its ``?model=`` names, else the
-    default, looked up as the endpoint looks it up (app/dependencies.py): the model store first,
-    then the models trained from the page, all counted as ``temporary``: each run makes a new
-    name, and a label per name would grow without end."""
-    query = scope.get("query_string", b"").decode("latin-1")
-    requested = parse_qs(query).get("model", [None])[-1] if query else None
-    state = getattr(scope.get("app"), "state", None)
-    registry = getattr(state, "registry", None)
-    if registry is None:
-        return None
-    try:
-        return str(registry.get(requested).name)
-    except Exception:  # not in the store: a trained model, or one dropped in between
-        pass
-    temporary = getattr(state, "temporary_models", None)
-    # all(), not get(): a look-up would count as a use and keep the model longer.
-    trained = temporary.all() if requested and temporary is not None else []
-    return TEMPORARY_MODEL_LABEL if any(m.name == requested for m in trained) else None
+def count_prediction(model_name: str, shipped: bool) -> None:
+    """Count one answered POST /predict for its model. Models trained from the page are all
+    counted as ``temporary``: each run makes a new name, and a label per name would grow
+    without end."""
+    PREDICTIONS.labels(model_name if shipped else TEMPORARY_MODEL_LABEL).inc()
 
 
 @asynccontextmanager

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 
-from app.dependencies import DrawingDep, ModelDep
+from app.dependencies import DrawingDep, ModelDep, RegistryDep
+from app.metrics import count_prediction
 from app.model_registry import LoadedModel, Prediction
 from app.request_body import openapi_for
 from app.schemas import DrawingJson, DrawingUpload, ErrorResponse, PredictResponse
@@ -32,14 +33,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     openapi_extra=openapi_for(DrawingJson, DrawingUpload),
     summary="Classify a drawing and show what every layer did",
 )
-async def predict(x: DrawingDep, model: ModelDep) -> PredictResponse:
+async def predict(x: DrawingDep, model: ModelDep, registry: RegistryDep) -> PredictResponse:
     """Send a drawing as JSON `{"image": data URL}`, MNIST pixels as `{"pixels": …}`, or an
     image file as multipart field `file`. The answer holds the class probabilities, each
     Dense layer's activations (a) and pre-activations (z), and the 28×28 input the network saw.
     """
     # async: decoding the drawing, the request's real work, runs in the threadpool (DrawingDep,
     # a plain def); what is left is a few small matrix products, done where the request is.
-    return answer_for(x, model)
+    answer = answer_for(x, model)
+    count_prediction(model.name, shipped=model.name in registry.models)
+    return answer
 
 
 def answer_for(
