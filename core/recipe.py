@@ -81,8 +81,9 @@ class Fitted:
     history: dict[str, list[float]]
     training_time_s: float
     # With `fit(keep_augmented_epochs=True)`: each epoch's augmented training images (n, 28,
-    # 28) uint8 and their class indices, in the epoch's order (for the "neither" detector).
-    augmented_epochs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    # 28) uint8 and their class indices, in the epoch's order, by epoch (for the "neither"
+    # detector).
+    augmented_epochs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def select_digits(
@@ -181,17 +182,21 @@ def fit(
         "batch_size": settings.batch_size,
         "shuffle": True,
     }
-    kept_epochs: list[tuple[np.ndarray, np.ndarray]] = []
+    kept_epochs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     if settings.augment:
-        from core.augmented_batches import AugmentedBatches
+        from core.augmented_epochs import AugmentedEpochs, epoch_dataset, steps_per_epoch
 
         images = np.rint(splits.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
         digits = np.asarray(settings.digits)[splits.y_train]
-        # The batches shuffle themselves, seeded: Keras must not reorder them.
-        augmented = AugmentedBatches(images, splits.y_train, digits, settings.batch_size,
-                                     settings.seed, keep_epochs=keep_augmented_epochs)
-        training_data = {"x": augmented, "shuffle": False}
-        kept_epochs = augmented.kept_epochs
+        epochs = AugmentedEpochs(images, splits.y_train, digits, settings.seed,
+                                 keep=keep_augmented_epochs)
+        # The epochs shuffle themselves, seeded: Keras must not reorder them.
+        training_data = {
+            "x": epoch_dataset(epochs, settings.epochs, settings.batch_size),
+            "steps_per_epoch": steps_per_epoch(len(images), settings.batch_size),
+            "shuffle": False,
+        }
+        kept_epochs = epochs.kept
     validation_data: Any = (splits.x_val, splits.y_val)
     if splits.x_train.dtype == np.uint8 and not settings.augment:
         from core.scaled_batches import ScaledBatches

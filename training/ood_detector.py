@@ -14,7 +14,7 @@ The outliers come only from the training split:
   their mirror image or transpose, halves of two digits; each is normalised as the app
   normalises a drawing.
 The test split is used only to report the rates. With augmentation the classes' digits are
-those the classifier was trained on, epoch by epoch (training/detector_batches.py).
+those the classifier was trained on, epoch by epoch (training/detector_epochs.py).
 """
 
 from __future__ import annotations
@@ -70,13 +70,13 @@ class DetectorData:
     shifted_other_digits_test: np.ndarray | None = None
     # The classifier's augmented epochs (core/recipe.py's Fitted.augmented_epochs): reused as
     # the detector's class images, epoch by epoch.
-    class_epochs: list[tuple[np.ndarray, np.ndarray]] | None = None
+    class_epochs: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], seed: int,
                         validation_fraction: float, augment: bool = False,
                         shifted_test: np.ndarray | None = None,
-                        class_epochs: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                        class_epochs: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
                         ) -> DetectorData:
     """Everything the detector is fitted, thresholded and measured on. With `augment`, it
     trains on freshly augmented images every epoch and its threshold also covers augmented
@@ -147,7 +147,7 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
 
     With augmentation (data.class_validation_augmented is set), the class images and the
     other digits are changed afresh every epoch as the classifier's are
-    (core/augmented_batches.py), so that a thick, thin, slanted or blurry 0 is still a 0 and a
+    (core/augmented_epochs.py), so that a thick, thin, slanted or blurry 0 is still a 0 and a
     thick 7 still none; the derived shapes are changed too (with no writing-style variant)."""
     import keras
 
@@ -173,16 +173,20 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
           flush=True)
     augmented = data.class_validation_augmented is not None
     if augmented:
-        from training.detector_batches import DetectorBatches
+        from core.augmented_epochs import epoch_dataset, steps_per_epoch
+        from training.detector_epochs import DetectorEpochs
 
         # The derived shapes show no digit: -1 gives them no writing-style variant.
         shown = np.concatenate([data.other_digits_labels, np.full(len(data.derived_shapes), -1)])
-        batches = DetectorBatches(
-            data.class_epochs or [], _as_uint8(data.class_images), data.class_labels,
-            data.class_digits, _as_uint8(outliers), shown, n_classes, DETECTOR_BATCH_SIZE,
-            seed + 3,
+        epochs = DetectorEpochs(
+            data.class_epochs or {}, _as_uint8(data.class_images), data.class_labels,
+            data.class_digits, _as_uint8(outliers), shown, n_classes, seed + 3,
         )
-        model.fit(batches, epochs=DETECTOR_EPOCHS, shuffle=False, verbose=verbose)
+        model.fit(
+            epoch_dataset(epochs, DETECTOR_EPOCHS, DETECTOR_BATCH_SIZE, (n_classes,), "float32"),
+            steps_per_epoch=steps_per_epoch(len(epochs), DETECTOR_BATCH_SIZE),
+            epochs=DETECTOR_EPOCHS, shuffle=False, verbose=verbose,
+        )
     else:
         model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
                   shuffle=True, verbose=verbose)

@@ -51,7 +51,7 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     verbose = 1 if sys.stdout.isatty() else 2
     # Its augmented epochs are kept for the detector, which trains on the same digits (step 6).
     fitted = fit(model, settings, splits, verbose=verbose,
-                 keep_augmented_epochs=settings.out_of_distribution)
+                 keep_augmented_epochs=wants_detector(settings, mnist))
 
     # 4. Evaluation: the test set is used only here, for the final report.
     metrics = evaluate_splits(model, splits, settings.classes)
@@ -88,16 +88,21 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     return card
 
 
+def wants_detector(settings: TrainSettings, mnist: Mnist) -> bool:
+    """A detector is asked for and there are other digits to learn what is not a class."""
+    return settings.out_of_distribution and bool(np.any(~np.isin(mnist.y_train, settings.digits)))
+
+
 def add_ood_detector(
     settings: TrainSettings, mnist: Mnist, splits: Splits, card: dict[str, Any],
     shifted_test: np.ndarray | None = None, verbose: int = 2, fitted: Fitted | None = None,
 ) -> dict[str, Callable[[Path], None]]:
     """Train the detector if asked and possible; records it in ``card["ood"]`` and returns
     the file to save beside the model (none without a detector). ``verbose`` as for `fit`."""
-    if not settings.out_of_distribution:
-        return {}
-    if not np.any(~np.isin(mnist.y_train, settings.digits)):
-        print("no other digits in the training set: no out-of-distribution detector", flush=True)
+    if not wants_detector(settings, mnist):
+        if settings.out_of_distribution:
+            print("no other digits in the training set: no out-of-distribution detector",
+                  flush=True)
         return {}
     from training import ood_detector
 
