@@ -170,9 +170,10 @@ def _load_ood_detector(
     keras_model, layers = _load_dense_network(
         path, card.get("files", {}).get(file_name), card_path
     )
-    if layers[0].weights.shape[0] != INPUT_UNITS or layers[-1].units != n_classes:
+    if layers[0].weights.shape[0] != INPUT_UNITS or layers[-1].units != n_classes + 1:
         raise ModelStoreError(
-            f"{path}: the detector must map 784 inputs to one softmax unit per class"
+            f"{path}: the detector must map 784 inputs to one softmax unit per class and one "
+            f"for 'none of these'"
         )
     probe = np.random.default_rng(1).random((4, INPUT_UNITS), dtype=np.float32)
     _check_parity(keras_model, layers, probe, path)

@@ -55,6 +55,7 @@ def build_model_card(
             "loss": loss_name(settings),
             "optimizer": "adam",
             "learning_rate": settings.learning_rate,
+            "learning_rate_schedule": settings.learning_rate_schedule,
             "epochs": settings.epochs,
             "batch_size": settings.batch_size,
             "validation_fraction": settings.validation_fraction,

@@ -2,10 +2,12 @@
 
 The detector is a small network of its own, trained beside the classifier with *outlier
 exposure* (Hendrycks, Mazeika & Dietterich, "Deep Anomaly Detection with Outlier Exposure",
-ICLR 2019): it learns the classes from their training images and, from images that are none of
-them, to give every class the same probability. Its score is one minus its largest class
-probability (the maximum softmax probability baseline of Hendrycks & Gimpel, ICLR 2017): near 0
-for a clear member of a class, near 1 − 1/K for an outlier. Scores above a threshold, picked on
+ICLR 2019): besides the training images of the classes it sees images that are none of them.
+These are its own class, "none of these" (a background class: Dhamija, Günther & Boult,
+"Reducing Network Agnostophobia", NeurIPS 2018), and its score is the probability it gives
+that class. A background class, rather than the maximum-softmax score 1 − max p, because with
+two classes a drawing halfway between a 0 and a 1 (a thin, slanted 0) is still one of them,
+yet its two probabilities are as even as an outlier's. Scores above a threshold, picked on
 validation images of the classes, are flagged. Training: ``training/ood_detector.py``.
 """
 
@@ -20,13 +22,12 @@ from core.network import DenseLayer, forward
 
 @dataclass(frozen=True)
 class OodDetector:
-    layers: tuple[DenseLayer, ...]  # Dense layers, softmax over the classes last
+    layers: tuple[DenseLayer, ...]  # Dense layers, softmax over the classes and "none" last
     threshold: float  # a score above it is out of distribution
 
     def scores(self, x: np.ndarray) -> np.ndarray:
-        """Out-of-distribution scores of inputs (n, 784): 1 − max class probability."""
-        probabilities = forward(self.layers, x)[-1].a
-        return 1.0 - probabilities.max(axis=-1)
+        """Out-of-distribution scores of inputs (n, 784): the probability of "none of these"."""
+        return forward(self.layers, x)[-1].a[..., -1]
 
     def score(self, x: np.ndarray) -> float:
         return float(self.scores(x.reshape(1, -1))[0])

@@ -13,6 +13,7 @@ progress, and only when the caller asks for it (`verbose`).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import keras
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -49,6 +51,9 @@ class RecipeSettings:
     # strengths): rotation, slant, stretch, stroke width, elastic distortion, blur, shifts and
     # writing-style variants. The command line turns it on for the shipped models.
     augment: bool = False
+    # Adam's learning rate over the epochs: "constant", or "cosine" (from learning_rate down
+    # towards 0 along half a cosine, epoch by epoch: big steps first, fine ones at the end).
+    learning_rate_schedule: str = "constant"
 
     @property
     def is_binary(self) -> bool:
@@ -209,18 +214,35 @@ def fit(
         }
         validation_data = ScaledBatches(splits.x_val, splits.y_val, 1024, settings.seed,
                                         shuffle=False)
+    schedule = []
+    if settings.learning_rate_schedule == "cosine":
+        import keras
+
+        schedule = [keras.callbacks.LearningRateScheduler(
+            lambda epoch: cosine_learning_rate(settings.learning_rate, epoch, settings.epochs)
+        )]
     history = model.fit(
         **training_data,
         validation_data=validation_data,
         epochs=settings.epochs,
-        callbacks=list(callbacks),
+        callbacks=[*schedule, *callbacks],
         verbose=verbose,
     )
     return Fitted(
-        history={key: [float(v) for v in values] for key, values in history.history.items()},
+        history={
+            key: [float(v) for v in values]
+            for key, values in history.history.items()
+            if key != "learning_rate"  # the schedule's, known from the settings
+        },
         training_time_s=time.perf_counter() - started,
         augmented_epochs=kept_epochs,
     )
+
+
+def cosine_learning_rate(start: float, epoch: int, epochs: int) -> float:
+    """Epoch `epoch`'s (from 0) rate on half a cosine from `start` at the first epoch down
+    towards 0 after the last (Loshchilov & Hutter, SGDR, ICLR 2017, without restarts)."""
+    return start * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
 
 def class_probabilities(model: keras.Model, x: np.ndarray, binary: bool) -> np.ndarray:

@@ -4,9 +4,9 @@ and outliers augmented afresh every epoch (training/ood_detector.py).
 The classifier, trained just before on the same digits, already augmented each of them once
 per epoch (core/augmented_epochs.py, `keep`); the detector's epoch k takes the classifier's
 epoch k as it is instead of augmenting those digits a second time, and augments only the
-outliers (other digits, derived non-digits). Past the classifier's last epoch the classes'
-digits are augmented here, as the outliers are. Every epoch's images and order are a pure
-function of (seed, epoch), so a seed gives the same detector.
+outliers (a fresh sample of the other digits, derived non-digits). Past the classifier's last
+epoch the classes' digits are augmented here, as the outliers are. Every epoch's images and
+order are a pure function of (seed, epoch), so a seed gives the same detector.
 """
 
 from __future__ import annotations
@@ -14,42 +14,49 @@ from __future__ import annotations
 import numpy as np
 
 from core.augmentation import TRAINING, Strengths
-from core.augmented_epochs import AugmentedEpochs, Epoch
+from core.augmented_epochs import AugmentedEpochs, Epoch, augment_in_blocks
 
 
 class DetectorEpochs:
     """Epoch k of the detector's training data, called with k: images (n, 28, 28) uint8 and
-    target rows (n, classes), the classes' digits one-hot and the outliers uniform over the
-    classes (outlier exposure), shuffled together."""
+    class indices, the classes' digits their own and the outliers `n_classes` ("none of
+    these"), shuffled together. The outliers are a fresh sample of
+    `others_per_epoch` other digits each epoch (so that over the epochs the detector sees
+    many more of them than any one epoch holds) and every derived non-digit."""
 
     def __init__(self, class_epochs: dict[int, Epoch], class_images: np.ndarray,
-                 class_labels: np.ndarray, class_digits: np.ndarray, outliers: np.ndarray,
-                 outlier_digits: np.ndarray, n_classes: int, seed: int,
-                 strengths: Strengths = TRAINING) -> None:
+                 class_labels: np.ndarray, class_digits: np.ndarray, other_digits: np.ndarray,
+                 other_digit_labels: np.ndarray, non_digits: np.ndarray, others_per_epoch: int,
+                 n_classes: int, seed: int, strengths: Strengths = TRAINING) -> None:
         """`class_epochs`: the classifier's augmented epochs by number, (images, class
         indices) each; `class_images`/`class_labels`/`class_digits`: the same digits
-        unaugmented, for epochs beyond those; `outliers` (m, 28, 28) uint8 with the digit each
-        shows (-1: none, so no writing-style variant)."""
-        if len(outliers) != len(outlier_digits):
-            raise ValueError("outliers and outlier_digits must have the same length")
+        unaugmented, for epochs beyond those; `other_digits` (m, 28, 28) uint8 with the digit
+        each shows; `non_digits` (k, 28, 28) uint8."""
+        if len(other_digits) != len(other_digit_labels):
+            raise ValueError("other_digits and other_digit_labels must have the same length")
         self.class_epochs = class_epochs
-        self.n_classes, self.seed = n_classes, seed
         self.classes = AugmentedEpochs(class_images, class_labels, class_digits, seed,
                                        strengths)
-        # Seeded apart from the classes' digits, so the two never share random draws.
-        self.outliers = AugmentedEpochs(outliers, outlier_digits, outlier_digits, seed + 1,
-                                        strengths)
+        self.other_digits, self.other_digit_labels = other_digits, other_digit_labels
+        self.non_digits = non_digits
+        self.others_per_epoch = min(others_per_epoch, len(other_digits))
+        self.n_classes, self.seed, self.strengths = n_classes, seed, strengths
 
     def __len__(self) -> int:
-        return len(self.classes) + len(self.outliers)
+        return len(self.classes) + self.others_per_epoch + len(self.non_digits)
 
     def __call__(self, epoch: int) -> Epoch:
         class_images, class_labels = self.class_epochs.get(epoch) or self.classes(epoch)
-        outliers, _ = self.outliers(epoch)
+        rng = np.random.default_rng([self.seed, epoch])
+        picked = rng.choice(len(self.other_digits), self.others_per_epoch, replace=False)
+        # The non-digits show no digit: -1 gives them no writing-style variant. Seeded apart
+        # from the classes' digits, so the two never share random draws.
+        outliers = augment_in_blocks(
+            np.concatenate([self.other_digits[picked], self.non_digits]),
+            np.concatenate([self.other_digit_labels[picked], np.full(len(self.non_digits), -1)]),
+            [self.seed + 1, epoch], self.strengths,
+        )
         images = np.concatenate([class_images, outliers])
-        targets = np.concatenate([
-            np.eye(self.n_classes, dtype=np.float32)[class_labels],
-            np.full((len(outliers), self.n_classes), 1 / self.n_classes, dtype=np.float32),
-        ])
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(images))
+        targets = np.concatenate([class_labels, np.full(len(outliers), self.n_classes)])
+        order = rng.permutation(len(images))
         return images[order], targets[order]

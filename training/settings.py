@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from core.recipe import HIDDEN_ACTIVATIONS, RecipeSettings
+from core.recipe import HIDDEN_ACTIVATIONS, LEARNING_RATE_SCHEDULES, RecipeSettings
 from core.run_settings import (
     SettingsError,
     check_activation,
@@ -42,6 +42,7 @@ class TrainSettings(RecipeSettings):
     epochs: int = 12
     batch_size: int = 64
     learning_rate: float = 0.01
+    learning_rate_schedule: str = "cosine"  # fine steps at the end (the recipe's: constant)
 
     @property
     def model_name(self) -> str:
@@ -97,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument(
+        "--learning-rate-schedule",
+        choices=LEARNING_RATE_SCHEDULES,
+        default=defaults.learning_rate_schedule,
+        help="'cosine' lowers the rate from --learning-rate towards 0 over the epochs; "
+        "'constant' keeps it (default: %(default)s)",
+    )
+    parser.add_argument(
         "--validation-fraction",
         type=float,
         default=defaults.validation_fraction,
@@ -136,6 +144,7 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        learning_rate_schedule=args.learning_rate_schedule,
         validation_fraction=args.validation_fraction,
         seed=args.seed,
         out_of_distribution=args.out_of_distribution,

@@ -56,16 +56,19 @@ def test_the_shipped_model_meets_the_floor_on_the_mnist_test_set(
     assert plain_accuracy >= FLOORS[name][0]
 
 
-# Both shipped models miss issue 15's floor on the shifted set (README, "The models": 90.87%
-# for digits-0-9, 98.82% for digits-0-1, trained 12 epochs to save time). Kept as strict
-# expected failures, so that the suite says so on every run and a model that meets the floor
-# turns them into failures to remove the mark, instead of lowering the floors.
+# The 0/1 model misses issue 15's floor on the shifted set (README, "The models": 99.05%, its
+# seed network of 25 and 15 sigmoid units trained 12 epochs within the 30 s budget). A strict
+# expected failure, so that the suite says so on every run and a model that meets the floor
+# turns it into a failure to remove the mark, instead of the floor being lowered.
 SHIFTED_FLOOR_MISSED = pytest.mark.xfail(
-    strict=True, reason="issue 15: the shipped model misses the shifted-set floor (README)"
+    strict=True, reason="issue 15: the shipped 0/1 model misses the shifted-set floor (README)"
 )
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=SHIFTED_FLOOR_MISSED) for n in FLOORS])
+@pytest.mark.parametrize(
+    "name",
+    ["digits-0-9", pytest.param("digits-0-1", marks=SHIFTED_FLOOR_MISSED)],
+)
 def test_the_shipped_model_meets_the_floor_on_the_shifted_test_set(
     name: str, test_sets: tuple[np.ndarray, ...]
 ) -> None:
@@ -83,9 +86,8 @@ def test_the_card_reports_what_the_shipped_model_does(
     assert card["metrics"]["test"]["accuracy"] == pytest.approx(plain_accuracy, abs=1e-9)
     assert card["metrics"]["shifted_test"]["accuracy"] == pytest.approx(shifted_accuracy, abs=1e-9)
     # The augmentation lifted the shifted accuracy well above the models before it
-    # (67.36% and 96.36%: README, "The models"); the 0/1 model's 12 epochs (for the 30 s
-    # budget) read 98.82%, its 30 epochs before 99.34%.
-    assert shifted_accuracy >= {"digits-0-9": 0.90, "digits-0-1": 0.985}[name]
+    # (67.36% and 96.36%: README, "The models").
+    assert shifted_accuracy >= {"digits-0-9": 0.95, "digits-0-1": 0.985}[name]
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))

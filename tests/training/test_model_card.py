@@ -154,6 +154,7 @@ def test_the_card_records_the_training_settings(trained: Trained) -> None:
         "loss": "binary_crossentropy" if s.is_binary else "sparse_categorical_crossentropy",
         "optimizer": "adam",
         "learning_rate": s.learning_rate,
+        "learning_rate_schedule": s.learning_rate_schedule,
         "epochs": s.epochs,
         "batch_size": s.batch_size,
         "validation_fraction": s.validation_fraction,

@@ -3,6 +3,7 @@ training will add, and Keras's progress as the command line asks for it."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import keras
@@ -10,7 +11,14 @@ import numpy as np
 import pytest
 
 from core.mnist_data import Mnist
-from core.recipe import RecipeSettings, Splits, build_network, fit, select_digits
+from core.recipe import (
+    RecipeSettings,
+    Splits,
+    build_network,
+    cosine_learning_rate,
+    fit,
+    select_digits,
+)
 
 FAST = {"hidden": (4,), "epochs": 2, "batch_size": 16, "seed": 3}
 
@@ -84,6 +92,45 @@ def test_fit_runs_the_callbacks_it_is_given(tiny_splits: Splits) -> None:
     assert stop.seen == [0, 1]  # 49 training images: 4 batches of 16 an epoch, stopped after 2
     assert len(fitted.history["loss"]) == 1
     assert fitted.training_time_s > 0
+
+
+class LearningRates(keras.callbacks.Callback):
+    """Records the optimizer's learning rate during each epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rates: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.rates.append(float(self.model.optimizer.learning_rate))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("constant", [0.01, 0.01, 0.01, 0.01]),
+        ("cosine", [0.01, 0.01 * (2 + 2**0.5) / 4, 0.005, 0.01 * (2 - 2**0.5) / 4]),
+    ],
+)
+def test_fit_follows_the_learning_rate_schedule(
+    tiny_splits: Splits, schedule: str, expected: list[float]
+) -> None:
+    settings = RecipeSettings(**{**FAST, "epochs": 4}, learning_rate=0.01,
+                              learning_rate_schedule=schedule)
+    rates = LearningRates()
+
+    fitted = fit(build_network(settings), settings, tiny_splits, callbacks=[rates])
+
+    assert rates.rates == pytest.approx(expected, rel=1e-6)
+    assert "learning_rate" not in fitted.history  # the settings say it
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 12, 100])
+def test_the_cosine_rate_starts_at_the_rate_and_falls_towards_zero(epochs: int) -> None:
+    rates = [cosine_learning_rate(0.002, epoch, epochs) for epoch in range(epochs)]
+    assert rates[0] == 0.002
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    assert 0 < rates[-1] < 0.002 * 2.5 / epochs**2  # the last epoch's step is a fine one
 
 
 def test_fit_is_silent_unless_asked(

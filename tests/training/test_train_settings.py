@@ -57,6 +57,8 @@ def test_every_knob_reaches_the_settings(tmp_path: Path) -> None:
             "0.2",
             "--seed",
             "42",
+            "--learning-rate-schedule",
+            "constant",
         ]
     )
 
@@ -72,6 +74,7 @@ def test_every_knob_reaches_the_settings(tmp_path: Path) -> None:
         learning_rate=0.01,
         validation_fraction=0.2,
         seed=42,
+        learning_rate_schedule="constant",
     )
     assert settings.model_name == "my-model_2.b"
     assert not settings.is_binary
@@ -146,6 +149,8 @@ def test_parse_hidden_reads_layer_sizes(text: str, sizes: tuple[int, ...]) -> No
         (["--learning-rate", "inf"], "--learning-rate inf: give a number in (0, 10]"),
         (["--learning-rate", "11"], "give a number in (0, 10]"),
         (["--learning-rate", "fast"], "argument --learning-rate: invalid float value: 'fast'"),
+        (["--learning-rate-schedule", "step"],
+         "argument --learning-rate-schedule: invalid choice: 'step'"),
         (["--validation-fraction", "0"], "--validation-fraction 0.0: give a fraction in (0, 0.5]"),
         (["--validation-fraction", "0.9"], "give a fraction in (0, 0.5]"),
         (["--validation-fraction", "nan"], "give a fraction in (0, 0.5]"),
