@@ -30,6 +30,9 @@ MODEL_STORE = REPO_ROOT / "model_store"
 SHIPPED_MODELS = sorted(path.stem for path in MODEL_STORE.glob("*.json"))
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 TOLERANCE = 1e-5
+# TensorFlow computes the loss in float32, whose last bits scale with the loss: a confidently
+# wrong answer of the wide ten-digit model costs ~30 nats, where one float32 step is 4e-6.
+LOSS_RELATIVE = 8 * float(np.finfo(np.float32).eps)
 PREDICT_KEYS = {
     "model",
     "prediction",
@@ -103,7 +106,7 @@ def assert_agrees_with_gradient_tape(
     y = y.astype(np.float32)
     x = np.asarray(answer["input"], dtype=np.float32).reshape(-1)
     expected = tape_gradients(keras_model, x, y)
-    assert answer["loss"] == pytest.approx(expected.loss, abs=TOLERANCE)
+    assert answer["loss"] == pytest.approx(expected.loss, abs=TOLERANCE, rel=LOSS_RELATIVE)
     for layer, delta in zip(answer["layers"], expected.deltas, strict=True):
         np.testing.assert_allclose(layer["delta"], delta, atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(
@@ -113,7 +116,7 @@ def assert_agrees_with_gradient_tape(
         rtol=0,
     )
     after = keras_loss_after_step(keras_model, x, y, learning_rate)
-    assert answer["after_step"]["loss"] == pytest.approx(after, abs=TOLERANCE)
+    assert answer["after_step"]["loss"] == pytest.approx(after, abs=TOLERANCE, rel=LOSS_RELATIVE)
 
 
 def test_answer_holds_what_predict_answers_plus_the_backward_pass(client: TestClient) -> None:
@@ -286,7 +289,9 @@ def test_multipart_file_with_target_and_learning_rate_as_form_fields(client: Tes
 def test_ten_digit_model_takes_any_digit_as_target(client: TestClient) -> None:
     answer = gradients_of(client, 0, "9", "digits-0-9")
     assert answer["model"] == "digits-0-9" and answer["target"] == "9"
-    assert [len(layer["delta"]) for layer in answer["layers"]] == [256, 128, 10]  # issue 15
+    units = [layer["units"] for layer in client.get("/models/digits-0-9").json()["layers"]]
+    assert units[-1] == 10
+    assert [len(layer["delta"]) for layer in answer["layers"]] == units
     assert answer["in_distribution"] is None
 
 
