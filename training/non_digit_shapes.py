@@ -1,12 +1,13 @@
 """Shapes that are no digit, derived from MNIST training digits: the "neither" detector's
 outliers beside the other digits (training/ood_detector.py, outlier exposure).
 
-Five kinds, in turn: a digit dilated into a filled blob; two digits overlaid off-centre; a 1
-on its side (a dash) or another digit crossed with its transpose; another digit joined with its
-mirror image; halves of two digits. Each shape is normalised as the app normalises a drawing.
-(A sixth kind, MNIST 1s crossing as strokes, was tried for issue 15: with it the detector
-flagged more drawings that are no digit, but also 2.5-4.6% of the shifted 1s, or fewer of the
-digits 2-9 in the same epochs; see the README's "neither".)
+Six kinds, in turn: a digit dilated into a filled blob; two digits overlaid off-centre; a 1 on
+its side (a dash) or another digit crossed with its transpose; another digit joined with its
+mirror image; halves of two digits; two to four MNIST 1s turned and crossing as strokes (what
+letters, crosses and stars are made of). Each shape is normalised as the app normalises a
+drawing. (The crossing strokes were tried before, for issue 15, with a detector that gave the
+outliers a uniform target: it then also flagged 2.5-4.6% of the shifted 1s. With a class of
+their own, "none of these", they no longer pull the 1s along; see the README's "neither".)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ KINDS = [
     "another digit crossed with its transpose",
     "another digit joined with its mirror image",
     "halves of two digits",
+    "two to four 1s crossing as strokes",
 ]
 
 
@@ -36,10 +38,11 @@ def derive_non_digits(images: np.ndarray, labels: np.ndarray, classes: tuple[int
     still a 0, and must not be taught as an outlier.
     """
     others = np.flatnonzero(~np.isin(labels, classes))
+    ones = np.flatnonzero(labels == 1)
     shapes = []
     picks = rng.integers(0, len(images), size=(count, 2))
     for i, (first, second) in enumerate(picks):
-        kind = i % 5
+        kind = i % 6
         other = images[others[first % len(others)]]
         if kind == 0:  # a blob: dilation fills the digit's holes and strokes
             shape = _dilate(np.pad(images[first], 6), radius=4)
@@ -53,7 +56,16 @@ def derive_non_digits(images: np.ndarray, labels: np.ndarray, classes: tuple[int
             shape = np.maximum(other, other.T)
         elif kind == 3:  # a digit joined with its mirror image: T, A, H, X-like shapes
             shape = np.maximum(other, np.fliplr(other) if i % 2 else np.flipud(other))
-        else:  # halves of two digits
+        elif kind == 5 and len(ones):  # strokes crossing: 1s turned and laid over each other
+            strokes = images[ones[rng.integers(0, len(ones), rng.integers(2, 5))]]
+            shape = np.zeros((40, 40), dtype=np.float32)
+            for stroke in strokes:
+                turned = Image.fromarray(np.pad(stroke, 6)).rotate(
+                    float(rng.uniform(0, 180)), resample=Image.BILINEAR,
+                    translate=tuple(int(v) for v in rng.integers(-6, 7, 2)),
+                )
+                shape = np.maximum(shape, np.asarray(turned, dtype=np.float32))
+        else:  # halves of two digits (also kind 5 when there are no 1s to cross)
             a, b = images[first], images[second]
             shape = np.hstack([a[:, :14], b[:, 14:]]) if i % 2 else np.vstack([a[:14], b[14:]])
         try:
