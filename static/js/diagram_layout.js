@@ -25,18 +25,29 @@ export function computeLayout(width, sizes) {
     narrow ? 60 : Math.max(72, Math.min(132, width * 0.16, (plotHeight - 56) / 2)),
   );
   const left = 6;
-  const firstX = left + imageSize + (narrow ? 34 : Math.max(44, width * 0.1));
+  const firstEdge = left + imageSize + (narrow ? 34 : Math.max(44, width * 0.1));
   const lastX = width - (narrow ? OUTPUT_LABEL_SPACE_NARROW : OUTPUT_LABEL_SPACE) - 12;
-  const middle = top + plotHeight / 2;
-  const layers = sizes.map((units, index) => {
-    const x = sizes.length === 1 ? lastX : firstX + ((lastX - firstX) * index) / (sizes.length - 1);
+  // A layer's columns may take up to 70% of the room between two layers' centres: wide layers
+  // (512 units: 16 columns) get smaller units rather than run into their neighbours.
+  const room = (0.7 * (lastX - firstEdge)) / Math.max(1, sizes.length - 1);
+  const shapes = sizes.map((units, index) => {
     const columns = Math.ceil(units / MAX_ROWS_PER_COLUMN);
     const rows = Math.ceil(units / columns);
     const spacing = Math.min(34, plotHeight / rows);
     const isOutput = index === sizes.length - 1;
-    const radius = Math.max(3, Math.min(isOutput ? 13 : 9, spacing * 0.38));
+    const radius = Math.min(
+      Math.max(3, Math.min(isOutput ? 13 : 9, spacing * 0.38)),
+      room / (columns * 2.6),
+    );
+    return { columns, rows, spacing, radius };
+  });
+  // The first layer's columns start right of the images, however many columns it has.
+  const firstX = firstEdge + ((shapes[0].columns - 1) / 2) * shapes[0].radius * 2.6;
+  const middle = top + plotHeight / 2;
+  const layers = shapes.map(({ columns, rows, spacing, radius }, index) => {
+    const x = sizes.length === 1 ? lastX : firstX + ((lastX - firstX) * index) / (sizes.length - 1);
     const positions = [];
-    for (let i = 0; i < units; i += 1) {
+    for (let i = 0; i < sizes[index]; i += 1) {
       const row = Math.floor(i / columns);
       const column = i % columns;
       positions.push({
