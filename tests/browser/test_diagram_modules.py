@@ -157,3 +157,31 @@ def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_
         "and painted the caller's picture again"
     )
     assert "loss" in after["text"] and "gradient" in after["text"]
+
+
+LAYOUT_JS = """async ({ width, sizes }) => {
+  const { computeLayout } = await import('/static/js/diagram_layout.js');
+  const layout = computeLayout(width, sizes);
+  return {
+    imageRight: layout.input.x + layout.input.size,
+    layers: layout.layers.map((layer) => ({
+      left: Math.min(...layer.units.map((u) => u.x)) - layer.radius,
+      right: Math.max(...layer.units.map((u) => u.x)) + layer.radius,
+      radius: layer.radius,
+    })),
+  };
+}"""
+
+
+@pytest.mark.parametrize("sizes", [[25, 15, 1], [256, 128, 10], [512, 256, 10], [1024, 10]])
+@pytest.mark.parametrize("width", [340, 500, 800, 1100])
+def test_wide_layers_stay_clear_of_the_images_and_of_each_other(
+    page: Any, server_url: str, sizes: list[int], width: int
+) -> None:
+    open_app(page)
+    layout = page.evaluate(LAYOUT_JS, {"width": width, "sizes": sizes})
+    edges = [layout["imageRight"]] + [
+        x for layer in layout["layers"] for x in (layer["left"], layer["right"])
+    ] + [width]
+    assert edges == sorted(edges), layout  # images, then each layer's columns, left to right
+    assert all(layer["radius"] > 0.5 for layer in layout["layers"])
