@@ -16,6 +16,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,15 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
 
     # 3. Training: a progress bar in a terminal, one line per epoch in a log file.
     verbose = 1 if sys.stdout.isatty() else 2
-    # Its augmented epochs are kept for the detector, which trains on the same digits (step 6).
-    fitted = fit(model, settings, splits, verbose=verbose,
-                 keep_augmented_epochs=wants_detector(settings, mnist))
+    with ThreadPoolExecutor(max_workers=1) as meanwhile:
+        # The shifted test set (step 4) does not depend on the network: it is made while the
+        # network trains, on CPU time the training leaves idle.
+        shifted_test_made = meanwhile.submit(shifted_test_images, mnist)
+        # Its augmented epochs are kept for the detector, which trains on the same digits
+        # (step 6).
+        fitted = fit(model, settings, splits, verbose=verbose,
+                     keep_augmented_epochs=wants_detector(settings, mnist))
+    shifted_test = shifted_test_made.result()
 
     # 4. Evaluation: the test set is used only here, for the final report.
     metrics = evaluate_splits(model, splits, settings.classes)
@@ -62,7 +69,6 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
         flush=True,
     )
     # ... and on the same test digits changed beyond training's ranges.
-    shifted_test = shifted_test_images(mnist)
     metrics["shifted_test"] = shifted_test_metrics(
         model, shifted_test[splits.test_indices], splits.y_test, settings.classes
     )
