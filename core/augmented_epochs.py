@@ -101,6 +101,10 @@ def epoch_dataset(make_epoch: Callable[[int], Epoch], epochs: int, batch_size: i
     def as_inputs(images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.reshape(tf.cast(images, tf.float32) / 255.0, [-1, 784]), targets
 
+    # No autotuning: its model thread kept the iterator's teardown, at the end of fit, waiting
+    # for ~10 s in about half the runs, and there is nothing here for it to tune.
+    options = tf.data.Options()
+    options.autotune.enabled = False
     return (
         tf.data.Dataset.range(epochs)
         .map(load)
@@ -108,6 +112,7 @@ def epoch_dataset(make_epoch: Callable[[int], Epoch], epochs: int, batch_size: i
         .flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size))
         .map(as_inputs)
         .prefetch(2)
+        .with_options(options)
     )
 
 
