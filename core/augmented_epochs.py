@@ -2,7 +2,8 @@
 
 An epoch is made whole, before its first batch: its order drawn, its images augmented, then cut
 into batches. Two things keep this off the training's path:
-- tf.data makes epoch k+1 in the background while fit trains on epoch k (`epoch_dataset`);
+- tf.data prefetches epoch k+1 while fit trains on epoch k (`epoch_dataset`; in traces it
+  began late in epoch k, so the two overlap only in part);
 - the augmentation works on blocks of BLOCK images spread over the CPU's cores: NumPy lets go of
   the GIL in its array work, and a block this small stays in the processor's cache, where the
   same work on 2,048 images at once took half again as long per image.
@@ -84,7 +85,8 @@ def epoch_dataset(make_epoch: Callable[[int], Epoch], epochs: int, batch_size: i
                   target_shape: Sequence[int] = (), target_dtype: str = "int64",
                   ) -> tf.data.Dataset:
     """Batches (x (b, 784) float32 in [0, 1], targets) of make_epoch(0), make_epoch(1), ...
-    make_epoch(epochs − 1), one after the other; each epoch is made while the one before trains.
+    make_epoch(epochs − 1), one after the other; each epoch is prefetched while the one before
+    trains.
     Give Keras's fit ``steps_per_epoch=steps_per_epoch(n, batch_size)`` and ``epochs``, so that
     its epochs are these; `target_shape` is one target's shape (() for a class index)."""
     import tensorflow as tf
