@@ -26,6 +26,7 @@ from core.mnist_data import DataError, Mnist, load_mnist
 from core.model_card import build_model_card
 from core.quiet_tensorflow import import_tensorflow_quietly
 from core.recipe import Fitted, Splits, build_network, evaluate_splits, fit, select_digits
+from training import ood_detector
 from training.settings import SettingsError, TrainSettings, parse_args
 from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
@@ -51,9 +52,12 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     # 3. Training: a progress bar in a terminal, one line per epoch in a log file.
     verbose = 1 if sys.stdout.isatty() else 2
     with ThreadPoolExecutor(max_workers=1) as meanwhile:
-        # The shifted test set (step 4) does not depend on the network: it is made while the
-        # network trains, on CPU time the training leaves idle.
+        # Neither the shifted test set (step 4) nor the detector's data (step 6) depends on
+        # the network: both are made while it trains, on CPU time the training leaves idle.
         shifted_test_made = meanwhile.submit(shifted_test_images, mnist)
+        detector_data_made = meanwhile.submit(
+            lambda: detector_data(settings, mnist, splits, shifted_test_made.result())
+        )
         # Its augmented epochs are kept for the detector, which trains on the same digits
         # (step 6).
         fitted = fit(model, settings, splits, verbose=verbose,
@@ -81,7 +85,8 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     )
 
     # 6. The "neither of these" detector, for models that do not cover all ten digits.
-    extra_files = add_ood_detector(settings, mnist, splits, card, shifted_test, verbose, fitted)
+    extra_files = add_ood_detector(settings, detector_data_made.result(), splits, card,
+                                   verbose, fitted)
 
     # 7. Save atomically: the good model is replaced only by a complete, loadable new one.
     from training.model_store_writer import save_model_with_card
@@ -99,24 +104,30 @@ def wants_detector(settings: TrainSettings, mnist: Mnist) -> bool:
     return settings.out_of_distribution and bool(np.any(~np.isin(mnist.y_train, settings.digits)))
 
 
-def add_ood_detector(
-    settings: TrainSettings, mnist: Mnist, splits: Splits, card: dict[str, Any],
-    shifted_test: np.ndarray | None = None, verbose: int = 2, fitted: Fitted | None = None,
-) -> dict[str, Callable[[Path], None]]:
-    """Train the detector if asked and possible; records it in ``card["ood"]`` and returns
-    the file to save beside the model (none without a detector). ``verbose`` as for `fit`."""
+def detector_data(settings: TrainSettings, mnist: Mnist, splits: Splits,
+                  shifted_test: np.ndarray) -> ood_detector.DetectorData | None:
+    """What the detector is trained and measured on, if one is asked for and possible."""
     if not wants_detector(settings, mnist):
         if settings.out_of_distribution:
             print("no other digits in the training set: no out-of-distribution detector",
                   flush=True)
-        return {}
-    from training import ood_detector
-
-    data = ood_detector.build_detector_data(
+        return None
+    return ood_detector.build_detector_data(
         mnist, splits, settings.digits, settings.seed, settings.validation_fraction,
         augment=settings.augment, shifted_test=shifted_test,
-        class_epochs=fitted.augmented_epochs if fitted else None,
     )
+
+
+def add_ood_detector(
+    settings: TrainSettings, data: ood_detector.DetectorData | None, splits: Splits,
+    card: dict[str, Any], verbose: int = 2, fitted: Fitted | None = None,
+) -> dict[str, Callable[[Path], None]]:
+    """Train the detector on `data` (None: no detector); records it in ``card["ood"]`` and
+    returns the file to save beside the model. ``verbose`` as for `fit`."""
+    if data is None:
+        return {}
+    # The classifier's augmented epochs, reused as the detector's class images.
+    data.class_epochs = fitted.augmented_epochs if fitted else None
     detector_model, detector = ood_detector.train_detector(
         data, len(settings.digits), settings.seed, verbose=verbose
     )
