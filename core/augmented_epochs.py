@@ -52,12 +52,12 @@ def augment_in_blocks(images: np.ndarray, digits: np.ndarray, seeds: Sequence[in
 
 class AugmentedEpochs:
     """Epoch k of some digits, freshly augmented: called with k, returns (images, targets)
-    shuffled together. With ``keep``, each epoch made is also kept in `kept` (0.8 MB per
-    thousand digits), so that the "neither" detector, trained next on the same digits, reuses
+    shuffled together. Epochs 0 to ``keep`` − 1, when made, are also kept in `kept` (0.8 MB
+    per thousand digits), so that the "neither" detector, trained next on the same digits, reuses
     them instead of augmenting them again (training/ood_detector.py)."""
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, digits: np.ndarray, seed: int,
-                 strengths: Strengths = TRAINING, keep: bool = False) -> None:
+                 strengths: Strengths = TRAINING, keep: int = 0) -> None:
         """`images` (n, 28, 28) uint8; `targets` what the network learns (class indices or
         target rows); `digits` which digit each image shows (for the writing styles)."""
         if not len(images) == len(targets) == len(digits):
@@ -76,7 +76,7 @@ class AugmentedEpochs:
         images = augment_in_blocks(self.images[order], self.digits[order], [self.seed, epoch],
                                    self.strengths)
         made = images, self.targets[order]
-        if self.keep:
+        if epoch < self.keep:
             self.kept[epoch] = made
         return made
 

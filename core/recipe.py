@@ -85,8 +85,8 @@ class Fitted:
 
     history: dict[str, list[float]]
     training_time_s: float
-    # With `fit(keep_augmented_epochs=True)`: each epoch's augmented training images (n, 28,
-    # 28) uint8 and their class indices, in the epoch's order, by epoch (for the "neither"
+    # With `fit(keep_augmented_epochs=k)`: the first k epochs' augmented training images (n,
+    # 28, 28) uint8 and their class indices, in the epoch's order, by epoch (for the "neither"
     # detector).
     augmented_epochs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
@@ -171,14 +171,14 @@ def fit(
     splits: Splits,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
-    keep_augmented_epochs: bool = False,
+    keep_augmented_epochs: int = 0,
 ) -> Fitted:
     """Train ``model`` on the training split, validating after each epoch.
 
     ``callbacks`` are passed on to Keras (live training adds its snapshot, pause and stop
     callbacks here). ``verbose`` is Keras's: 0 silent, 1 a progress bar (for a terminal),
-    2 one line per epoch (for a log file). ``keep_augmented_epochs`` keeps each epoch's
-    augmented images in `Fitted.augmented_epochs` (with ``settings.augment``).
+    2 one line per epoch (for a log file). ``keep_augmented_epochs`` keeps the first that
+    many epochs' augmented images in `Fitted.augmented_epochs` (with ``settings.augment``).
     """
     started = time.perf_counter()
     training_data: dict[str, Any] = {
@@ -216,11 +216,7 @@ def fit(
                                         shuffle=False)
     schedule = []
     if settings.learning_rate_schedule == "cosine":
-        import keras
-
-        schedule = [keras.callbacks.LearningRateScheduler(
-            lambda epoch: cosine_learning_rate(settings.learning_rate, epoch, settings.epochs)
-        )]
+        schedule = [cosine_schedule(settings.learning_rate, settings.epochs)]
     history = model.fit(
         **training_data,
         validation_data=validation_data,
@@ -236,6 +232,15 @@ def fit(
         },
         training_time_s=time.perf_counter() - started,
         augmented_epochs=kept_epochs,
+    )
+
+
+def cosine_schedule(start: float, epochs: int) -> keras.callbacks.Callback:
+    """The Keras callback that sets each epoch's rate by `cosine_learning_rate`."""
+    import keras
+
+    return keras.callbacks.LearningRateScheduler(
+        lambda epoch: cosine_learning_rate(start, epoch, epochs)
     )
 
 

@@ -52,12 +52,13 @@ REFERENCES = [
 
 @dataclass
 class DetectorData:
-    """Network inputs (n, 784) in [0,1], and which digit each training image shows."""
+    """Network inputs (n, 784) in [0,1], and which digit each training image shows; the
+    other digits' training images stay uint8 (n, 28, 28), as the epochs augment them."""
 
     class_images: np.ndarray
     class_labels: np.ndarray
     class_validation: np.ndarray
-    other_digits: np.ndarray
+    other_digit_images: np.ndarray
     other_digits_validation: np.ndarray
     derived_shapes: np.ndarray
     other_digits_test: np.ndarray
@@ -113,7 +114,7 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
         class_images=splits.x_train,
         class_labels=splits.y_train,
         class_validation=splits.x_val,
-        other_digits=_as_inputs(mnist.x_train[sample]),
+        other_digit_images=mnist.x_train[sample],
         other_digits_validation=_as_inputs(mnist.x_train[validation]),
         derived_shapes=derived,
         other_digits_test=_as_inputs(mnist.x_test[test_others]),
@@ -154,7 +155,7 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
     thick 7 still none; the derived shapes are changed too (with no writing-style variant)."""
     import keras
 
-    from core.recipe import cosine_learning_rate
+    from core.recipe import cosine_schedule
 
     keras.utils.set_random_seed(seed)
     layers = [keras.Input(shape=(784,), name="pixels")]
@@ -168,21 +169,19 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
         loss="sparse_categorical_crossentropy",
     )
     augmented = data.class_validation_augmented is not None
-    others = min(OTHER_DIGITS_USED, len(data.other_digits))
+    others = min(OTHER_DIGITS_USED, len(data.other_digit_images))
     print(f"out-of-distribution detector: {len(data.class_images)} class images, "
-          f"{others} other digits{f' of {len(data.other_digits)}' if augmented else ''} and "
+          f"{others} other digits{f' of {len(data.other_digit_images)}' if augmented else ''} and "
           f"{len(data.derived_shapes)} derived shapes per epoch", flush=True)
     # Big steps first, fine ones at the end, as the shipped classifiers learn.
-    schedule = keras.callbacks.LearningRateScheduler(
-        lambda epoch: cosine_learning_rate(DETECTOR_LEARNING_RATE, epoch, DETECTOR_EPOCHS)
-    )
+    schedule = cosine_schedule(DETECTOR_LEARNING_RATE, DETECTOR_EPOCHS)
     if augmented:
         from core.augmented_epochs import epoch_dataset, steps_per_epoch
         from training.detector_epochs import DetectorEpochs
 
         epochs = DetectorEpochs(
             data.class_epochs or {}, _as_uint8(data.class_images), data.class_labels,
-            data.class_digits, _as_uint8(data.other_digits), data.other_digits_labels,
+            data.class_digits, data.other_digit_images, data.other_digits_labels,
             _as_uint8(data.derived_shapes), OTHER_DIGITS_USED, n_classes, seed + 3,
         )
         model.fit(
@@ -191,7 +190,7 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
             epochs=DETECTOR_EPOCHS, shuffle=False, callbacks=[schedule], verbose=verbose,
         )
     else:
-        outliers = np.concatenate([data.other_digits, data.derived_shapes])
+        outliers = np.concatenate([_as_inputs(data.other_digit_images), data.derived_shapes])
         x = np.concatenate([data.class_images, outliers]).astype(np.float32)
         targets = np.concatenate([data.class_labels, np.full(len(outliers), n_classes)])
         model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,
@@ -233,8 +232,8 @@ def detector_report(detector: OodDetector, data: DetectorData, class_test: np.nd
         "augmentation": augmentation.TRAINING.as_card()
         if data.class_validation_augmented is not None else None,
         "outlier_exposure": {
-            "other_digits": len(data.other_digits),
-            "other_digits_per_epoch": min(OTHER_DIGITS_USED, len(data.other_digits)),
+            "other_digits": len(data.other_digit_images),
+            "other_digits_per_epoch": min(OTHER_DIGITS_USED, len(data.other_digit_images)),
             "derived_non_digits": len(data.derived_shapes),
             "derived_kinds": KINDS,
             "source": "MNIST training split only",

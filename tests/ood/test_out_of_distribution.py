@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -56,7 +57,7 @@ def test_shipped_detector_keeps_thick_thin_slanted_and_blurry_zeros_and_ones(
     print(f"\nflagged: {classes_flagged:.2%} of the shifted 0s and 1s")
     assert classes_flagged <= SHIFTED_CLASSES_FLAGGED_AT_MOST
     shifted = digits_0_1.card["ood"]["rates"]["shifted_test"]
-    assert shifted["classes_flagged"] == pytest.approx(classes_flagged, abs=1e-9)
+    assert shifted["classes_flagged"] == same_count(classes_flagged, np.sum(is_class))
 
 
 @pytest.mark.full_mnist
@@ -66,16 +67,22 @@ def test_model_card_reports_the_rates_the_app_measures(
     images, labels = mnist_test
     is_class = np.isin(labels, [0, 1])
     rates = digits_0_1.card["ood"]["rates"]["test"]
-    assert rates["classes_flagged"] == pytest.approx(
-        np.mean(flagged(digits_0_1, images[is_class])), abs=1e-9
+    assert rates["classes_flagged"] == same_count(
+        np.mean(flagged(digits_0_1, images[is_class])), np.sum(is_class)
     )
-    assert rates["other_digits_flagged"] == pytest.approx(
-        np.mean(flagged(digits_0_1, images[~is_class])), abs=1e-9
+    assert rates["other_digits_flagged"] == same_count(
+        np.mean(flagged(digits_0_1, images[~is_class])), np.sum(~is_class)
     )
     for digit, rate in rates["other_digits_flagged_per_digit"].items():
-        assert rate == pytest.approx(
-            np.mean(flagged(digits_0_1, images[labels == int(digit)])), abs=1e-9
-        )
+        is_digit = labels == int(digit)
+        assert rate == same_count(np.mean(flagged(digits_0_1, images[is_digit])), np.sum(is_digit))
+
+
+def same_count(share: float, count: int) -> Any:
+    """A share of `count` images, as pytest.approx: on another CPU an image whose score lies
+    at the threshold may tip either way (float sums differ in their last digits), so two
+    images either way are allowed."""
+    return pytest.approx(share, abs=2 / count)
 
 
 def test_card_states_the_method_its_sources_and_rates() -> None:

@@ -119,9 +119,10 @@ def test_blocks_give_the_same_images_whichever_thread_makes_them() -> None:
     np.testing.assert_array_equal(together, np.concatenate(one_by_one))
 
 
-def test_kept_epochs_are_the_ones_made(epochs: AugmentedEpochs) -> None:
-    epochs.keep = True
+def test_kept_epochs_are_the_first_ones_made(epochs: AugmentedEpochs) -> None:
+    epochs.keep = 3
     made = epochs(2)
+    epochs(3)
     assert list(epochs.kept) == [2]
     assert epochs.kept[2][0] is made[0]
 
