@@ -19,7 +19,9 @@ STROKE_FRACTION = 0.075
 SUPERSAMPLE = 3  # drawn larger, then reduced: anti-aliased edges like a browser canvas
 
 
-def _stroke(draw: ImageDraw.ImageDraw, points: list[tuple[float, float]], width: int) -> None:
+def draw_stroke(
+    draw: ImageDraw.ImageDraw, points: list[tuple[float, float]], width: int
+) -> None:
     """A round-capped, round-joined polyline, as canvas lineCap/lineJoin = 'round' draws it."""
     draw.line(points, fill=INK, width=width, joint="curve")
     radius = width / 2
@@ -44,17 +46,17 @@ def draw_canvas(digit: int, rng: np.random.Generator) -> Image.Image:
         wobble = 1.0 + 0.06 * np.sin(3 * turns + rng.uniform(0, 2 * math.pi))
         ys = centre_y - height / 2 * np.cos(turns) * wobble
         xs = centre_x + radius_x * np.sin(turns) * wobble + slant * (centre_y - ys)
-        _stroke(draw, list(zip(xs.tolist(), ys.tolist(), strict=True)), width)
+        draw_stroke(draw, list(zip(xs.tolist(), ys.tolist(), strict=True)), width)
     else:
         top = (centre_x + slant * height / 2, centre_y - height / 2)
         bottom = (centre_x - slant * height / 2, centre_y + height / 2)
-        _stroke(draw, [top, bottom], width)
+        draw_stroke(draw, [top, bottom], width)
         if rng.random() < 0.4:  # the flag of a European 1
             flag = (top[0] - height * 0.22, top[1] + height * 0.2)
-            _stroke(draw, [flag, top], width)
+            draw_stroke(draw, [flag, top], width)
         if rng.random() < 0.2:  # a base
             half = height * 0.18
-            _stroke(draw, [(bottom[0] - half, bottom[1]), (bottom[0] + half, bottom[1])], width)
+            draw_stroke(draw, [(bottom[0] - half, bottom[1]), (bottom[0] + half, bottom[1])], width)
     return image.reduce(SUPERSAMPLE)
 
 
