@@ -51,7 +51,7 @@ function formatTick(value) {
  * x runs from 0 to the largest x of any series (at least `minX`); y from `yMin` to `yMax`, or to
  * the data's own largest value when `yMax` is not given.
  */
-export class LineChart {
+class LineChart {
   #canvas;
   #options;
   #series = [];

@@ -12,7 +12,7 @@ const MIN_INTERVAL_MS = 90;
 const ENDPOINT = '/predict';
 
 /** A failed prediction, with a message a person can act on. */
-export class PredictError extends Error {
+class PredictError extends Error {
   name = 'PredictError';
 }
 
