@@ -236,7 +236,8 @@ def fit(
 
 
 def cosine_schedule(start: float, epochs: int) -> keras.callbacks.Callback:
-    """The Keras callback that sets each epoch's rate by `cosine_learning_rate`."""
+    """The Keras callback that sets each epoch's rate by `cosine_learning_rate`: one place for
+    the classifier's `fit` and the "neither" detector's (training/ood_detector.py)."""
     import keras
 
     return keras.callbacks.LearningRateScheduler(

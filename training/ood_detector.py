@@ -64,7 +64,7 @@ class DetectorData:
     other_digits_test: np.ndarray
     other_digits_test_labels: np.ndarray
     class_digits: np.ndarray | None = None  # the digit of each class image
-    other_digits_labels: np.ndarray | None = None  # the digit of each other-digit image
+    other_digit_labels: np.ndarray | None = None  # the digit of each other-digit image
     # Augmented: the validation 0s and 1s changed as in training (their scores set the
     # threshold beside the plain ones); None when the detector trains without augmentation.
     class_validation_augmented: np.ndarray | None = None
@@ -120,7 +120,7 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
         other_digits_test=_as_inputs(mnist.x_test[test_others]),
         other_digits_test_labels=mnist.y_test[test_others],
         class_digits=class_digits,
-        other_digits_labels=mnist.y_train[sample],
+        other_digit_labels=mnist.y_train[sample],
         class_validation_augmented=validation_augmented,
         class_epochs=class_epochs,
         **shifted,
@@ -181,7 +181,7 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
 
         epochs = DetectorEpochs(
             data.class_epochs or {}, _as_uint8(data.class_images), data.class_labels,
-            data.class_digits, data.other_digit_images, data.other_digits_labels,
+            data.class_digits, data.other_digit_images, data.other_digit_labels,
             _as_uint8(data.derived_shapes), OTHER_DIGITS_USED, n_classes, seed + 3,
         )
         model.fit(

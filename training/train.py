@@ -59,7 +59,7 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
             lambda: detector_data(settings, mnist, splits, shifted_test_made.result())
         )
         # Its augmented epochs are kept for the detector, which trains on the same digits
-        # (step 6) for fewer epochs.
+        # (step 6) and reads only its first DETECTOR_EPOCHS of them.
         kept = ood_detector.DETECTOR_EPOCHS if wants_detector(settings, mnist) else 0
         fitted = fit(model, settings, splits, verbose=verbose, keep_augmented_epochs=kept)
     shifted_test = shifted_test_made.result()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from counted_shares import same_count
 from non_digit_drawings import non_digit_drawings
 from PIL import Image, ImageDraw
 
@@ -76,13 +76,6 @@ def test_model_card_reports_the_rates_the_app_measures(
     for digit, rate in rates["other_digits_flagged_per_digit"].items():
         is_digit = labels == int(digit)
         assert rate == same_count(np.mean(flagged(digits_0_1, images[is_digit])), np.sum(is_digit))
-
-
-def same_count(share: float, count: int) -> Any:
-    """A share of `count` images, as pytest.approx: on another CPU an image whose score lies
-    at the threshold may tip either way (float sums differ in their last digits), so two
-    images either way are allowed."""
-    return pytest.approx(share, abs=2 / count)
 
 
 def test_card_states_the_method_its_sources_and_rates() -> None:

@@ -7,9 +7,9 @@ a foot is read as something else"); these are our own, made from stroke template
 the suite checks the same kind of input. Nothing is trained on them.
 
 A template is a list of strokes, each a list of points in a box 0.6 wide and 1 tall (x to the
-right, y down); `arc` makes the curved parts. Styles per digit (`STYLES`): a 1 plain, with a
-flag, with a flag and a foot; a 4 open or closed at the top; a 7 with or without a crossbar;
-a 9 with a straight or a curved stem; a 3 round or flat-topped.
+right, y down); `arc` makes the curved parts. Styles per digit (`STYLES`): a 0 wide or narrow;
+a 1 plain, with a flag, with a flag and a foot; a 3 round or flat-topped; a 4 open or closed
+at the top; a 7 with or without a crossbar; a 9 with a straight or a curved stem.
 """
 
 from __future__ import annotations
