@@ -24,13 +24,17 @@ from robustness_samples import (
 )
 
 CLIENTS = 40
-ROUNDS = 6
+ROUNDS = 12
 REQUESTS_PER_ROUND = 500
 WARM_UP_ROUNDS = 2
 MiB = 1024 * 1024
-# Measured: ~1.5 MiB of allocator noise after warm-up; a server that kept every answer it gave
-# (a few KB each) grew 11.4 MiB over the same 2,000 requests.
-RSS_GROWTH_TOLERANCE = 8 * MiB
+# A leak grows with the number of requests; the allocator's growth comes in steps of a few MiB
+# and levels off, so the test measures many requests. After warm-up, measured: 0.3–3.9 MiB in
+# runs of this test alone, 8.6 MiB once in the full suite (the server had served other tests
+# first). A server made to keep every body it sent (a few KB each; Response.render patched
+# through a sitecustomize.py on PYTHONPATH) grew 28.6 MiB over these 5,000 requests, round
+# after round. The tolerance lies between the two.
+RSS_GROWTH_TOLERANCE = 16 * MiB
 
 
 @dataclass
