@@ -115,6 +115,7 @@ def draw_digit(digit: int, style: int, rng: np.random.Generator) -> Image.Image:
     slant, turn = rng.uniform(-0.2, 0.2), math.radians(rng.uniform(-8, 8))
     stretch = rng.uniform(0.85, 1.15)
     wobble = rng.uniform(0, 2 * math.pi, 2)
+    strokes = []
     for stroke in STYLES[digit][style]():
         points = []
         for x, y in stroke:
@@ -125,7 +126,13 @@ def draw_digit(digit: int, style: int, rng: np.random.Generator) -> Image.Image:
             x, y = (x - 0.3) * stretch + slant * (0.5 - y), y - 0.5
             x, y = x * math.cos(turn) - y * math.sin(turn), x * math.sin(turn) + y * math.cos(turn)
             points.append((centre[0] + x * height, centre[1] + y * height))
-        draw_stroke(draw, points, width)
+        strokes.append(np.array(points))
+    # Moved back inside the canvas where it would run over an edge: the page's canvas clips.
+    ends = np.concatenate(strokes)
+    low, high = ends.min(axis=0) - width, ends.max(axis=0) + width
+    shift = np.maximum(0, -low) - np.maximum(0, high - side)
+    for points in strokes:
+        draw_stroke(draw, [tuple(point) for point in (points + shift).tolist()], width)
     return image.reduce(SUPERSAMPLE)
 
 
