@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 BLOCK = 256  # images augmented at once by one thread
 
-# (images (n, 28, 28) uint8, targets (n, ...)) of one epoch, in its order.
+# (images (n, 28, 28) uint8, class indices (n,)) of one epoch, in its order.
 Epoch = tuple[np.ndarray, np.ndarray]
 
 
@@ -58,8 +58,8 @@ class AugmentedEpochs:
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, digits: np.ndarray, seed: int,
                  strengths: Strengths = TRAINING, keep: int = 0) -> None:
-        """`images` (n, 28, 28) uint8; `targets` what the network learns (class indices or
-        target rows); `digits` which digit each image shows (for the writing styles)."""
+        """`images` (n, 28, 28) uint8; `targets` their class indices; `digits` which digit
+        each image shows (for the writing styles)."""
         if not len(images) == len(targets) == len(digits):
             raise ValueError("images, targets and digits must have the same length")
         self.images, self.targets, self.digits = images, targets, digits
@@ -82,23 +82,21 @@ class AugmentedEpochs:
 
 
 def epoch_dataset(make_epoch: Callable[[int], Epoch], epochs: int, batch_size: int,
-                  target_shape: Sequence[int] = (), target_dtype: str = "int64",
                   ) -> tf.data.Dataset:
-    """Batches (x (b, 784) float32 in [0, 1], targets) of make_epoch(0), make_epoch(1), ...
-    make_epoch(epochs − 1), one after the other; each epoch is prefetched while the one before
-    trains.
+    """Batches (x (b, 784) float32 in [0, 1], class indices (b,)) of make_epoch(0),
+    make_epoch(1), ... make_epoch(epochs − 1), one after the other; each epoch is prefetched
+    while the one before trains.
     Give Keras's fit ``steps_per_epoch=steps_per_epoch(n, batch_size)`` and ``epochs``, so that
-    its epochs are these; `target_shape` is one target's shape (() for a class index)."""
+    its epochs are these."""
     import tensorflow as tf
 
     def made(epoch: np.int64) -> Epoch:
         images, targets = make_epoch(int(epoch))
-        return images, targets.astype(target_dtype, copy=False)
+        return images, targets.astype(np.int64, copy=False)
 
     def load(epoch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        images, targets = tf.numpy_function(made, [epoch], [tf.uint8, tf.as_dtype(target_dtype)])
-        return (tf.ensure_shape(images, [None, 28, 28]),
-                tf.ensure_shape(targets, [None, *target_shape]))
+        images, targets = tf.numpy_function(made, [epoch], [tf.uint8, tf.int64])
+        return tf.ensure_shape(images, [None, 28, 28]), tf.ensure_shape(targets, [None])
 
     def as_inputs(images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.reshape(tf.cast(images, tf.float32) / 255.0, [-1, 784]), targets

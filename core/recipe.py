@@ -91,6 +91,19 @@ class Fitted:
     augmented_epochs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
+def as_inputs(images: np.ndarray) -> np.ndarray:
+    """Digits (n, 28, 28) uint8 → network inputs (n, 784) float32 in [0, 1]: how every input
+    the networks train and are measured on is scaled (`select_digits`, the shifted test set,
+    the detector's data)."""
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+def as_images(x: np.ndarray) -> np.ndarray:
+    """Network inputs (n, 784) in [0, 1] → digits (n, 28, 28) uint8, for the augmentation,
+    which works on images: `as_inputs` undone, exactly."""
+    return np.rint(x.reshape(-1, 28, 28) * 255).astype(np.uint8)
+
+
 def select_digits(
     mnist: Mnist,
     digits: tuple[int, ...],
@@ -115,8 +128,7 @@ def select_digits(
 
     def prepare(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
         keep = np.flatnonzero(np.isin(labels, digits))
-        x = images[keep].reshape(len(keep), -1)
-        x = x if keep_uint8 else x.astype(np.float32) / 255.0
+        x = images[keep].reshape(len(keep), -1) if keep_uint8 else as_inputs(images[keep])
         return x, class_of_digit[labels[keep]], keep
 
     x, y, _ = prepare(mnist.x_train, mnist.y_train)
@@ -191,7 +203,7 @@ def fit(
     if settings.augment:
         from core.augmented_epochs import AugmentedEpochs, epoch_dataset, steps_per_epoch
 
-        images = np.rint(splits.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
+        images = as_images(splits.x_train)
         digits = np.asarray(settings.digits)[splits.y_train]
         epochs = AugmentedEpochs(images, splits.y_train, digits, settings.seed,
                                  keep=keep_augmented_epochs)

@@ -29,6 +29,7 @@ from core import augmentation
 from core.mnist_data import Mnist
 from core.network import layers_from_keras
 from core.ood import OodDetector
+from core.recipe import as_images, as_inputs
 from training.non_digit_shapes import KINDS, derive_non_digits
 
 if TYPE_CHECKING:
@@ -78,9 +79,7 @@ class DetectorData:
 
 def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], seed: int,
                         validation_fraction: float, augment: bool = False,
-                        shifted_test: np.ndarray | None = None,
-                        class_epochs: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-                        ) -> DetectorData:
+                        shifted_test: np.ndarray | None = None) -> DetectorData:
     """Everything the detector is fitted, thresholded and measured on. With `augment`, it
     trains on freshly augmented images every epoch and its threshold also covers augmented
     validation images of the classes; `shifted_test` (10000, 28, 28) is MNIST's shifted test
@@ -91,7 +90,7 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
                                             replace=False)
 
     # Non-digits are derived from the fitting part of the training split only.
-    class_images = np.rint(splits.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
+    class_images = as_images(splits.x_train)
     pool = np.concatenate([class_images, mnist.x_train[fit]])
     pool_labels = np.concatenate([np.asarray(digits)[splits.y_train], mnist.y_train[fit]])
     derived = derive_non_digits(pool, pool_labels, digits, DERIVED_SHAPES, rng)
@@ -100,39 +99,30 @@ def build_detector_data(mnist: Mnist, splits: Splits, digits: tuple[int, ...], s
     class_digits = np.asarray(digits)[splits.y_train]
     validation_augmented = None
     if augment:
-        validation_images = np.rint(splits.x_val.reshape(-1, 28, 28) * 255).astype(np.uint8)
-        validation_augmented = _as_inputs(augmentation.augment(
-            validation_images, np.asarray(digits)[splits.y_val], np.random.default_rng(seed + 4)
+        validation_augmented = as_inputs(augmentation.augment(
+            as_images(splits.x_val), np.asarray(digits)[splits.y_val],
+            np.random.default_rng(seed + 4),
         ))
     shifted = {}
     if shifted_test is not None:
         shifted = {
-            "shifted_classes_test": _as_inputs(shifted_test[~test_others]),
-            "shifted_other_digits_test": _as_inputs(shifted_test[test_others]),
+            "shifted_classes_test": as_inputs(shifted_test[~test_others]),
+            "shifted_other_digits_test": as_inputs(shifted_test[test_others]),
         }
     return DetectorData(
         class_images=splits.x_train,
         class_labels=splits.y_train,
         class_validation=splits.x_val,
         other_digit_images=mnist.x_train[sample],
-        other_digits_validation=_as_inputs(mnist.x_train[validation]),
+        other_digits_validation=as_inputs(mnist.x_train[validation]),
         derived_shapes=derived,
-        other_digits_test=_as_inputs(mnist.x_test[test_others]),
+        other_digits_test=as_inputs(mnist.x_test[test_others]),
         other_digits_test_labels=mnist.y_test[test_others],
         class_digits=class_digits,
         other_digit_labels=mnist.y_train[sample],
         class_validation_augmented=validation_augmented,
-        class_epochs=class_epochs,
         **shifted,
     )
-
-
-def _as_inputs(images: np.ndarray) -> np.ndarray:
-    return images.reshape(len(images), -1).astype(np.float32) / 255.0
-
-
-def _as_uint8(x: np.ndarray) -> np.ndarray:
-    return np.rint(x.reshape(-1, 28, 28) * 255).astype(np.uint8)
 
 
 def other_digit_splits(
@@ -180,9 +170,9 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
         from training.detector_epochs import DetectorEpochs
 
         epochs = DetectorEpochs(
-            data.class_epochs or {}, _as_uint8(data.class_images), data.class_labels,
+            data.class_epochs or {}, as_images(data.class_images), data.class_labels,
             data.class_digits, data.other_digit_images, data.other_digit_labels,
-            _as_uint8(data.derived_shapes), OTHER_DIGITS_USED, n_classes, seed + 3,
+            as_images(data.derived_shapes), OTHER_DIGITS_USED, n_classes, seed + 3,
         )
         model.fit(
             epoch_dataset(epochs, DETECTOR_EPOCHS, DETECTOR_BATCH_SIZE),
@@ -190,7 +180,7 @@ def train_detector(data: DetectorData, n_classes: int, seed: int, verbose: int =
             epochs=DETECTOR_EPOCHS, shuffle=False, callbacks=[schedule], verbose=verbose,
         )
     else:
-        outliers = np.concatenate([_as_inputs(data.other_digit_images), data.derived_shapes])
+        outliers = np.concatenate([as_inputs(data.other_digit_images), data.derived_shapes])
         x = np.concatenate([data.class_images, outliers]).astype(np.float32)
         targets = np.concatenate([data.class_labels, np.full(len(outliers), n_classes)])
         model.fit(x, targets, epochs=DETECTOR_EPOCHS, batch_size=DETECTOR_BATCH_SIZE,

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.augmentation import SHIFTED, SHIFTED_TEST_SEED, shifted_test_set
 from core.mnist_data import Mnist
-from core.recipe import class_probabilities, evaluate
+from core.recipe import as_inputs, class_probabilities, evaluate
 
 if TYPE_CHECKING:
     import keras
@@ -29,10 +29,6 @@ DESCRIPTION = (
 def shifted_test_images(mnist: Mnist) -> np.ndarray:
     """(10000, 28, 28) uint8: the shifted image of each MNIST test digit, in its order."""
     return shifted_test_set(mnist.x_test, mnist.y_test)
-
-
-def as_inputs(images: np.ndarray) -> np.ndarray:
-    return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 
 def shifted_test_metrics(model: keras.Model, images: np.ndarray, y: np.ndarray,

@@ -14,7 +14,8 @@ import pytest
 from counted_shares import same_count
 
 from core.mnist_data import load_mnist
-from training.shifted_test_set import as_inputs, shifted_test_images
+from core.recipe import as_inputs
+from training.shifted_test_set import shifted_test_images
 
 MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 
