@@ -30,9 +30,6 @@ MODEL_STORE = REPO_ROOT / "model_store"
 SHIPPED_MODELS = sorted(path.stem for path in MODEL_STORE.glob("*.json"))
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 TOLERANCE = 1e-5
-# TensorFlow computes the loss in float32, whose last bits scale with the loss: a confidently
-# wrong answer of the wide ten-digit model costs ~30 nats, where one float32 step is 4e-6.
-LOSS_RELATIVE = 8 * float(np.finfo(np.float32).eps)
 PREDICT_KEYS = {
     "model",
     "prediction",
@@ -99,7 +96,7 @@ def assert_agrees_with_gradient_tape(
     answer: dict[str, Any], keras_model: Any, classes: list[str], target: str, learning_rate: float
 ) -> None:
     """The answer's loss, every δ, ∂L/∂x and the after-step loss against tf.GradientTape."""
-    from gradient_tape import keras_loss_after_step, tape_gradients
+    from gradient_tape import LOSS_RELATIVE, keras_loss_after_step, tape_gradients
 
     index = classes.index(target)
     y = np.array([float(index)]) if len(classes) == 2 else np.eye(len(classes))[index]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gradient_tape import keras_loss_after_step, tape_gradients
+from gradient_tape import LOSS_RELATIVE, keras_loss_after_step, tape_gradients
 
 from app.model_registry import LoadedModel, load_model
 from core.network import (
@@ -40,9 +40,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CARDS = sorted((REPO_ROOT / "model_store").glob("*.json"))
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 TOLERANCE = 1e-5
-# TensorFlow computes the loss in float32, whose last bits scale with the loss: a confidently
-# wrong answer of the wide ten-digit model costs ~30 nats, where one float32 step is 4e-6.
-LOSS_RELATIVE = 8 * float(np.finfo(np.float32).eps)
 LEARNING_RATES = (0.05, 0.5, 2.0)
 
 
