@@ -5,9 +5,9 @@ Six kinds, in turn: a digit dilated into a filled blob; two digits overlaid off-
 its side (a dash) or another digit crossed with its transpose; another digit joined with its
 mirror image; halves of two digits; two to four MNIST 1s turned and crossing as strokes (what
 letters, crosses and stars are made of). Each shape is normalised as the app normalises a
-drawing. (The crossing strokes were tried before, for issue 15, with a detector that gave the
-outliers a uniform target: it then also flagged 2.5-4.6% of the shifted 1s. With a class of
-their own, "none of these", they no longer pull the 1s along; see the README's "neither".)
+drawing. The crossing strokes need the detector's class of its own, "none of these": with a
+uniform target over the classes instead, they pull the shifted 1s along (2.5-4.6% of them
+flagged; docs/models.md, "Why a background class").
 """
 
 from __future__ import annotations

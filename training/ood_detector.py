@@ -43,7 +43,7 @@ DETECTOR_LEARNING_RATE = 0.003
 # it, a fresh sample every epoch from all of them.
 OTHER_DIGITS_USED = 12_000
 DERIVED_SHAPES = 3_000
-THRESHOLD_QUANTILE = 0.997  # flag 0.3% of validation images of the classes (see README)
+THRESHOLD_QUANTILE = 0.997  # flag 0.3% of validation images of the classes (docs/models.md)
 
 REFERENCES = [
     "Hendrycks, Mazeika & Dietterich, Deep Anomaly Detection with Outlier Exposure, ICLR 2019",

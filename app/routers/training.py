@@ -1,6 +1,6 @@
-"""WebSocket /train: train a network from the page and watch it learn (issue 14).
+"""WebSocket /train: train a network from the page and watch it learn.
 
-The protocol is in the README ("Train your own"). A run trains on a thread of its own
+The protocol is in docs/api.md ("WebSocket /train"). A run trains on a thread of its own
 (app/training_job.py), never on the event loop, so /predict keeps answering; at most
 DIGITS_MAX_TRAINING_JOBS run at once, each for at most DIGITS_MAX_TRAINING_S. The model it
 trains joins the temporary models (app/temporary_models.py) and can be downloaded.

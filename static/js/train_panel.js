@@ -1,5 +1,5 @@
 // "Train your own": trains a network on the server over WebSocket /train and shows it learning
-// (the protocol is in the README). Live loss and accuracy curves (the last few runs stay, to
+// (the protocol is in docs/api.md). Live loss and accuracy curves (the last few runs stay, to
 // compare), the first layer's weight images, and the current drawing's probabilities under the
 // weights so far. When a run ends, its model joins the page's model switch.
 

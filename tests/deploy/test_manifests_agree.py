@@ -78,7 +78,7 @@ def test_the_health_route_exists_in_the_app() -> None:
 
 
 def test_the_start_up_allowance_outlasts_loading_tensorflow() -> None:
-    """Start-up takes ~5 s on an idle 2-core machine and ~20 s on a busy one (README);
+    """Start-up takes ~5 s on an idle 2-core machine and ~20 s on a busy one (docs/deployment.md);
     liveness only begins after the startup probe has passed."""
     startup = container()["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
@@ -98,7 +98,7 @@ def test_the_service_sends_traffic_to_the_container_port() -> None:
 
 
 def test_the_service_keeps_a_client_on_one_replica() -> None:
-    """Models trained from the page live in one replica's memory (README)."""
+    """Models trained from the page live in one replica's memory (docs/deployment.md)."""
     service = only("Service")["spec"]
     assert service["sessionAffinity"] == "ClientIP"
 

@@ -23,9 +23,8 @@ OTHER_DIGITS_FLAGGED_AT_LEAST = 0.95
 CLASSES_FLAGGED_AT_MOST = 0.01
 SHIFTED_CLASSES_FLAGGED_AT_MOST = 0.03
 # Drawings that are no digit at all (letters, scribbles, blobs, a dot): at least 85% must be
-# flagged (the detector before augmentation managed 31 of 33, the one before it 28 of 33, the
-# first one trained on augmented 0s and 1s only 26: having learnt that thick and distorted 0s
-# are 0s, it took closed outlines for 0s too; README, "neither").
+# flagged, not all: a detector that has learnt that thick and distorted 0s are 0s takes closed
+# outlines for 0s too (docs/models.md, "The out-of-distribution detector").
 NON_DIGITS_FLAGGED_AT_LEAST = 0.85
 
 

@@ -167,7 +167,7 @@ def retrained(
     shared_data: Path, shipped_card: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """The shipped model's own command, in a fresh process, into a new folder. Its timing is
-    not asserted: the README states it, as measured."""
+    not asserted: docs/training.md states it, as measured."""
     out = tmp_path_factory.mktemp("retrained") / "model_store"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     finished = subprocess.run(

@@ -1,5 +1,6 @@
-"""The README's three `curl` examples for POST /predict run as pasted, against a real server (curl
-needs one), from a folder holding a `digit.png`, as a reader would run them."""
+"""The documented `curl` examples for POST /predict (docs/api.md's three, and the README's one)
+run as pasted, against a real server (curl needs one), from a folder holding a `digit.png`, as a
+reader would run them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from live_server import RunningServer, running_server
 from PIL import Image, ImageDraw
+from project_paths import REPO_ROOT
 
 pytestmark = [
     pytest.mark.slow,
@@ -20,14 +22,18 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed"),
 ]
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 DOCUMENTED_ADDRESS = "localhost:8000"
 
 
-def rest_api_examples() -> list[str]:
-    """The commands of the sh block under "## The REST API", one per numbered comment."""
-    section = README.read_text(encoding="utf-8").split("## The REST API", 1)[1]
-    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+def first_sh_block(document: str, heading: str) -> str:
+    """The first sh block under ``heading`` in README.md or docs/."""
+    section = (REPO_ROOT / document).read_text(encoding="utf-8").split(heading, 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def predict_examples() -> list[str]:
+    """docs/api.md's commands under "## POST /predict", one per numbered comment."""
+    block = first_sh_block("docs/api.md", "## POST /predict")
     examples = re.split(r"^# \d\. .*\n(?:#.*\n)*", block, flags=re.MULTILINE)
     return [example.strip() for example in examples if example.strip()]
 
@@ -47,15 +53,20 @@ def folder_with_a_digit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_the_readme_shows_three_examples() -> None:
-    assert len(rest_api_examples()) == 3
+def test_the_api_page_shows_three_examples() -> None:
+    assert len(predict_examples()) == 3
+
+
+def test_the_readme_example_is_one_of_them() -> None:
+    """So that running the three runs the README's too."""
+    assert first_sh_block("README.md", "## The API").strip() in predict_examples()
 
 
 @pytest.mark.parametrize("number", [1, 2, 3])
-def test_each_readme_example_runs_as_pasted(
+def test_each_example_runs_as_pasted(
     server: RunningServer, folder_with_a_digit: Path, number: int
 ) -> None:
-    command = rest_api_examples()[number - 1]
+    command = predict_examples()[number - 1]
     assert DOCUMENTED_ADDRESS in command
     run = subprocess.run(
         ["bash", "-c", command.replace(DOCUMENTED_ADDRESS, f"{server.host}:{server.port}")],
