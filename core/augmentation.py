@@ -2,9 +2,11 @@
 
 Everything works on batches of 28×28 uint8 digits in MNIST form (white ink on black) and
 returns the same: the digit is changed, then brought back to MNIST form the way
-core/preprocessing.py brings a drawing there (ink below 20% of the peak dropped, the ink's box
-scaled so its longer side is 20 px, the strongest ink 255, the centre of mass in the middle of
-the field), so that what the network trains on looks like what the app will show it.
+core/mnist_form.py brings a drawing there, with its constants (ink below 20% of the peak
+dropped, the ink's box scaled so its longer side is 20 px, the strongest ink 255, the centre of
+mass in the middle of the 28×28 field), so that what the network trains on looks like what the
+app will show it. `to_mnist_form` is that form vectorised over a batch, in float and with
+sub-pixel centring; tests/training/test_augmentation.py holds the two to a stated agreement.
 
 The changes, each drawn per image from a named range (`Strengths`):
 - writing styles MNIST has few of (core/writing_styles.py): 1s with a flag and a foot, 7s with
@@ -30,10 +32,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from core import writing_styles
+from core.mnist_form import DIGIT_BOX_SIDE, FIELD_SIDE, NOISE_FLOOR_FRACTION
 
-SIDE = 28
-BOX_SIDE = 20.0  # MNIST's (and the app's) longer side of the digit's box
-NOISE_FLOOR_FRACTION = 0.2  # as core/preprocessing.py: fainter ink is dropped before the box
 _CANVAS = 34  # the warp draws onto a larger field, so a grown digit is not cut off
 _CORE_PIXELS = 10  # MNIST's digits have at least this many pixels of full ink
 _ELASTIC_KNOTS = 4  # knots per side of the coarse grid of random displacements
@@ -136,7 +136,7 @@ def as_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def _check_batch(images: np.ndarray) -> None:
-    if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE) or images.dtype != np.uint8:
+    if images.ndim != 3 or images.shape[1:] != (FIELD_SIDE, FIELD_SIDE) or images.dtype != np.uint8:
         raise ValueError(
             f"augment expects uint8 digits of shape (n, 28, 28), got {images.dtype} "
             f"{images.shape}"
@@ -289,11 +289,11 @@ def to_mnist_form(x: np.ndarray, zoom: np.ndarray | None = None,
     ink_rows, ink_cols = levels.max(axis=2) > 0, levels.max(axis=1) > 0
     height = x.shape[1] - ink_rows[:, ::-1].argmax(axis=1) - ink_rows.argmax(axis=1)
     width = x.shape[2] - ink_cols[:, ::-1].argmax(axis=1) - ink_cols.argmax(axis=1)
-    scale = BOX_SIDE / np.maximum(np.maximum(height, width), 1)
+    scale = DIGIT_BOX_SIDE / np.maximum(np.maximum(height, width), 1)
     if zoom is not None:
         scale = scale * zoom
     centre_row, centre_col = _centre_of_mass(levels)
-    target = np.full((n, 2), SIDE / 2)
+    target = np.full((n, 2), FIELD_SIDE / 2)
     if shift is not None:
         target = target + shift
     rows = _resampling(centre_row, target[:, 0], scale, x.shape[1])
@@ -309,7 +309,7 @@ def _resampling(centre: np.ndarray, target: np.ndarray, scale: np.ndarray,
     weighted by a triangle as wide as one output pixel in the source (at least one source
     pixel, i.e. plain linear interpolation when enlarging), normalised to sum 1 as if the
     source went on beyond its edges (there it is 0)."""
-    where = centre[:, None] + (np.arange(SIDE)[None] - target[:, None]) / scale[:, None]
+    where = centre[:, None] + (np.arange(FIELD_SIDE)[None] - target[:, None]) / scale[:, None]
     where = where.astype(np.float32)
     reach = np.minimum(scale, 1.0).astype(np.float32)[:, None, None]
     margin = int(np.ceil(1 / reach.min())) + 1

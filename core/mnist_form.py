@@ -24,7 +24,13 @@ from PIL import Image
 from core.image_decoding import decode_image
 from core.input_errors import EmptyDrawingError, PreprocessingError
 
-__all__ = ["DIGIT_BOX_SIDE", "FIELD_SIDE", "drawing_to_mnist", "image_to_mnist"]
+__all__ = [
+    "DIGIT_BOX_SIDE",
+    "FIELD_SIDE",
+    "NOISE_FLOOR_FRACTION",
+    "drawing_to_mnist",
+    "image_to_mnist",
+]
 
 FIELD_SIDE = 28
 DIGIT_BOX_SIDE = 20

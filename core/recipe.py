@@ -1,13 +1,17 @@
 """The Keras recipe: choose the digits, build the network, fit it, evaluate it.
 
 The command line (`python -m training.train`) and the page's live training call these same
-functions; the live one only adds Keras callbacks (snapshots, pause, stop) to `fit`. Nothing
-here parses arguments, reads or writes files, or prints: the only output is Keras's own
-progress, and only when the caller asks for it (`verbose`).
+functions; the live one only adds Keras callbacks (snapshots, pause, stop) to `fit`, and the
+"neither" detector (training/ood_detector.py) is built and fitted by them too, with one class
+more. Nothing here parses arguments, reads or writes files, or prints: the only output is
+Keras's own progress, and only when the caller asks for it (`verbose`).
+
+Digits stay as MNIST stores them, uint8 (n, 28, 28), until `fit` and `evaluate` hand them to
+Keras: there, and only there, `as_inputs` (core/epochs.py) turns them into network inputs.
 
     splits = select_digits(mnist, settings.digits, settings.validation_fraction, settings.seed)
     model = build_network(settings)                # seeded: the same seed gives the same weights
-    fitted = fit(model, settings, splits, callbacks=[...])
+    fitted = fit(model, settings, training_epochs(settings, splits), splits.validation)
     metrics = evaluate_splits(model, splits, settings.classes)
 """
 
@@ -16,12 +20,22 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core import network
+from core.augmentation import TRAINING
+from core.epochs import (
+    INPUT_SIZE,
+    DigitEpochs,
+    Epoch,
+    Epochs,
+    as_inputs,
+    epoch_dataset,
+    steps_per_epoch,
+)
 from core.mnist_data import DataError, Mnist
 
 if TYPE_CHECKING:
@@ -33,7 +47,7 @@ LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 
 @dataclass
 class RecipeSettings:
-    """What the network is and how it learns. The defaults build the seed's 0/1 network.
+    """What the network is and how it learns. The defaults build the learner's 25/15 network.
 
     The command line extends this with where the data comes from and where the model goes
     (training/settings.py); live training builds it from the client's first message.
@@ -56,19 +70,19 @@ class RecipeSettings:
     learning_rate_schedule: str = "constant"
 
     @property
-    def is_binary(self) -> bool:
-        """Two digits get one sigmoid output unit, as in the seed's notebook."""
-        return len(self.digits) == 2
+    def classes(self) -> list[str]:
+        """The network's classes, in the order of its outputs: the digits'."""
+        return [str(d) for d in self.digits]
 
     @property
-    def classes(self) -> list[str]:
-        return [str(d) for d in self.digits]
+    def is_binary(self) -> bool:
+        """Two classes get one sigmoid output unit, as in the learner's notebook."""
+        return len(self.classes) == 2
 
 
 @dataclass
 class Splits:
-    """The selected digits as network inputs: x (n, 784) float32 in [0,1] (or uint8 0-255, see
-    `select_digits`), y class indices."""
+    """The selected digits, uint8 (n, 28, 28) as MNIST stores them, and their class indices."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -78,6 +92,10 @@ class Splits:
     y_test: np.ndarray
     test_indices: np.ndarray  # positions of the test rows in the full MNIST test set
 
+    @property
+    def validation(self) -> Epoch:
+        return self.x_val, self.y_val
+
 
 @dataclass
 class Fitted:
@@ -85,38 +103,13 @@ class Fitted:
 
     history: dict[str, list[float]]
     training_time_s: float
-    # With `fit(keep_augmented_epochs=k)`: the first k epochs' augmented training images (n,
-    # 28, 28) uint8 and their class indices, in the epoch's order, by epoch (for the "neither"
-    # detector).
-    augmented_epochs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-
-
-def as_inputs(images: np.ndarray) -> np.ndarray:
-    """Digits (n, 28, 28) uint8 → network inputs (n, 784) float32 in [0, 1]: how every input
-    the networks train and are measured on is scaled (`select_digits`, the shifted test set,
-    the detector's data)."""
-    return images.reshape(len(images), -1).astype(np.float32) / 255.0
-
-
-def as_images(x: np.ndarray) -> np.ndarray:
-    """Network inputs (n, 784) in [0, 1] → digits (n, 28, 28) uint8, for the augmentation,
-    which works on images: `as_inputs` undone, exactly."""
-    return np.rint(x.reshape(-1, 28, 28) * 255).astype(np.uint8)
 
 
 def select_digits(
-    mnist: Mnist,
-    digits: tuple[int, ...],
-    validation_fraction: float,
-    seed: int,
-    keep_uint8: bool = False,
+    mnist: Mnist, digits: tuple[int, ...], validation_fraction: float, seed: int
 ) -> Splits:
-    """Keep the requested digits, scale to [0,1], flatten to 784, hold out a validation split.
-
-    Class i is the i-th requested digit. The test split stays apart: it is for the final report.
-    With ``keep_uint8`` the rows stay uint8 (a quarter of the memory): `fit` and `evaluate`
-    then scale them batch by batch (the page's live training, app/training_job.py).
-    """
+    """Keep the requested digits and hold out a validation split; class i is the i-th requested
+    digit. The test split stays apart: it is for the final report."""
     for split, labels in (("training", mnist.y_train), ("test", mnist.y_test)):
         missing = [d for d in digits if not np.any(labels == d)]
         if missing:
@@ -125,20 +118,26 @@ def select_digits(
             )
     class_of_digit = np.full(10, -1, dtype=np.int64)
     class_of_digit[list(digits)] = np.arange(len(digits))
-
-    def prepare(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
-        keep = np.flatnonzero(np.isin(labels, digits))
-        x = images[keep].reshape(len(keep), -1) if keep_uint8 else as_inputs(images[keep])
-        return x, class_of_digit[labels[keep]], keep
-
-    x, y, _ = prepare(mnist.x_train, mnist.y_train)
-    x_test, y_test, test_indices = prepare(mnist.x_test, mnist.y_test)
+    train = np.flatnonzero(np.isin(mnist.y_train, digits))
+    test = np.flatnonzero(np.isin(mnist.y_test, digits))
 
     # A seeded shuffle, so the validation split is the same on every run with the same seed.
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = max(1, round(len(x) * validation_fraction))
-    val, train = order[:n_val], order[n_val:]
-    return Splits(x[train], y[train], x[val], y[val], x_test, y_test, test_indices)
+    order = train[np.random.default_rng(seed).permutation(len(train))]
+    n_val = max(1, round(len(order) * validation_fraction))
+    fitting, held_out = order[n_val:], order[:n_val]
+    return Splits(
+        mnist.x_train[fitting], class_of_digit[mnist.y_train[fitting]],
+        mnist.x_train[held_out], class_of_digit[mnist.y_train[held_out]],
+        mnist.x_test[test], class_of_digit[mnist.y_test[test]], test,
+    )
+
+
+def training_epochs(settings: RecipeSettings, splits: Splits) -> DigitEpochs:
+    """The training split as epochs: shuffled afresh every epoch (seeded) and, with
+    ``settings.augment``, augmented afresh too."""
+    digits = np.asarray(settings.digits)[splits.y_train]
+    strengths = TRAINING if settings.augment else None
+    return DigitEpochs(splits.x_train, splits.y_train, digits, settings.seed, strengths)
 
 
 def loss_name(settings: RecipeSettings) -> str:
@@ -146,7 +145,7 @@ def loss_name(settings: RecipeSettings) -> str:
 
 
 def build_network(settings: RecipeSettings, name: str = "digits") -> keras.Model:
-    """The seed's network: Dense hidden layers, then one sigmoid unit or a softmax; compiled.
+    """Dense hidden layers, then one sigmoid unit (two classes) or a softmax; compiled.
     ``name`` is the Keras model's name (letters, digits, '-' and '_').
 
     Seeds Python, NumPy and TensorFlow from ``settings.seed`` and turns on TensorFlow's
@@ -160,14 +159,15 @@ def build_network(settings: RecipeSettings, name: str = "digits") -> keras.Model
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
 
-    layers: list[Any] = [keras.Input(shape=(784,), name="pixels")]
+    layers: list[Any] = [keras.Input(shape=(INPUT_SIZE,), name="pixels")]
     for i, units in enumerate(settings.hidden, start=1):
         layers.append(keras.layers.Dense(units, activation=settings.activation, name=f"hidden_{i}"))
     if settings.is_binary:
-        # One unit: p(second class), with binary cross-entropy, as in the seed's notebook.
+        # One unit: p(second class), with binary cross-entropy, as in the learner's notebook.
         layers.append(keras.layers.Dense(1, activation="sigmoid", name="output"))
     else:
-        layers.append(keras.layers.Dense(len(settings.digits), activation="softmax", name="output"))
+        layers.append(keras.layers.Dense(len(settings.classes), activation="softmax",
+                                         name="output"))
     model = keras.Sequential(layers, name=name)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
@@ -180,59 +180,28 @@ def build_network(settings: RecipeSettings, name: str = "digits") -> keras.Model
 def fit(
     model: keras.Model,
     settings: RecipeSettings,
-    splits: Splits,
+    epochs: Epochs,
+    validation: Epoch | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
-    keep_augmented_epochs: int = 0,
 ) -> Fitted:
-    """Train ``model`` on the training split, validating after each epoch.
+    """Train ``model`` on ``settings.epochs`` epochs of ``epochs`` (`training_epochs`, or the
+    detector's), validating on ``validation`` (images, class indices) after each, if given.
 
     ``callbacks`` are passed on to Keras (live training adds its snapshot, pause and stop
     callbacks here). ``verbose`` is Keras's: 0 silent, 1 a progress bar (for a terminal),
-    2 one line per epoch (for a log file). ``keep_augmented_epochs`` keeps the first that
-    many epochs' augmented images in `Fitted.augmented_epochs` (with ``settings.augment``).
+    2 one line per epoch (for a log file).
     """
     started = time.perf_counter()
-    training_data: dict[str, Any] = {
-        "x": splits.x_train,
-        "y": splits.y_train,
-        "batch_size": settings.batch_size,
-        "shuffle": True,
-    }
-    kept_epochs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    if settings.augment:
-        from core.augmented_epochs import AugmentedEpochs, epoch_dataset, steps_per_epoch
-
-        images = as_images(splits.x_train)
-        digits = np.asarray(settings.digits)[splits.y_train]
-        epochs = AugmentedEpochs(images, splits.y_train, digits, settings.seed,
-                                 keep=keep_augmented_epochs)
-        # The epochs shuffle themselves, seeded: Keras must not reorder them.
-        training_data = {
-            "x": epoch_dataset(epochs, settings.epochs, settings.batch_size),
-            "steps_per_epoch": steps_per_epoch(len(images), settings.batch_size),
-            "shuffle": False,
-        }
-        kept_epochs = epochs.kept
-    validation_data: Any = (splits.x_val, splits.y_val)
-    if splits.x_train.dtype == np.uint8 and not settings.augment:
-        from core.scaled_batches import ScaledBatches
-
-        # Converted to float batch by batch; shuffled by the batches themselves, seeded.
-        training_data = {
-            "x": ScaledBatches(splits.x_train, splits.y_train, settings.batch_size,
-                               settings.seed, shuffle=True),
-            "shuffle": False,
-        }
-        validation_data = ScaledBatches(splits.x_val, splits.y_val, 1024, settings.seed,
-                                        shuffle=False)
     schedule = []
     if settings.learning_rate_schedule == "cosine":
         schedule = [cosine_schedule(settings.learning_rate, settings.epochs)]
     history = model.fit(
-        **training_data,
-        validation_data=validation_data,
+        epoch_dataset(epochs, settings.epochs, settings.batch_size),
+        steps_per_epoch=steps_per_epoch(len(epochs), settings.batch_size),
         epochs=settings.epochs,
+        shuffle=False,  # each epoch comes in its own seeded order
+        validation_data=None if validation is None else (as_inputs(validation[0]), validation[1]),
         callbacks=[*schedule, *callbacks],
         verbose=verbose,
     )
@@ -243,13 +212,11 @@ def fit(
             if key != "learning_rate"  # the schedule's, known from the settings
         },
         training_time_s=time.perf_counter() - started,
-        augmented_epochs=kept_epochs,
     )
 
 
 def cosine_schedule(start: float, epochs: int) -> keras.callbacks.Callback:
-    """The Keras callback that sets each epoch's rate by `cosine_learning_rate`: one place for
-    the classifier's `fit` and the "neither" detector's (training/ood_detector.py)."""
+    """The Keras callback that sets each epoch's rate by `cosine_learning_rate`."""
     import keras
 
     return keras.callbacks.LearningRateScheduler(
@@ -263,24 +230,20 @@ def cosine_learning_rate(start: float, epoch: int, epochs: int) -> float:
     return start * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
 
-def class_probabilities(model: keras.Model, x: np.ndarray, binary: bool) -> np.ndarray:
-    """(n, classes) probabilities, also for the one-unit sigmoid output (as the app reads it).
-    uint8 rows are scaled and run 4096 at a time, so no float copy of them all is made."""
-    if x.dtype == np.uint8:
-        from core.scaled_batches import scaled
-
-        out = np.concatenate([
-            np.asarray(model(scaled(x[i : i + 4096]), training=False), dtype=np.float64)
-            for i in range(0, len(x), 4096)
-        ])
-    else:
-        out = np.asarray(model(x, training=False), dtype=np.float64)
+def class_probabilities(model: keras.Model, images: np.ndarray, binary: bool) -> np.ndarray:
+    """(n, classes) probabilities of digits (n, 28, 28) uint8, also for the one-unit sigmoid
+    output (as the app reads it). Run 4096 at a time, so no float copy of them all is made."""
+    out = np.concatenate([
+        np.asarray(model(as_inputs(images[i : i + 4096]), training=False), dtype=np.float64)
+        for i in range(0, len(images), 4096)
+    ])
     return network.class_probabilities(out, 2 if binary else out.shape[-1])
 
 
-def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, binary: bool) -> dict[str, Any]:
+def evaluate(model: keras.Model, images: np.ndarray, y: np.ndarray,
+             binary: bool) -> dict[str, Any]:
     """Cross-entropy and accuracy from the probabilities the app would show."""
-    probabilities = class_probabilities(model, x, binary)
+    probabilities = class_probabilities(model, images, binary)
     picked = np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1.0)
     return {
         "loss": float(-np.mean(np.log(picked))),

@@ -4,10 +4,11 @@ outliers beside the other digits (training/ood_detector.py, outlier exposure).
 Six kinds, in turn: a digit dilated into a filled blob; two digits overlaid off-centre; a 1 on
 its side (a dash) or another digit crossed with its transpose; another digit joined with its
 mirror image; halves of two digits; two to four MNIST 1s turned and crossing as strokes (what
-letters, crosses and stars are made of). Each shape is normalised as the app normalises a
-drawing. The crossing strokes need the detector's class of its own, "none of these": with a
-uniform target over the classes instead, they pull the shifted 1s along (2.5-4.6% of them
-flagged; docs/models.md, "Why a background class").
+letters, crosses and stars are made of). Each shape is brought to MNIST form as the app brings a
+drawing there (core/mnist_form.py) and kept as uint8, as MNIST's own digits are. The crossing
+strokes need the detector's class of its own, "none of these": with a uniform target over the
+classes instead, they pull the shifted 1s along (2.5-4.6% of them flagged; docs/models.md, "Why
+a background class").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from core.augmentation import as_uint8
 from core.input_errors import PreprocessingError
 from core.mnist_form import image_to_mnist
 
@@ -31,7 +33,7 @@ KINDS = [
 
 def derive_non_digits(images: np.ndarray, labels: np.ndarray, classes: tuple[int, ...],
                       count: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` shapes (n, 784) in [0, 1] made from MNIST training images (uint8, 28×28) and
+    """`count` shapes, uint8 (n, 28, 28), made from MNIST training images (uint8, 28×28) and
     their digits.
 
     Mirror images are made only of the *other* digits: a 0 crossed with its mirror image is
@@ -69,7 +71,7 @@ def derive_non_digits(images: np.ndarray, labels: np.ndarray, classes: tuple[int
             a, b = images[first], images[second]
             shape = np.hstack([a[:, :14], b[:, 14:]]) if i % 2 else np.vstack([a[:14], b[14:]])
         try:
-            shapes.append(image_to_mnist(Image.fromarray(shape.astype(np.uint8))).reshape(-1))
+            shapes.append(as_uint8(image_to_mnist(Image.fromarray(shape.astype(np.uint8)))))
         except PreprocessingError:
             continue
     return np.stack(shapes)

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.augmentation import SHIFTED, SHIFTED_TEST_SEED, shifted_test_set
 from core.mnist_data import Mnist
-from core.recipe import as_inputs, class_probabilities, evaluate
+from core.recipe import class_probabilities, evaluate
 
 if TYPE_CHECKING:
     import keras
@@ -34,10 +34,9 @@ def shifted_test_images(mnist: Mnist) -> np.ndarray:
 def shifted_test_metrics(model: keras.Model, images: np.ndarray, y: np.ndarray,
                          classes: list[str]) -> dict[str, Any]:
     """Loss, accuracy and per-class accuracy on shifted images (n, 28, 28) of classes `y`."""
-    x = as_inputs(images)
     binary = len(classes) == 2
-    metrics = evaluate(model, x, y, binary)
-    predicted = class_probabilities(model, x, binary).argmax(axis=1)
+    metrics = evaluate(model, images, y, binary)
+    predicted = class_probabilities(model, images, binary).argmax(axis=1)
     metrics["per_class_accuracy"] = {
         label: float(np.mean(predicted[y == i] == i)) for i, label in enumerate(classes)
     }

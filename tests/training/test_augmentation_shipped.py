@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from counted_shares import same_count
 
+from core.epochs import as_inputs
 from core.mnist_data import load_mnist
-from core.recipe import as_inputs
 from training.shifted_test_set import shifted_test_images
 
 MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"

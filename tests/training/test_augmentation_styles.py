@@ -1,5 +1,4 @@
-"""core/writing_styles.py adds the strokes it promises, and core/augmented_epochs.py makes
-each epoch's augmented images in a seeded order. Drawn digits only: no MNIST needed."""
+"""core/writing_styles.py adds the strokes it promises. Drawn digits only: no MNIST needed."""
 
 from __future__ import annotations
 
@@ -8,14 +7,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 from core import writing_styles
-from core.augmentation import augment
-from core.augmented_epochs import (
-    BLOCK,
-    AugmentedEpochs,
-    augment_in_blocks,
-    epoch_dataset,
-    steps_per_epoch,
-)
 
 
 def drawn(strokes: list[list[tuple[int, int]]], width: int = 3) -> np.ndarray:
@@ -74,75 +65,3 @@ def test_only_the_chosen_digits_get_a_style() -> None:
     np.testing.assert_array_equal(styled[3], images[3])
     unchanged = writing_styles.add_variants(images, labels, np.random.default_rng(0), 0.0)
     np.testing.assert_array_equal(unchanged, images)
-
-
-# --- the epochs -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def epochs(tiny_mnist: dict[str, np.ndarray]) -> AugmentedEpochs:
-    images, labels = np.array(tiny_mnist["x_train"]), np.array(tiny_mnist["y_train"])
-    return AugmentedEpochs(images, labels, labels, seed=3)
-
-
-def test_an_epoch_covers_every_image_once_with_its_own_target(
-    epochs: AugmentedEpochs,
-) -> None:
-    images, targets = epochs(0)
-    assert images.dtype == np.uint8 and images.shape == (60, 28, 28)
-    assert sorted(targets.tolist()) == sorted(epochs.targets.tolist())
-    order = np.random.default_rng([3, 0]).permutation(60)
-    np.testing.assert_array_equal(targets, epochs.targets[order])
-
-
-def test_every_epoch_is_new_and_the_same_seed_repeats_them(
-    epochs: AugmentedEpochs, tiny_mnist: dict[str, np.ndarray]
-) -> None:
-    first, second = epochs(0), epochs(1)
-    assert np.mean(first[0] != second[0]) > 0.05
-
-    labels = np.array(tiny_mnist["y_train"])
-    again = AugmentedEpochs(np.array(tiny_mnist["x_train"]), labels, labels, seed=3)
-    np.testing.assert_array_equal(again(0)[0], first[0])
-    np.testing.assert_array_equal(again(0)[1], first[1])
-
-
-def test_blocks_give_the_same_images_whichever_thread_makes_them() -> None:
-    rng = np.random.default_rng(5)
-    images = rng.integers(0, 256, (3 * BLOCK + 7, 28, 28), dtype=np.uint8)
-    digits = rng.integers(0, 10, len(images))
-    together = augment_in_blocks(images, digits, [9, 2])
-    one_by_one = [
-        augment(images[i : i + BLOCK], digits[i : i + BLOCK], np.random.default_rng([9, 2, k]))
-        for k, i in enumerate(range(0, len(images), BLOCK))
-    ]
-    np.testing.assert_array_equal(together, np.concatenate(one_by_one))
-
-
-def test_kept_epochs_are_the_first_ones_made(epochs: AugmentedEpochs) -> None:
-    epochs.keep = 3
-    made = epochs(2)
-    epochs(3)
-    assert list(epochs.kept) == [2]
-    assert epochs.kept[2][0] is made[0]
-
-
-def test_the_dataset_serves_each_epoch_in_float_batches_in_turn(
-    epochs: AugmentedEpochs,
-) -> None:
-    batches = list(epoch_dataset(epochs, 2, batch_size=16).as_numpy_iterator())
-    per_epoch = steps_per_epoch(len(epochs), 16)
-    assert per_epoch == 4 and len(batches) == 2 * per_epoch
-    for k in range(2):
-        images, targets = epochs(k)
-        served = batches[k * per_epoch : (k + 1) * per_epoch]
-        x = np.concatenate([b[0] for b in served])
-        assert x.dtype == np.float32 and x.shape == (60, 784)
-        np.testing.assert_allclose(x, images.reshape(60, -1) / 255.0, atol=1e-7)
-        np.testing.assert_array_equal(np.concatenate([b[1] for b in served]), targets)
-
-
-def test_epochs_refuse_inputs_of_different_lengths() -> None:
-    images = np.zeros((4, 28, 28), dtype=np.uint8)
-    with pytest.raises(ValueError, match="same length"):
-        AugmentedEpochs(images, np.zeros(3), np.zeros(4), seed=0)

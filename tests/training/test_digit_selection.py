@@ -1,4 +1,4 @@
-"""select_digits: keep the requested digits, scale, flatten, hold out validation; test apart."""
+"""select_digits: the requested digits as MNIST stores them, validation held out, test apart."""
 
 from __future__ import annotations
 
@@ -35,18 +35,14 @@ def test_select_digits_keeps_only_the_requested_digits_as_class_indices(
         assert int(in_training) == int((tiny.y_train == digit).sum())
 
 
-def test_select_digits_scales_to_unit_range_and_flattens_row_by_row(tiny: Mnist) -> None:
+def test_select_digits_keeps_the_digits_as_mnist_stores_them(tiny: Mnist) -> None:
     splits = select_digits(tiny, (0, 1), 0.1, seed=1)
 
-    for x in (splits.x_train, splits.x_val, splits.x_test):
-        assert x.dtype == np.float32
-        assert x.shape[1] == 784
-        assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
-    assert float(splits.x_train.max()) > 0.6  # the strokes survived
+    for images in (splits.x_train, splits.x_val, splits.x_test):
+        assert images.dtype == np.uint8
+        assert images.shape[1:] == (28, 28)
     first = int(splits.test_indices[0])
-    np.testing.assert_array_equal(
-        splits.x_test[0], tiny.x_test[first].reshape(784).astype(np.float32) / 255.0
-    )
+    np.testing.assert_array_equal(splits.x_test[0], tiny.x_test[first])
 
 
 def test_test_indices_point_at_the_same_images_in_the_full_test_set(tiny: Mnist) -> None:
@@ -56,7 +52,7 @@ def test_test_indices_point_at_the_same_images_in_the_full_test_set(tiny: Mnist)
     np.testing.assert_array_equal(splits.test_indices, np.flatnonzero(np.isin(tiny.y_test, digits)))
     for row, index in enumerate(splits.test_indices):
         assert digits[splits.y_test[row]] == tiny.y_test[index]
-        np.testing.assert_array_equal(splits.x_test[row] * 255.0, tiny.x_test[index].reshape(784))
+        np.testing.assert_array_equal(splits.x_test[row], tiny.x_test[index])
 
 
 def rows(x: np.ndarray) -> set[bytes]:
@@ -66,7 +62,7 @@ def rows(x: np.ndarray) -> set[bytes]:
 def test_validation_comes_from_training_and_the_test_set_stays_apart(tiny: Mnist) -> None:
     splits = select_digits(tiny, (0, 1, 2), 0.25, seed=5)
 
-    everything_trained = rows(tiny.x_train.reshape(-1, 784).astype(np.float32) / 255.0)
+    everything_trained = rows(tiny.x_train)
     assert rows(splits.x_val) <= everything_trained
     assert rows(splits.x_train) <= everything_trained
     assert not rows(splits.x_train) & rows(splits.x_val)

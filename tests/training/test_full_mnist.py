@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import pytest
 
+from core.epochs import as_inputs
 from core.mnist_data import load_mnist
 from core.recipe import select_digits
 from training.settings import parse_args
@@ -138,7 +139,8 @@ def test_the_shipped_model_reaches_its_cards_accuracy_on_the_real_test_set(
     splits = select_digits(mnist, (0, 1), 0.1, seed=1)
     model = keras.saving.load_model(MODEL_STORE / f"{SHIPPED}.keras")
 
-    predicted = (np.asarray(model(splits.x_test, training=False))[:, 0] > 0.5).astype(int)
+    inputs = as_inputs(splits.x_test)
+    predicted = (np.asarray(model(inputs, training=False))[:, 0] > 0.5).astype(int)
     wrong = splits.test_indices[predicted != splits.y_test]
 
     test = shipped_card["metrics"]["test"]

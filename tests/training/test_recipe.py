@@ -18,6 +18,7 @@ from core.recipe import (
     cosine_learning_rate,
     fit,
     select_digits,
+    training_epochs,
 )
 
 FAST = {"hidden": (4,), "epochs": 2, "batch_size": 16, "seed": 3}
@@ -43,7 +44,7 @@ def tiny_splits(tiny_mnist: dict[str, np.ndarray]) -> Splits:
             "sparse_categorical_crossentropy",
         ),
     ],
-    ids=["seed's default", "tanh", "three classes"],
+    ids=["the learner's 25/15", "tanh", "three classes"],
 )
 def test_build_network_follows_the_settings(
     change: dict[str, Any], layers: list[tuple[int, str]], loss: str
@@ -87,7 +88,8 @@ def test_fit_runs_the_callbacks_it_is_given(tiny_splits: Splits) -> None:
     model = build_network(settings)
     stop = StopAfterBatches(2)
 
-    fitted = fit(model, settings, tiny_splits, callbacks=[stop])
+    fitted = fit(model, settings, training_epochs(settings, tiny_splits), tiny_splits.validation,
+                 callbacks=[stop])
 
     assert stop.seen == [0, 1]  # 49 training images: 4 batches of 16 an epoch, stopped after 2
     assert len(fitted.history["loss"]) == 1
@@ -119,7 +121,8 @@ def test_fit_follows_the_learning_rate_schedule(
                               learning_rate_schedule=schedule)
     rates = LearningRates()
 
-    fitted = fit(build_network(settings), settings, tiny_splits, callbacks=[rates])
+    fitted = fit(build_network(settings), settings, training_epochs(settings, tiny_splits),
+                 callbacks=[rates])
 
     assert rates.rates == pytest.approx(expected, rel=1e-6)
     assert "learning_rate" not in fitted.history  # the settings say it
@@ -138,7 +141,7 @@ def test_fit_is_silent_unless_asked(
 ) -> None:
     settings = RecipeSettings(**FAST)
 
-    fit(build_network(settings), settings, tiny_splits)
+    fit(build_network(settings), settings, training_epochs(settings, tiny_splits))
 
     assert capsys.readouterr().out == ""
 
@@ -149,7 +152,8 @@ def test_fit_verbose_2_writes_one_plain_line_per_epoch(
     # What the command line asks for when its output goes to a file, not a terminal.
     settings = RecipeSettings(**FAST)
 
-    fit(build_network(settings), settings, tiny_splits, verbose=2)
+    fit(build_network(settings), settings, training_epochs(settings, tiny_splits),
+        tiny_splits.validation, verbose=2)
 
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\r" not in out and "\b" not in out

@@ -10,14 +10,14 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from training import ood_detector
+from training import ood_detector, train
 from training.train import main
 
 if TYPE_CHECKING:
@@ -235,7 +235,9 @@ def test_the_progress_is_one_plain_line_per_epoch_when_stdout_is_not_a_terminal(
 ) -> None:
     """The classifier's epochs and then the detector's, in one run of the command."""
     # How epochs are printed is the question, not how well it learns: two epochs show it.
-    monkeypatch.setattr(ood_detector, "DETECTOR_EPOCHS", 2)
+    monkeypatch.setattr(
+        train, "detector_settings", lambda s: replace(ood_detector.detector_settings(s), epochs=2)
+    )
     args = ["--data", str(tiny_idx_folder), "--out", str(tmp_path / "store")]
 
     status = main([*args, "--epochs", "2"])

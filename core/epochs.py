@@ -1,0 +1,128 @@
+"""Training data as epochs, and the one conversion of digits into network inputs.
+
+Every training source is one shape of thing: called with an epoch number k, it returns that
+epoch's (images, targets), the digits as uint8 (n, 28, 28) in the order they are trained on and
+their class indices. Plain MNIST, MNIST augmented afresh every epoch (`DigitEpochs`) and the
+"neither" detector's mix of classes and outliers (training/detector_data.py) are all such
+sources, and `epoch_dataset` feeds any of them to Keras's fit, cut into batches that
+`as_inputs` turns into network inputs: the only place a training digit becomes floats.
+
+An epoch is a pure function of (seed, k): its order comes from a generator seeded with
+(seed, k), block i of its augmentation from one seeded with (seed, k, i). So the same seed gives
+the same batches, whichever thread made them, and retraining gives the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from core.augmentation import Strengths, augment
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+# (images (n, 28, 28) uint8, class indices (n,)) of one epoch, in its order.
+Epoch = tuple[np.ndarray, np.ndarray]
+INPUT_SIZE = 784  # what the networks read: a digit's 28×28 pixels, row by row
+BLOCK = 256  # digits augmented at once by one thread
+
+
+class Epochs(Protocol):
+    """A training source: `len` images an epoch; called with k, epoch k's images and targets."""
+
+    def __len__(self) -> int: ...
+
+    def __call__(self, epoch: int) -> Epoch: ...
+
+
+def as_inputs(images: np.ndarray) -> np.ndarray:
+    """Digits (n, 28, 28) uint8 → network inputs (n, 784) float32 in [0, 1], ink high."""
+    return images.reshape(len(images), INPUT_SIZE).astype(np.float32) / 255.0
+
+
+class DigitEpochs:
+    """Epoch k of some digits: all of them in a fresh order, and, given augmentation
+    `strengths`, each changed afresh (core/augmentation.py)."""
+
+    def __init__(self, images: np.ndarray, targets: np.ndarray, digits: np.ndarray, seed: int,
+                 strengths: Strengths | None = None) -> None:
+        """`images` (n, 28, 28) uint8; `targets` their class indices; `digits` which digit
+        each image shows (the augmentation's writing styles depend on it)."""
+        if not len(images) == len(targets) == len(digits):
+            raise ValueError("images, targets and digits must have the same length")
+        self.images, self.targets, self.digits = images, targets, digits
+        self.seed = seed
+        self.strengths = strengths
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __call__(self, epoch: int) -> Epoch:
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
+        images = self.images[order]
+        if self.strengths is not None:
+            images = augment_in_blocks(images, self.digits[order], [self.seed, epoch],
+                                       self.strengths)
+        return images, self.targets[order]
+
+
+def augment_in_blocks(images: np.ndarray, digits: np.ndarray, seeds: Sequence[int],
+                      strengths: Strengths) -> np.ndarray:
+    """`images` (n, 28, 28) uint8 showing `digits`, each augmented once: block i of BLOCK with
+    a generator seeded (*seeds, i), the blocks shared among the CPU's cores. NumPy lets go of
+    the GIL in its array work, and a block this small stays in the processor's cache, where the
+    same work on 2,048 digits at once took half again as long per digit."""
+
+    def one_block(start: int) -> np.ndarray:
+        rows = slice(start, start + BLOCK)
+        rng = np.random.default_rng([*seeds, start // BLOCK])
+        return augment(images[rows], digits[rows], rng, strengths)
+
+    starts = range(0, len(images), BLOCK)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        blocks = list(pool.map(one_block, starts))
+    return np.concatenate(blocks) if blocks else images[:0].copy()
+
+
+def epoch_dataset(epochs: Epochs, count: int, batch_size: int) -> tf.data.Dataset:
+    """Batches (inputs (b, 784) float32, class indices (b,)) of epochs(0), epochs(1), ...
+    epochs(count − 1), one after the other; each epoch is made while the one before trains.
+    Give Keras's fit ``steps_per_epoch=steps_per_epoch(len(epochs), batch_size)`` and
+    ``epochs=count``, so that its epochs are these."""
+    import tensorflow as tf
+
+    def made(epoch: np.int64) -> Epoch:
+        images, targets = epochs(int(epoch))
+        return images, targets.astype(np.int64, copy=False)
+
+    def load(epoch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        images, targets = tf.numpy_function(made, [epoch], [tf.uint8, tf.int64])
+        return tf.ensure_shape(images, [None, 28, 28]), tf.ensure_shape(targets, [None])
+
+    def inputs(images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x = tf.numpy_function(as_inputs, [images], tf.float32)
+        return tf.ensure_shape(x, [None, INPUT_SIZE]), targets
+
+    # No autotuning: its model thread kept the iterator's teardown, at the end of fit, waiting
+    # for ~10 s in about half the runs, and there is nothing here for it to tune.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (
+        tf.data.Dataset.range(count)
+        .map(load)
+        .prefetch(1)  # the next epoch, made in the background
+        .flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size))
+        .map(inputs)
+        .prefetch(2)
+        .with_options(options)
+    )
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return math.ceil(n / batch_size)

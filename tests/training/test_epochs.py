@@ -1,0 +1,105 @@
+"""core/epochs.py: every training source is epoch → (images, targets), plain or augmented, and
+the one epoch dataset turns any of them into Keras's batches. The tiny stand-in digits only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.augmentation import TRAINING, augment
+from core.epochs import (
+    BLOCK,
+    DigitEpochs,
+    as_inputs,
+    augment_in_blocks,
+    epoch_dataset,
+    steps_per_epoch,
+)
+
+
+@pytest.fixture(scope="module")
+def digits(tiny_mnist: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The tiny set's 60 training digits (tests/training/conftest.py) and the digit of each."""
+    return np.array(tiny_mnist["x_train"]), np.array(tiny_mnist["y_train"])
+
+
+@pytest.fixture(params=["plain", "augmented"])
+def epochs(request: pytest.FixtureRequest, digits: tuple[np.ndarray, ...]) -> DigitEpochs:
+    images, labels = digits
+    strengths = TRAINING if request.param == "augmented" else None
+    # Targets other than the digits, so that a mix-up of the two shows.
+    return DigitEpochs(images, labels + 10, labels, seed=3, strengths=strengths)
+
+
+def test_as_inputs_flattens_row_by_row_into_the_unit_range() -> None:
+    images = np.arange(2 * 28 * 28, dtype=np.int64).reshape(2, 28, 28).astype(np.uint8)
+
+    x = as_inputs(images)
+
+    assert x.dtype == np.float32 and x.shape == (2, 784)
+    np.testing.assert_array_equal(x * 255, images.reshape(2, 784))
+
+
+def test_an_epoch_has_every_digit_once_in_a_seeded_order_with_its_target(
+    epochs: DigitEpochs, digits: tuple[np.ndarray, ...]
+) -> None:
+    images, targets = epochs(0)
+
+    order = np.random.default_rng([3, 0]).permutation(60)
+    assert images.dtype == np.uint8 and images.shape == (60, 28, 28)
+    np.testing.assert_array_equal(targets, digits[1][order] + 10)
+    if epochs.strengths is None:
+        np.testing.assert_array_equal(images, digits[0][order])
+
+
+def test_every_epoch_is_new_and_the_same_seed_repeats_it(epochs: DigitEpochs) -> None:
+    first, second = epochs(0), epochs(1)
+    again = DigitEpochs(epochs.images, epochs.targets, epochs.digits, 3, epochs.strengths)(0)
+
+    assert not np.array_equal(first[1], second[1])  # a new order
+    np.testing.assert_array_equal(again[0], first[0])
+    np.testing.assert_array_equal(again[1], first[1])
+
+
+def test_augmented_epochs_change_the_digits_afresh(digits: tuple[np.ndarray, ...]) -> None:
+    images, labels = digits
+    epochs = DigitEpochs(images, labels, labels, seed=3, strengths=TRAINING)
+    order = np.random.default_rng([3, 0]).permutation(60)
+
+    changed, _ = epochs(0)
+
+    assert np.mean(changed != images[order]) > 0.05
+    np.testing.assert_array_equal(changed, augment_in_blocks(images[order], labels[order],
+                                                             [3, 0], TRAINING))
+
+
+def test_blocks_give_the_same_images_whichever_thread_makes_them() -> None:
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (3 * BLOCK + 7, 28, 28), dtype=np.uint8)
+    digits = rng.integers(0, 10, len(images))
+    together = augment_in_blocks(images, digits, [9, 2], TRAINING)
+    one_by_one = [
+        augment(images[i : i + BLOCK], digits[i : i + BLOCK], np.random.default_rng([9, 2, k]))
+        for k, i in enumerate(range(0, len(images), BLOCK))
+    ]
+    np.testing.assert_array_equal(together, np.concatenate(one_by_one))
+
+
+def test_the_dataset_serves_each_epoch_as_network_inputs_in_turn(epochs: DigitEpochs) -> None:
+    batches = list(epoch_dataset(epochs, 2, batch_size=16).as_numpy_iterator())
+
+    per_epoch = steps_per_epoch(len(epochs), 16)
+    assert per_epoch == 4 and len(batches) == 2 * per_epoch
+    for k in range(2):
+        images, targets = epochs(k)
+        served = batches[k * per_epoch : (k + 1) * per_epoch]
+        x = np.concatenate([b[0] for b in served])
+        assert x.dtype == np.float32
+        np.testing.assert_array_equal(x, as_inputs(images))
+        np.testing.assert_array_equal(np.concatenate([b[1] for b in served]), targets)
+
+
+def test_epochs_refuse_inputs_of_different_lengths() -> None:
+    images = np.zeros((4, 28, 28), dtype=np.uint8)
+    with pytest.raises(ValueError, match="same length"):
+        DigitEpochs(images, np.zeros(3), np.zeros(4), seed=0)
