@@ -1,5 +1,6 @@
-"""core/epochs.py: every training source is epoch → (images, targets), plain or augmented, and
-the one epoch dataset turns any of them into Keras's batches. The tiny stand-in digits only."""
+"""core/epochs.py: every training source is epoch → (images, targets), plain, augmented or the
+detector's, and the one epoch dataset turns any of them into Keras's batches. The tiny stand-in
+digits only."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from core.epochs import (
     epoch_dataset,
     steps_per_epoch,
 )
+from training.detector_data import DetectorEpochs, Outliers
+from training.train import KeptEpochs
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +106,41 @@ def test_epochs_refuse_inputs_of_different_lengths() -> None:
     images = np.zeros((4, 28, 28), dtype=np.uint8)
     with pytest.raises(ValueError, match="same length"):
         DigitEpochs(images, np.zeros(3), np.zeros(4), seed=0)
+
+
+def test_kept_epochs_are_made_once_and_only_the_first_ones_are_kept(
+    digits: tuple[np.ndarray, ...],
+) -> None:
+    images, labels = digits
+    kept = KeptEpochs(DigitEpochs(images, labels, labels, seed=3, strengths=TRAINING), count=2)
+
+    first = kept(1)
+
+    assert kept(1)[0] is first[0]  # not augmented again
+    assert kept(2)[0] is not kept(2)[0]
+    assert list(kept.kept) == [1]
+    assert len(kept) == len(images)
+
+
+def test_the_detectors_epoch_is_the_classes_epoch_and_outliers_shuffled_together(
+    digits: tuple[np.ndarray, ...],
+) -> None:
+    images, labels = digits
+    classes = DigitEpochs(images, labels, labels, seed=3, strengths=TRAINING)
+    outliers = Outliers(other_digits=images[:20], other_digit_labels=labels[:20] + 2,
+                        non_digits=images[20:25])
+    epochs = DetectorEpochs(classes, outliers, none=9, seed=4, strengths=TRAINING)
+
+    images_0, targets_0 = epochs(0)
+
+    assert len(epochs) == len(images_0) == 60 + 20 + 5
+    class_images, class_targets = classes(0)
+    is_class = targets_0 != 9
+    assert sorted(targets_0[is_class]) == sorted(class_targets)
+    assert {image.tobytes() for image in images_0[is_class]} == {
+        image.tobytes() for image in class_images
+    }
+    assert not np.array_equal(epochs(1)[0], images_0)
+    np.testing.assert_array_equal(
+        DetectorEpochs(classes, outliers, none=9, seed=4, strengths=TRAINING)(0)[0], images_0
+    )
