@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from core.network import (
     DenseLayer,
     LayerResult,
     UnservableModelError,
+    WeightedLayer,
     class_probabilities,
     forward,
     layers_from_keras,
@@ -274,11 +275,21 @@ def _check_parity(
         )
 
 
-def parity_allowance(layer: DenseLayer, a_prev: np.ndarray) -> np.ndarray:
+def z_allowance(layer: WeightedLayer, a_prev: np.ndarray) -> np.ndarray:
+    """How far a correct float32 pass may be from Keras's in this layer's z, given a_prev:
+    PARITY_TOLERANCE + PARITY_ULPS ulps of Σ|a_prev·W| + |b| (for a convolution the same sum
+    over each window: the layer run with absolute weights on the absolute input)."""
+    absolute = replace(
+        layer, weights=np.abs(layer.weights), biases=np.abs(layer.biases), activation="linear"
+    )
+    summed = absolute.forward(np.abs(a_prev)).z
+    return PARITY_TOLERANCE + PARITY_ULPS * float(np.finfo(np.float32).eps) * summed
+
+
+def parity_allowance(layer: WeightedLayer, a_prev: np.ndarray) -> np.ndarray:
     """How far a correct float32 pass may be from Keras's in this layer's a, given a_prev:
-    the z allowance (PARITY_TOLERANCE + PARITY_ULPS ulps of Σ|a_prev·W| + |b|) through g."""
-    summed = np.abs(a_prev) @ np.abs(layer.weights) + np.abs(layer.biases)
-    z_allowed = PARITY_TOLERANCE + PARITY_ULPS * float(np.finfo(np.float32).eps) * summed
+    the z allowance (``z_allowance``) through g."""
+    z_allowed = z_allowance(layer, a_prev)
     if layer.activation == "softmax":
         z_allowed = np.max(z_allowed, axis=-1, keepdims=True)
     return _LIPSCHITZ[layer.activation] * z_allowed

@@ -1,7 +1,8 @@
 """TensorFlow's automatic backward pass, to hold core.network's hand-written one to: for one
 example and target vector y, ``tf.GradientTape`` differentiates the Keras model's own layers
-(its kernels, biases and activation functions) with Keras's cross-entropy from the output's
-logits. Shared by tests/core and tests/api (tests/ is on sys.path, see tests/conftest.py).
+(its kernels, biases, convolutions, pooling and activation functions) with Keras's cross-entropy
+from the output's logits. Shared by tests/core and tests/api (tests/ is on sys.path, see
+tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -21,11 +22,28 @@ LOSS_RELATIVE = 8 * float(np.finfo(np.float32).eps)
 @dataclass(frozen=True)
 class TapeGradients:
     loss: float
-    deltas: list[np.ndarray]
-    input_gradient: np.ndarray
-    weight_gradients: list[np.ndarray]
-    bias_gradients: list[np.ndarray]
+    deltas: list[np.ndarray]  # ∂L/∂z per layer; pooling and flatten: ∂L/∂(their output)
+    input_gradient: np.ndarray  # in the shape x was given
+    weight_gradients: list[np.ndarray | None]  # None for a layer without weights
+    bias_gradients: list[np.ndarray | None]
     output: np.ndarray
+
+
+def keras_preactivation(layer: Any, a_prev: Any) -> Any:
+    """z of a Keras layer from Keras's own ops and weights: a dense or conv2d layer's before its
+    activation; pooling and flatten have no activation, so their z is their output."""
+    kind = type(layer).__name__
+    if kind == "Dense":
+        return keras.ops.add(keras.ops.matmul(a_prev, layer.kernel), layer.bias)
+    if kind == "Conv2D":
+        convolved = keras.ops.conv(a_prev, layer.kernel, strides=layer.strides,
+                                   padding=layer.padding)
+        return keras.ops.add(convolved, layer.bias)
+    return layer(a_prev)
+
+
+def keras_activation(layer: Any, z: Any) -> Any:
+    return layer.activation(z) if type(layer).__name__ in ("Dense", "Conv2D") else z
 
 
 def keras_loss(keras_model: Any, y: np.ndarray, output_z: Any) -> Any:
@@ -38,26 +56,32 @@ def keras_loss(keras_model: Any, y: np.ndarray, output_z: Any) -> Any:
 
 def tape_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> TapeGradients:
     """Differentiate the Keras model's own layers, kept as z then a = activation(z) so the tape
-    can also give ∂L/∂z per layer."""
-    inputs = tf.constant(x[None, :])
+    can also give ∂L/∂z per layer. ``x`` is one example, flat (784,) or in the model's shape."""
+    inputs = tf.constant(x.reshape(1, *keras_model.inputs[0].shape[1:]))
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(inputs)
         a, zs = inputs, []
         for layer in keras_model.layers:
-            z = keras.ops.add(keras.ops.matmul(a, layer.kernel), layer.bias)
+            z = keras_preactivation(layer, a)
             zs.append(z)
-            a = layer.activation(z)
+            a = keras_activation(layer, z)
         loss = keras_loss(keras_model, y, zs[-1])
-    kernels = [layer.kernel for layer in keras_model.layers]
-    biases = [layer.bias for layer in keras_model.layers]
     # The tape's forward pass must be the model's own, or the comparison proves nothing.
     np.testing.assert_allclose(a, keras_model(inputs, training=False), atol=1e-6, rtol=0)
+
+    kernels = [getattr(layer, "kernel", None) for layer in keras_model.layers]
+    biases = [getattr(layer, "bias", None) for layer in keras_model.layers]
     result = TapeGradients(
         loss=float(loss),
         deltas=[np.asarray(g)[0] for g in tape.gradient(loss, zs)],
-        input_gradient=np.asarray(tape.gradient(loss, inputs))[0],
-        weight_gradients=[np.asarray(g) for g in tape.gradient(loss, kernels)],
-        bias_gradients=[np.asarray(g) for g in tape.gradient(loss, biases)],
+        input_gradient=np.asarray(tape.gradient(loss, inputs))[0].reshape(x.shape),
+        weight_gradients=[
+            None if kernel is None else np.asarray(tape.gradient(loss, kernel))
+            for kernel in kernels
+        ],
+        bias_gradients=[
+            None if bias is None else np.asarray(tape.gradient(loss, bias)) for bias in biases
+        ],
         output=np.asarray(a)[0],
     )
     del tape
@@ -71,11 +95,11 @@ def keras_loss_after_step(
     tape = tape_gradients(keras_model, x, y)
     stepped = keras.models.clone_model(keras_model)
     new_weights = []
-    for layer_index in range(len(keras_model.layers)):
-        kernel, bias = keras_model.layers[layer_index].get_weights()
+    for layer_index, layer in enumerate(keras_model.layers):
+        if not layer.get_weights():
+            continue  # pooling, flatten: nothing to learn
+        kernel, bias = layer.get_weights()
         new_weights.append(kernel - np.float32(learning_rate) * tape.weight_gradients[layer_index])
         new_weights.append(bias - np.float32(learning_rate) * tape.bias_gradients[layer_index])
     stepped.set_weights(new_weights)
     return tape_gradients(stepped, x, y).loss
-
-

@@ -12,7 +12,9 @@ activations, for random inputs, all-zeros, all-ones, stroke-like sparse inputs a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +22,34 @@ import numpy as np
 import pytest
 
 from app.model_registry import (
-    PARITY_TOLERANCE,
-    PARITY_ULPS,
     LoadedModel,
     ModelStoreError,
     _check_parity,
     load_model,
     parity_allowance,
+    z_allowance,
 )
-from core.network import DenseLayer, class_probabilities, forward
+from core.network import (
+    Conv2DLayer,
+    DenseLayer,
+    FlattenLayer,
+    Layer,
+    MaxPoolLayer,
+    UnservableModelError,
+    as_network_input,
+    class_probabilities,
+    forward,
+)
+from core.network import layers_from_keras as core_layers_from_keras
 
 keras = pytest.importorskip("keras")
-from random_models import random_keras_model  # noqa: E402 (after the skip)
+from gradient_tape import keras_preactivation  # noqa: E402 (after the skip)
+from random_models import (  # noqa: E402
+    CONV_ARCHITECTURES,
+    conv_architecture_id,
+    random_conv_model,
+    random_keras_model,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_STORE = REPO_ROOT / "model_store"
@@ -91,21 +109,23 @@ def keras_layer_outputs(keras_model: Any, x: np.ndarray) -> list[np.ndarray]:
     """Every layer's activations as Keras computes them (one functional model over them)."""
     inputs = keras_model.inputs[0]
     over_layers = keras.Model(inputs, [layer.output for layer in keras_model.layers])
-    outputs = over_layers(x, training=False)
+    outputs = over_layers(keras_input(keras_model, x), training=False)
     if not isinstance(outputs, list | tuple):  # a model of one layer gives its one output
         outputs = [outputs]
     return [np.asarray(a) for a in outputs]
 
 
-def keras_preactivations(keras_model: Any, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per layer, z = a_prev · W + b computed by Keras's ops from Keras's weights and a_prev,
-    and the magnitude Σ|a_prev · W| + |b| of what was summed into it."""
-    previous = [x, *keras_layer_outputs(keras_model, x)[:-1]]
+def keras_input(keras_model: Any, x: np.ndarray) -> np.ndarray:
+    """Rows of 784 pixels in the shape the model takes: (n, 28, 28, 1) for a convolution."""
+    return x.reshape(len(x), *keras_model.inputs[0].shape[1:])
+
+
+def keras_preactivations(keras_model: Any, x: np.ndarray) -> list[np.ndarray]:
+    """Per layer, z (z = a_prev · W + b for a dense layer) computed by Keras's ops from Keras's
+    weights and a_prev."""
+    previous = [keras_input(keras_model, x), *keras_layer_outputs(keras_model, x)[:-1]]
     return [
-        (
-            np.asarray(keras.ops.add(keras.ops.matmul(a, layer.kernel), layer.bias)),
-            np.abs(a) @ np.abs(np.asarray(layer.kernel)) + np.abs(np.asarray(layer.bias)),
-        )
+        np.asarray(keras_preactivation(layer, a))
         for a, layer in zip(previous, keras_model.layers, strict=True)
     ]
 
@@ -130,27 +150,42 @@ def assert_within(ours: np.ndarray, theirs: np.ndarray, allowed: np.ndarray, wha
 
 
 def assert_layers_match(
-    layers: tuple[DenseLayer, ...], keras_model: Any, x: np.ndarray, what: str
+    layers: tuple[Layer, ...],
+    keras_model: Any,
+    x: np.ndarray,
+    what: str,
+    at_most: float = np.inf,
 ) -> None:
+    """Every layer's z and a within what float32 sums in another order can change, and within
+    ``at_most`` everywhere."""
     ours = forward(layers, x)
     expected_a = keras_layer_outputs(keras_model, x)
     expected_z = keras_preactivations(keras_model, x)
-    final = np.asarray(keras_model(x, training=False))
+    final = np.asarray(keras_model(keras_input(keras_model, x), training=False))
     assert len(ours) == len(expected_a) == len(keras_model.layers)
-    previous = [x, *(result.a for result in ours[:-1])]
+    previous = [as_network_input(layers, x), *(result.a for result in ours[:-1])]
     assert_within(ours[-1].a, final, parity_allowance(layers[-1], previous[-1]), what)
-    for index, (layer, result, a, (z, summed), a_prev) in enumerate(
+    a_allowed_below = np.zeros(())
+    for index, (layer, result, a, z, a_prev) in enumerate(
         zip(layers, ours, expected_a, expected_z, previous, strict=True)
     ):
         where = f"{what}, layer {index} ({keras_model.layers[index].name})"
         assert result.a.shape == a.shape, where
-        # z sums up to 784 float32 products in an order of each library's (and CPU's) choosing;
-        # both are ~1e-5 off the float64 value when the terms sum to ~50. Allow that
-        # accumulation error (a few float32 ulps of the summed magnitude), no more, and for a
-        # the same allowance through the activation (relu passes a large z's error on whole).
-        z_allowed = PARITY_TOLERANCE + PARITY_ULPS * np.finfo(np.float32).eps * summed
-        assert_within(result.z, z, z_allowed, f"{where}, z")
-        assert_within(result.a, a, parity_allowance(layer, a_prev), f"{where}, a")
+        if isinstance(layer, MaxPoolLayer | FlattenLayer):
+            # No arithmetic: what the layer below may be off by, pooled or flattened with it.
+            full = np.broadcast_to(a_allowed_below, a_prev.shape)
+            z_allowed = a_allowed = layer.forward(full).a
+        else:
+            # z sums up to 784 float32 products in an order of each library's (and CPU's)
+            # choosing; both are ~1e-5 off the float64 value when the terms sum to ~50. Allow
+            # that accumulation error (a few float32 ulps of the summed magnitude), no more, and
+            # for a the same allowance through the activation (relu passes a large z's error
+            # on whole).
+            z_allowed = z_allowance(layer, a_prev)
+            a_allowed = parity_allowance(layer, a_prev)
+        assert_within(result.z, z, np.minimum(z_allowed, at_most), f"{where}, z")
+        assert_within(result.a, a, np.minimum(a_allowed, at_most), f"{where}, a")
+        a_allowed_below = a_allowed
 
 
 # --- the shipped model and its detector ------------------------------------------------------
@@ -240,6 +275,64 @@ def test_random_model_every_layer_matches_keras(architecture: tuple[Any, ...]) -
     layers = layers_from_keras(model)
     what = _architecture_id(architecture)
     assert_layers_match(layers, model, ALL_INPUTS, what)
+
+
+# --- convolutional models --------------------------------------------------------------------
+
+CONV_TOLERANCE = 1e-4  # the floor for every z and a of a convolutional network
+
+
+@pytest.mark.parametrize("architecture", CONV_ARCHITECTURES, ids=conv_architecture_id)
+def test_random_conv_model_every_layer_matches_keras(architecture: str) -> None:
+    model = random_conv_model(architecture, seed=CONV_ARCHITECTURES.index(architecture))
+    layers = core_layers_from_keras(model)
+    assert [layer.output_shape for layer in layers] == [
+        tuple(layer.output.shape[1:]) for layer in model.layers
+    ]
+    assert_layers_match(layers, model, ALL_INPUTS, architecture, at_most=CONV_TOLERANCE)
+
+
+def test_conv_model_one_example_matches_its_row_of_a_batch() -> None:
+    """One flat (784,) example gives (h, w, channels) maps, the same as its row of a batch."""
+    model = random_conv_model(CONV_ARCHITECTURES[0], seed=0)
+    layers = core_layers_from_keras(model)
+    batch = forward(layers, ALL_INPUTS[:5])
+    for row in range(5):
+        for layer, one, many in zip(layers, forward(layers, ALL_INPUTS[row]), batch, strict=True):
+            assert one.a.shape == layer.output_shape
+            np.testing.assert_allclose(one.a, many.a[row], atol=1e-6, rtol=0)
+
+
+def test_conv_parity_check_is_not_vacuous() -> None:
+    """One kernel number off by 0.01 is caught."""
+    model = random_conv_model(CONV_ARCHITECTURES[0], seed=0)
+    layers = list(core_layers_from_keras(model))
+    conv = layers[2]
+    assert isinstance(conv, Conv2DLayer)
+    wrong = conv.weights.copy()
+    wrong[1, 1, 0, 0] += 0.01
+    layers[2] = replace(conv, weights=wrong)
+    with pytest.raises(AssertionError, match=r"layer 2 \(l2\), z"):
+        assert_layers_match(tuple(layers), model, INPUT_SETS["random-uniform"], "perturbed")
+
+
+@pytest.mark.parametrize(
+    ("layers", "refusal"),
+    [
+        (lambda: [keras.layers.Conv2D(2, 3, dilation_rate=2)], "dilated"),
+        (lambda: [keras.layers.Conv2D(2, 3, use_bias=False)], "no biases"),
+        (lambda: [keras.layers.AveragePooling2D(2)], "AveragePooling2D; only Dense, Conv2D"),
+        (lambda: [keras.layers.Conv2D(2, 3, activation="elu")], "activation 'elu'"),
+        (lambda: [keras.layers.Conv2D(2, 3), keras.layers.Dense(3)], "flatten first"),
+    ],
+    ids=["dilated", "no-bias", "average-pooling", "elu", "dense-on-maps"],
+)
+def test_conv_layers_the_numpy_network_cannot_reproduce_are_refused_by_name(
+    layers: Callable[[], list[Any]], refusal: str
+) -> None:
+    model = keras.Sequential([keras.Input((28, 28, 1)), *layers()])
+    with pytest.raises(UnservableModelError, match=re.escape(refusal)):
+        core_layers_from_keras(model)
 
 
 SERVABLE = [arch for arch in ARCHITECTURES if arch[3] == "softmax" or arch[2:] == (1, "sigmoid")]
