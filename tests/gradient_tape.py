@@ -7,6 +7,7 @@ tests/conftest.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,21 +55,28 @@ def keras_loss(keras_model: Any, y: np.ndarray, output_z: Any) -> Any:
     return keras.losses.categorical_crossentropy(y[None, :], output_z, from_logits=True)[0]
 
 
+def _taped_forward(keras_model: Any, x: np.ndarray, tape: Any) -> tuple[Any, list[Any], list[Any]]:
+    """The model's input as a watched tensor, and every layer's z and a, on ``tape``."""
+    inputs = tf.constant(x.reshape(1, *keras_model.inputs[0].shape[1:]))
+    tape.watch(inputs)
+    a, zs, activations = inputs, [], []
+    for layer in keras_model.layers:
+        z = keras_preactivation(layer, a)
+        a = keras_activation(layer, z)
+        zs.append(z)
+        activations.append(a)
+    return inputs, zs, activations
+
+
 def tape_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> TapeGradients:
     """Differentiate the Keras model's own layers, kept as z then a = activation(z) so the tape
     can also give ∂L/∂z per layer. ``x`` is one example, flat (784,) or in the model's shape."""
-    inputs = tf.constant(x.reshape(1, *keras_model.inputs[0].shape[1:]))
     with tf.GradientTape(persistent=True) as tape:
-        tape.watch(inputs)
-        a, zs = inputs, []
-        for layer in keras_model.layers:
-            z = keras_preactivation(layer, a)
-            zs.append(z)
-            a = keras_activation(layer, z)
+        inputs, zs, activations = _taped_forward(keras_model, x, tape)
         loss = keras_loss(keras_model, y, zs[-1])
+    a = activations[-1]
     # The tape's forward pass must be the model's own, or the comparison proves nothing.
     np.testing.assert_allclose(a, keras_model(inputs, training=False), atol=1e-6, rtol=0)
-
     kernels = [getattr(layer, "kernel", None) for layer in keras_model.layers]
     biases = [getattr(layer, "bias", None) for layer in keras_model.layers]
     result = TapeGradients(
@@ -86,6 +94,20 @@ def tape_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> TapeGradie
     )
     del tape
     return result
+
+
+def tape_gradients_of(
+    keras_model: Any, x: np.ndarray, f: Callable[[list[Any], list[Any]], Any]
+) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """∂f/∂z per layer (None above the layers f depends on) and ∂f/∂x, for any number
+    f(zs, activations) of one example's forward pass (one unit's activation, a logit)."""
+    with tf.GradientTape(persistent=True) as tape:
+        inputs, zs, activations = _taped_forward(keras_model, x, tape)
+        value = f(zs, activations)
+    deltas = [None if g is None else np.asarray(g)[0] for g in tape.gradient(value, zs)]
+    input_gradient = np.asarray(tape.gradient(value, inputs))[0].reshape(x.shape)
+    del tape
+    return deltas, input_gradient
 
 
 def keras_loss_after_step(

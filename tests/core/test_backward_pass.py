@@ -16,13 +16,24 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gradient_tape import LOSS_RELATIVE, keras_loss_after_step, tape_gradients
+from gradient_tape import (
+    LOSS_RELATIVE,
+    keras_loss_after_step,
+    tape_gradients,
+    tape_gradients_of,
+)
 
 from app.model_registry import LoadedModel, load_model
 from core.network import (
+    Conv2DLayer,
     DenseLayer,
+    Layer,
+    MaxPoolLayer,
     after_one_step,
+    as_network_input,
     backward,
+    backward_from_delta,
+    backward_from_output,
     class_probabilities,
     cross_entropy,
     forward,
@@ -32,7 +43,12 @@ from core.network import (
 )
 
 keras = pytest.importorskip("keras")
-from random_models import random_keras_model  # noqa: E402 (after the skip)
+from random_models import (  # noqa: E402 (after the skip)
+    CONV_ARCHITECTURES,
+    conv_architecture_id,
+    random_conv_model,
+    random_keras_model,
+)
 
 tf = pytest.importorskip("tensorflow")
 
@@ -102,15 +118,16 @@ def random_model(request: pytest.FixtureRequest) -> tuple[Any, tuple[DenseLayer,
     return model, layers_from_keras(model)
 
 
-def _targets(layers: tuple[DenseLayer, ...]) -> range:
-    return range(2 if layers[-1].units == 1 else layers[-1].units)
+def _targets(layers: tuple[Layer, ...]) -> range:
+    units = layers[-1].output_shape[0]
+    return range(2 if units == 1 else units)
 
 
 # --- the comparisons -------------------------------------------------------------------------
 
 
 def assert_backward_matches_tape(
-    keras_model: Any, layers: tuple[DenseLayer, ...], x: np.ndarray, target: int
+    keras_model: Any, layers: tuple[Layer, ...], x: np.ndarray, target: int
 ) -> None:
     results = forward(layers, x)
     ours = backward(layers, x, results, target)
@@ -119,18 +136,27 @@ def assert_backward_matches_tape(
     assert ours.loss == pytest.approx(theirs.loss, abs=TOLERANCE, rel=LOSS_RELATIVE), where
     assert len(ours.deltas) == len(theirs.deltas) == len(layers)
     for index, (delta, expected) in enumerate(zip(ours.deltas, theirs.deltas, strict=True)):
-        assert delta.shape == (layers[index].units,)
+        assert delta.shape == layers[index].output_shape
         np.testing.assert_allclose(
             delta, expected, atol=TOLERANCE, rtol=0, err_msg=f"{where}, δ of layer {index}"
         )
+        if theirs.weight_gradients[index] is None:  # pooling, flatten: nothing to learn
+            continue
+        weight_gradient, bias_gradient = ours.parameter_gradients(index)
         np.testing.assert_allclose(
-            ours.weight_gradient(index),
+            weight_gradient,
             theirs.weight_gradients[index],
             atol=TOLERANCE,
             rtol=0,
             err_msg=f"{where}, ∂L/∂W of layer {index}",
         )
-        np.testing.assert_allclose(delta, theirs.bias_gradients[index], atol=TOLERANCE, rtol=0)
+        np.testing.assert_allclose(
+            bias_gradient,
+            theirs.bias_gradients[index],
+            atol=TOLERANCE,
+            rtol=0,
+            err_msg=f"{where}, ∂L/∂b of layer {index}",
+        )
     assert ours.input_gradient.shape == (784,)
     np.testing.assert_allclose(
         ours.input_gradient, theirs.input_gradient, atol=TOLERANCE, rtol=0, err_msg=where
@@ -193,6 +219,170 @@ def test_relu_units_at_exactly_zero_pass_no_gradient_like_tensorflow() -> None:
     blank = np.zeros(784, dtype=np.float32)
     assert_backward_matches_tape(model, layers, blank, 1)
     assert not np.any(backward(layers, blank, forward(layers, blank), 1).deltas[0])
+
+
+# --- convolutional models --------------------------------------------------------------------
+
+
+# Where two inputs of a pooling window tie for the largest, either is a right answer, and which
+# one a library picks is a matter of its float sums' last bits: a blank stretch of a drawing gives
+# equal feature-map values that TensorFlow's convolution, summing in another order, makes differ
+# by a float32 step. The number-for-number comparisons use digits with seeded noise whose every
+# window has a clear winner (WINNER_MARGIN, ten float32 steps at 1, over what two correct passes
+# differ by); test_pooling_ties_... checks exact ties on their own.
+WINNER_MARGIN = 2e-6
+NOISE = np.random.default_rng(23).uniform(0.0, 0.3, EXAMPLES.shape).astype(np.float32)
+NOISY_DIGITS = EXAMPLES * 0.7 + NOISE
+
+
+def pool_winners_are_clear(layers: tuple[Layer, ...], x: np.ndarray) -> bool:
+    """Whether every pooling window of ``x``'s forward pass has one input larger than the rest
+    by WINNER_MARGIN (or is all zeros: dead relu units, through which no δ flows)."""
+    a_prev = as_network_input(layers, x)
+    for layer, result in zip(layers, forward(layers, x), strict=True):
+        if isinstance(layer, MaxPoolLayer):
+            windows = layer.windows
+            padded = windows.pad(a_prev, -np.inf)
+            inputs = np.stack([windows.at_offset(padded, *offset) for offset in windows.offsets()])
+            largest, runner_up = np.sort(inputs, axis=0)[-1:-3:-1]
+            if np.any((largest - runner_up < WINNER_MARGIN) & (largest != 0)):
+                return False
+        a_prev = result.a
+    return True
+
+
+@pytest.fixture(scope="module", params=CONV_ARCHITECTURES, ids=conv_architecture_id)
+def conv_model(request: pytest.FixtureRequest) -> tuple[Any, tuple[Layer, ...], np.ndarray]:
+    """A random conv model, and the noisy digits whose pooling has clear winners in it."""
+    model = random_conv_model(request.param, seed=CONV_ARCHITECTURES.index(request.param) + 20)
+    layers = layers_from_keras(model)
+    clear = np.array([x for x in NOISY_DIGITS if pool_winners_are_clear(layers, x)])
+    assert len(clear) >= 4, f"only {len(clear)} of the noisy digits have clear pooling winners"
+    return model, layers, clear[:4]
+
+
+def test_random_conv_model_backward_matches_gradient_tape(
+    conv_model: tuple[Any, tuple[Layer, ...], np.ndarray],
+) -> None:
+    """Every δ (per map, per pooled cell), kernel and bias gradient and ∂L/∂x."""
+    keras_model, layers, examples = conv_model
+    for x in examples[:2]:
+        for target in _targets(layers):
+            assert_backward_matches_tape(keras_model, layers, x, target)
+
+
+@pytest.mark.parametrize("learning_rate", [0.01, 0.5])
+def test_random_conv_model_loss_after_one_step_matches_keras(
+    conv_model: tuple[Any, tuple[Layer, ...], np.ndarray], learning_rate: float
+) -> None:
+    keras_model, layers, examples = conv_model
+    x = examples[0]
+    for target in (0, _targets(layers)[-1]):
+        gradients = backward(layers, x, forward(layers, x), target)
+        ours = after_one_step(layers, x, gradients, target, learning_rate)
+        expected = keras_loss_after_step(keras_model, x, target_vector(layers[-1], target),
+                                         learning_rate)
+        assert ours.loss == pytest.approx(expected, abs=TOLERANCE, rel=LOSS_RELATIVE)
+
+
+POOL_FIRST = next(arch for arch in CONV_ARCHITECTURES if arch.startswith("pool2x2-s2"))
+
+
+@pytest.mark.parametrize("fill", [0.0, 1.0])
+def test_pooling_ties_send_delta_to_the_first_input_of_the_window_like_tensorflow(
+    fill: float,
+) -> None:
+    """A blank image: all four inputs of every 2×2 window tie; TensorFlow gives the window's δ
+    to its first (top-left) input, and so do we."""
+    model = random_conv_model(POOL_FIRST, seed=3)
+    layers = layers_from_keras(model)
+    x = np.full(784, fill, dtype=np.float32)
+    assert_backward_matches_tape(model, layers, x, 1)
+    input_gradient = backward(layers, x, forward(layers, x), 1).input_gradient.reshape(28, 28)
+    assert np.any(input_gradient[::2, ::2])
+    input_gradient[::2, ::2] = 0.0
+    assert not np.any(input_gradient)
+
+
+def _unit_of_every_layer(layers: tuple[Layer, ...]) -> list[tuple[int, tuple[int, ...]]]:
+    """(layer, unit) picks: the middle unit of each layer's output, last channel."""
+    return [
+        (index, (*(size // 2 for size in layer.output_shape[:-1]), layer.output_shape[-1] - 1))
+        for index, layer in enumerate(layers)
+    ]
+
+
+def test_backward_from_any_units_activation_matches_gradient_tape(
+    conv_model: tuple[Any, tuple[Layer, ...], np.ndarray],
+) -> None:
+    """f = one unit's activation (of a feature map, a pooled map, a dense layer): ∂f/∂z of
+    every layer below it and ∂f/∂x, as the tape gives them."""
+    keras_model, layers, examples = conv_model
+    x = examples[1]
+    results = forward(layers, x)
+    for index, unit in _unit_of_every_layer(layers):
+        d_output = np.zeros(layers[index].output_shape, dtype=np.float32)
+        d_output[unit] = 1.0
+        ours = backward_from_output(layers, x, results, index, d_output)
+        deltas, input_gradient = tape_gradients_of(
+            keras_model, x, lambda zs, activations, i=index, u=unit: activations[i][(0, *u)]
+        )
+        where = f"a{list(unit)} of layer {index}"
+        assert len(ours.deltas) == index + 1
+        for below, delta in enumerate(ours.deltas):
+            expected = deltas[below] if deltas[below] is not None else np.zeros_like(delta)
+            np.testing.assert_allclose(delta, expected, atol=TOLERANCE, rtol=0,
+                                       err_msg=f"{where}: δ of layer {below}")
+        np.testing.assert_allclose(ours.input_gradient, input_gradient, atol=TOLERANCE, rtol=0,
+                                   err_msg=f"{where}: ∂f/∂x")
+        assert ours.loss is None
+
+
+def test_backward_from_a_class_logit_matches_gradient_tape(
+    conv_model: tuple[Any, tuple[Layer, ...], np.ndarray],
+) -> None:
+    keras_model, layers, examples = conv_model
+    x = examples[2]
+    results = forward(layers, x)
+    output = len(layers) - 1
+    for k in range(layers[-1].output_shape[0]):
+        one_hot = np.zeros(layers[-1].output_shape, dtype=np.float32)
+        one_hot[k] = 1.0
+        ours = backward_from_delta(layers, x, results, output, one_hot)
+        deltas, input_gradient = tape_gradients_of(
+            keras_model, x, lambda zs, activations, k=k: zs[-1][0, k]
+        )
+        for below, delta in enumerate(ours.deltas):
+            np.testing.assert_allclose(delta, deltas[below], atol=TOLERANCE, rtol=0,
+                                       err_msg=f"logit {k}: δ of layer {below}")
+        np.testing.assert_allclose(ours.input_gradient, input_gradient, atol=TOLERANCE, rtol=0)
+
+
+def test_backward_over_a_batch_is_every_example_backward_and_sums_the_weight_gradients(
+    conv_model: tuple[Any, tuple[Layer, ...], np.ndarray],
+) -> None:
+    """Gradient × input for many digits at once: a batch of logit gradients, row by row the
+    same as one at a time; ∂f/∂W sums over the batch."""
+    _, layers, examples = conv_model
+    x = examples
+    results = forward(layers, x)
+    output = len(layers) - 1
+    units = layers[-1].output_shape[0]
+    one_hots = np.eye(units, dtype=np.float32)[np.arange(4) % units]
+    batch = backward_from_delta(layers, x, results, output, one_hots)
+    assert batch.input_gradient.shape == x.shape
+    singles = [
+        backward_from_delta(layers, x[row], forward(layers, x[row]), output, one_hots[row])
+        for row in range(4)
+    ]
+    for row, single in enumerate(singles):
+        np.testing.assert_allclose(batch.input_gradient[row], single.input_gradient, atol=1e-6)
+        for below, delta in enumerate(single.deltas):
+            np.testing.assert_allclose(batch.deltas[below][row], delta, atol=1e-6)
+    for index, layer in enumerate(layers):
+        if isinstance(layer, DenseLayer | Conv2DLayer):
+            summed = sum(single.weight_gradient(index) for single in singles)
+            np.testing.assert_allclose(batch.weight_gradient(index), summed, atol=1e-5)
 
 
 # --- a step's effect -------------------------------------------------------------------------
