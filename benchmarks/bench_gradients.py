@@ -2,7 +2,7 @@
 same drawing.
 
 Starts our server (`uvicorn app.main:app`, one worker) and sends the same 280×280 canvas PNG
-data URLs as benchmarks/bench_predict.py (benchmarks/canvas_drawings.py; the clients and the
+data URLs as benchmarks/bench_predict.py (drawings/canvas.py; the clients and the
 measurement are benchmarks/load_client.py's) to /predict and to /gradients, each drawing asking
 to be the other digit (what the page's "Teach it" sends after a wrong answer), from one
 keep-alive client and from 16. The two endpoints take turns in short rounds, so that a shared
@@ -22,7 +22,6 @@ import platform
 import sys
 from typing import Any
 
-from benchmarks.canvas_drawings import canvas_data_urls, predict_bodies
 from benchmarks.load_client import (
     HEADER,
     RESULTS_DIR,
@@ -37,6 +36,7 @@ from benchmarks.load_client import (
     verdict_lines,
     write_results,
 )
+from drawings.canvas import canvas_data_urls, predict_bodies
 
 RESULTS_PATH = RESULTS_DIR / "gradients.json"
 MEDIAN_RATIO_TARGET = 2.0  # /gradients median ≤ 2 × /predict median (1 client)

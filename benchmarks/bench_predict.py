@@ -10,7 +10,7 @@ free loopback ports, then measures, each at 1 and at 16 concurrent clients:
 - ``POST /predict`` on the tutorial server with the same bodies.
 
 The clients, the measurements and the servers' start and stop are benchmarks/load_client.py's
-(shared with the other benchmarks), the drawings benchmarks/canvas_drawings.py's. Reported per
+(shared with the other benchmarks); the drawings are drawings/canvas.py's. Reported per
 measurement: median and p99 latency, requests/s, and the CPU each side spent per request.
 
 Targets (one worker, one client): /predict median ≤ 10 × /healthz median, and our /predict
@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.canvas_drawings import CANVAS_SIDE, canvas_data_urls, predict_bodies
 from benchmarks.load_client import (
     HEADER,
     REPO_ROOT,
@@ -49,6 +48,7 @@ from benchmarks.load_client import (
     verdict_lines,
     write_results,
 )
+from drawings.canvas import CANVAS_SIDE, canvas_data_urls, predict_bodies
 
 RESULTS_PATH = RESULTS_DIR / "latest.json"
 MODEL_PATH = REPO_ROOT / "model_store" / "digits-0-1.keras"

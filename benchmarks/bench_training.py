@@ -35,7 +35,6 @@ from typing import Any
 import psutil
 from websockets.sync.client import ClientConnection, connect
 
-from benchmarks.canvas_drawings import canvas_data_urls, predict_bodies
 from benchmarks.load_client import (
     REPO_ROOT,
     RESULTS_DIR,
@@ -47,6 +46,7 @@ from benchmarks.load_client import (
     server_env,
     serving,
 )
+from drawings.canvas import canvas_data_urls, predict_bodies
 
 RESULTS_PATH = RESULTS_DIR / "training.json"
 LOG_PATH = RESULTS_DIR / "training-server.log"

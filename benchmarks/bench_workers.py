@@ -2,7 +2,7 @@
 
 Starts `digits-serve --workers 1` and `digits-serve --workers 2` (the command the Docker image
 runs) side by side on free loopback ports, and sends the same 280×280 canvas PNGs as
-benchmarks/bench_predict.py (benchmarks/canvas_drawings.py; clients and measurement from
+benchmarks/bench_predict.py (drawings/canvas.py; clients and measurement from
 benchmarks/load_client.py) from 16 concurrent keep-alive clients. The two servers take turns in
 short rounds, so that a shared machine that speeds up or slows down weighs on both alike.
 
@@ -36,7 +36,6 @@ from typing import Any
 import httpx
 import psutil
 
-from benchmarks.canvas_drawings import canvas_data_urls, predict_bodies
 from benchmarks.load_client import (
     RESULTS_DIR,
     Measurement,
@@ -53,6 +52,7 @@ from benchmarks.load_client import (
     target_check,
     write_results,
 )
+from drawings.canvas import canvas_data_urls, predict_bodies
 
 RESULTS_PATH = RESULTS_DIR / "workers.json"
 SERVE = Path(sys.executable).parent / "digits-serve"

@@ -24,8 +24,8 @@ from typing import NoReturn
 import httpx
 import psutil
 import pytest
+from project_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 90.0  # TensorFlow's import alone takes seconds, longer on a busy machine
 STOP_TIMEOUT_S = 15.0

@@ -23,13 +23,10 @@ from live_server import (
     startup_outcome,
     uvicorn_command,
 )
+from project_paths import MODEL_STORE, mnist_test_split, mnist_test_split_or_skip
 
 from app.main import create_app
 from app.settings import Settings
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODEL_STORE = REPO_ROOT / "model_store"
-SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 
 
 @contextmanager
@@ -66,9 +63,8 @@ def run_startup() -> Callable[..., StartupOutcome]:
 def digits_0_1() -> tuple[np.ndarray, np.ndarray]:
     """MNIST-form 0s and 1s, (n, 28, 28) float32 in [0, 1] with ink high, and their labels:
     real MNIST test digits when ../shared/data holds MNIST, else drawn look-alikes."""
-    if SHARED_MNIST.is_file():
-        with np.load(SHARED_MNIST) as archive:
-            images, labels = archive["x_test"], archive["y_test"]
+    if (mnist := mnist_test_split()) is not None:
+        images, labels = mnist
         wanted = np.flatnonzero(labels <= 1)[:40]
         return images[wanted].astype(np.float32) / 255.0, labels[wanted]
     return _synthetic_digits()
@@ -77,11 +73,8 @@ def digits_0_1() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def mnist_all_digits() -> tuple[np.ndarray, np.ndarray]:
     """The first 100 MNIST test digits (all ten kinds), MNIST form; skips without MNIST."""
-    if not SHARED_MNIST.is_file():
-        pytest.skip(f"MNIST is not at {SHARED_MNIST}")
-    with np.load(SHARED_MNIST) as archive:
-        images, labels = archive["x_test"][:100], archive["y_test"][:100]
-    return images.astype(np.float32) / 255.0, labels
+    images, labels = mnist_test_split_or_skip()
+    return images[:100].astype(np.float32) / 255.0, labels[:100]
 
 
 def _synthetic_digits() -> tuple[np.ndarray, np.ndarray]:

@@ -8,17 +8,16 @@ import base64
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
+from project_paths import MODEL_STORE
 
 from app.schemas import DrawingJson, DrawingUpload
 
-MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 DEFAULT_MODEL = "digits-0-1"
 SHIPPED_CARD = json.loads((MODEL_STORE / f"{DEFAULT_MODEL}.json").read_text(encoding="utf-8"))
 SHIPPED_MODELS = sorted(path.stem for path in MODEL_STORE.glob("*.json"))
@@ -225,15 +224,21 @@ def test_one_layer_entry_per_dense_layer_output_last(answers: list[dict[str, Any
             assert layer["activation"] == activation
 
 
-def test_layer_values_are_the_activation_of_the_preactivations(
-    answers: list[dict[str, Any]],
+@pytest.mark.parametrize("model", SHIPPED_MODELS)
+def test_the_answer_is_the_served_models_forward_pass_of_its_input(
+    client: TestClient, digits_0_1: Digits, model: str
 ) -> None:
-    for answer in answers:
-        for layer in answer["layers"]:
-            z = np.array(layer["preactivations"])
-            np.testing.assert_allclose(
-                np.array(layer["values"]), 1 / (1 + np.exp(-z)), atol=1e-6, rtol=0
-            )
+    """The forward pass itself is checked against Keras in tests/core/test_network_parity.py;
+    here, that /predict answers with the served model's pass over the input it reports."""
+    served = client.app.state.registry.models[model]
+    for image in digits_0_1[0][:3]:
+        answer = predict(client, params={"model": model}, json={"pixels": image.tolist()})
+        expected = served.predict(np.asarray(answer["input"], dtype=np.float32).reshape(-1))
+        for layer, result in zip(answer["layers"], expected.layers, strict=True):
+            np.testing.assert_array_equal(layer["values"], result.a)
+            np.testing.assert_array_equal(layer["preactivations"], result.z)
+        probabilities = list(answer["probabilities"].values())
+        np.testing.assert_array_equal(probabilities, expected.probabilities)
 
 
 def test_input_is_28_by_28_in_unit_range(answers: list[dict[str, Any]]) -> None:

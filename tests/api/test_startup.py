@@ -16,11 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
+from project_paths import MODEL_STORE
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODEL_STORE = REPO_ROOT / "model_store"
 DEFAULT_MODEL = "digits-0-1"
 STARTUP_FAILED_PREFIX = "cannot start: "
 SERVING_MARK = "Uvicorn running on"

@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from project_paths import MODEL_STORE, SHARED_DATA, mnist_test_split_or_skip
 from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
 from app.model_registry import load_registry
 from app.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 needs_mnist = pytest.mark.skipif(
     not (SHARED_DATA / "mnist.npz").is_file(), reason=f"MNIST is not in {SHARED_DATA}"
 )
@@ -56,8 +55,7 @@ def receive_until(ws: Any, kind: str, limit: int = 10_000) -> list[dict[str, Any
 
 
 def mnist_test_digit(digit: int) -> list[list[float]]:
-    with np.load(SHARED_DATA / "mnist.npz") as archive:
-        images, labels = archive["x_test"], archive["y_test"]
+    images, labels = mnist_test_split_or_skip()
     return (images[np.flatnonzero(labels == digit)[0]] / 255.0).tolist()
 
 
@@ -195,7 +193,7 @@ def test_the_pages_model_card_has_every_key_of_a_shipped_card_and_how_the_page_r
 ) -> None:
     name = quick_run[-1]["model"]
     card = client.app.state.temporary_models.get(name).model.card
-    shipped = json.loads((REPO_ROOT / "model_store" / "digits-0-1.json").read_text())
+    shipped = json.loads((MODEL_STORE / "digits-0-1.json").read_text())
     # The writer adds "files", the detector "ood": the page's model has neither.
     assert set(shipped) - {"files", "ood"} == set(card)
     assert set(shipped["architecture"]) == set(card["architecture"])
@@ -441,14 +439,13 @@ def test_the_training_report_has_the_cards_curves_confusion_and_misread_digits(
     client: TestClient,
 ) -> None:
     report = client.get("/models/digits-0-9/training").json()
-    card = json.loads((REPO_ROOT / "model_store" / "digits-0-9.json").read_text())
+    card = json.loads((MODEL_STORE / "digits-0-9.json").read_text())
     assert report["history"]["val_accuracy"] == card["history"]["val_accuracy"]
     matrix = np.asarray(report["test"]["confusion_matrix"])
     assert matrix.shape == (10, 10) and matrix.sum() == 10_000
     first = report["misread"][0]
     index = card["metrics"]["test"]["misclassified"][0]["mnist_test_index"]
-    with np.load(SHARED_DATA / "mnist.npz") as archive:
-        expected = archive["x_test"][index]
+    expected = mnist_test_split_or_skip()[0][index]
     image = np.frombuffer(base64.b64decode(first["image"]), np.uint8).reshape(28, 28)
     assert np.array_equal(image, expected) and first["true"] != first["predicted"]
     assert report["misread_count"] == len(card["metrics"]["test"]["misclassified"])

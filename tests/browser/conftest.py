@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from live_server import running_server
+from project_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -35,7 +35,7 @@ from page_actions import (
 )
 from PIL import Image
 
-from benchmarks.canvas_drawings import png_like_chromium
+from drawings.canvas import png_like_chromium
 
 pytestmark = pytest.mark.browser
 

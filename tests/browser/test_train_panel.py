@@ -14,11 +14,10 @@ import pytest
 from conftest import ARTIFACTS_DIR, PageProblems, checked_page
 from live_server import running_server, server_env
 from page_actions import ONE, expect, expect_prediction, open_app, open_app_and_draw
+from project_paths import MODEL_STORE, SHARED_DATA
 
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 RUN_TIMEOUT_MS = 120_000
 
 
@@ -97,7 +96,7 @@ def test_how_each_shipped_model_was_trained_shows_its_curves_confusion_and_misre
     open_app(page)
     page.locator("#shipped-report summary").click()
     page.select_option("#report-model", "digits-0-9")
-    card = json.loads((REPO_ROOT / "model_store" / "digits-0-9.json").read_text())
+    card = json.loads((MODEL_STORE / "digits-0-9.json").read_text())
     epochs = len(card["history"]["loss"])
     expect(page.locator("#report-summary")).to_contain_text(f"{epochs} epochs")
     expect(page.locator("#report-confusion tbody tr")).to_have_count(10)

@@ -11,15 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
+from project_paths import mnist_test_split_or_skip
 
 from core.mnist_form import image_to_mnist
-
-MNIST_NPZ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist.npz"
 
 # Output pixels above this count as ink when measuring the digit's box. The faintest real edge
 # of a test digit is 0.32 (the end of a thin "4"'s crossbar; most are above 0.5), so 0.1 only
@@ -166,7 +164,4 @@ def assert_centred(values: np.ndarray) -> None:
 
 def mnist_test_images(count: int) -> np.ndarray:
     """The first `count` MNIST test images (uint8, white on black); skips without MNIST."""
-    if not MNIST_NPZ.exists():
-        pytest.skip(f"MNIST not found at {MNIST_NPZ}")
-    with np.load(MNIST_NPZ) as data:
-        return data["x_test"][:count]
+    return mnist_test_split_or_skip()[0][:count]

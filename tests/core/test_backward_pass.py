@@ -11,7 +11,6 @@ gradients, and the served model is never changed by a step.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from gradient_tape import (
     tape_gradients,
     tape_gradients_of,
 )
+from project_paths import MODEL_STORE, mnist_test_split
 
 from app.model_registry import LoadedModel, load_model
 from core.network import (
@@ -52,18 +52,15 @@ from random_models import (  # noqa: E402 (after the skip)
 
 tf = pytest.importorskip("tensorflow")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_CARDS = sorted((REPO_ROOT / "model_store").glob("*.json"))
-SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
+SHIPPED_CARDS = sorted((MODEL_STORE).glob("*.json"))
 TOLERANCE = 1e-5
 LEARNING_RATES = (0.05, 0.5, 2.0)
 
 
 def _examples() -> np.ndarray:
     """Real MNIST test digits when available (one of each kind), else stroke-like inputs."""
-    if SHARED_MNIST.is_file():
-        with np.load(SHARED_MNIST) as archive:
-            images, labels = archive["x_test"], archive["y_test"]
+    if (mnist := mnist_test_split()) is not None:
+        images, labels = mnist
         firsts = [int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]
         return images[firsts].reshape(10, 784).astype(np.float32) / 255.0
     rng = np.random.default_rng(7)
@@ -88,7 +85,7 @@ def shipped(request: pytest.FixtureRequest) -> LoadedModel:
 @pytest.fixture(scope="module")
 def shipped_keras(shipped: LoadedModel) -> Any:
     """The same model's .keras file, loaded by Keras itself."""
-    path = REPO_ROOT / "model_store" / f"{shipped.name}.keras"
+    path = MODEL_STORE / f"{shipped.name}.keras"
     return keras.saving.load_model(path, compile=False)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from project_paths import MODEL_STORE, SHARED_MNIST_NPZ, mnist_test_split
 
 from app.model_registry import (
     LoadedModel,
@@ -51,21 +52,17 @@ from random_models import (  # noqa: E402
     random_keras_model,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODEL_STORE = REPO_ROOT / "model_store"
 SHIPPED_CARDS = sorted(MODEL_STORE.glob("*.json"))
 DEFAULT_CARD = MODEL_STORE / "digits-0-1.json"
-SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 
 
 # --- inputs ----------------------------------------------------------------------------------
 
 
 def _mnist_test_images(count: int) -> np.ndarray | None:
-    if not SHARED_MNIST.is_file():
+    if (mnist := mnist_test_split()) is None:
         return None
-    with np.load(SHARED_MNIST) as archive:
-        images = archive["x_test"][:count]
+    images = mnist[0][:count]
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 
@@ -97,8 +94,8 @@ ALL_INPUTS = np.concatenate(list(INPUT_SETS.values()))
 
 
 def test_real_mnist_is_among_the_inputs_when_available() -> None:
-    if not SHARED_MNIST.is_file():
-        pytest.skip(f"MNIST is not at {SHARED_MNIST}")
+    if not SHARED_MNIST_NPZ.is_file():
+        pytest.skip(f"MNIST is not at {SHARED_MNIST_NPZ}")
     assert len(INPUT_SETS["mnist-test"]) == 1000
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from project_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = REPO_ROOT / "deploy" / "kubernetes"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from project_paths import MODEL_STORE, mnist_test_split_or_skip
 
 from app.model_registry import LoadedModel, load_model
 from core.augmentation import shifted_test_set
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODEL_STORE = REPO_ROOT / "model_store"
-SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 
 
 @pytest.fixture(scope="session")
@@ -27,19 +22,14 @@ def digits_0_9() -> LoadedModel:
 
 @pytest.fixture(scope="session")
 def mnist_test() -> tuple[np.ndarray, np.ndarray]:
-    if not SHARED_MNIST.exists():
-        pytest.skip(f"full MNIST not found at {SHARED_MNIST}")
-    with np.load(SHARED_MNIST) as data:
-        images = data["x_test"].reshape(-1, 784).astype(np.float32) / 255.0
-        return images, data["y_test"]
+    images, labels = mnist_test_split_or_skip()
+    return images.reshape(-1, 784).astype(np.float32) / 255.0, labels
 
 
 @pytest.fixture(scope="session")
 def shifted_mnist_test() -> tuple[np.ndarray, np.ndarray]:
     """The shifted test set (training/shifted_test_set.py): MNIST's test digits changed beyond
     the ranges the models were trained with."""
-    if not SHARED_MNIST.exists():
-        pytest.skip(f"full MNIST not found at {SHARED_MNIST}")
-    with np.load(SHARED_MNIST) as data:
-        shifted = shifted_test_set(data["x_test"], data["y_test"])
-        return shifted.reshape(-1, 784).astype(np.float32) / 255.0, data["y_test"]
+    images, labels = mnist_test_split_or_skip()
+    shifted = shifted_test_set(images, labels)
+    return shifted.reshape(-1, 784).astype(np.float32) / 255.0, labels

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from counted_shares import same_count
 from non_digit_drawings import non_digit_drawings
 from PIL import Image, ImageDraw
+from project_paths import MODEL_STORE
 
 from app.model_registry import LoadedModel
 from core.mnist_form import image_to_mnist
-
-MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 
 # Issue 15's floors: on the MNIST test set, at least 95% of the digits 2–9 flagged and at
 # most 1% of the test 0s and 1s; at most 3% of the shifted test set's 0s and 1s (thick, thin,

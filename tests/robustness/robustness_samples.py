@@ -8,15 +8,13 @@ import io
 import json
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from project_paths import mnist_test_split
 
 from core.mnist_form import image_to_mnist
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
 CANVAS_SIDE = 280  # the page's canvas
 
 
@@ -68,9 +66,8 @@ def data_url(data: bytes, mime: str = "image/png") -> str:
 def mnist_zeros_and_ones(count: int) -> tuple[np.ndarray, np.ndarray]:
     """The first `count` 0s and 1s of the real MNIST test set, (n, 28, 28) in [0, 1], and their
     labels; without the MNIST file, the drawings brought to 28×28 instead."""
-    if SHARED_MNIST.is_file():
-        with np.load(SHARED_MNIST) as archive:
-            images, labels = archive["x_test"], archive["y_test"]
+    if (mnist := mnist_test_split()) is not None:
+        images, labels = mnist
         wanted = np.flatnonzero(labels <= 1)[:count]
         return images[wanted].astype(np.float32) / 255.0, labels[wanted].astype(int)
     # In MNIST form, as the app makes it (a plain resize would leave them off-centre and

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from project_paths import SHARED_DATA
 
 from core.mnist_data import IDX_FILES, NPZ_KEYS
 from training.settings import TrainSettings
@@ -20,7 +21,6 @@ from training.settings import TrainSettings
 TINY_TRAIN_COUNTS = {0: 30, 1: 24, 2: 6}
 TINY_TEST_COUNTS = {0: 10, 1: 8, 2: 4}
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SHARED_DATA_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",

@@ -2,9 +2,9 @@
 280×280 canvas, in the writing styles people use, each at a random size, place, slant and
 stroke width, with a little wobble.
 
-Issue 15 measures the ten-digit model on such drawings that we keep aside ("a 1 with a flag and
-a foot is read as something else"); these are our own, made from stroke templates here, so that
-the suite checks the same kind of input. Nothing is trained on them.
+Real handwriting kept aside from the project checks the ten-digit model on such drawings; these
+are our own, made from stroke templates here, so that the suite checks the same kind of input.
+Nothing is trained on them.
 
 A template is a list of strokes, each a list of points in a box 0.6 wide and 1 tall (x to the
 right, y down); `arc` makes the curved parts. Styles per digit (`STYLES`): a 0 wide or narrow;
@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.canvas_drawings import CANVAS_SIDE, STROKE_FRACTION, SUPERSAMPLE, draw_stroke
+from drawings.canvas import CANVAS_SIDE, STROKE_FRACTION, SUPERSAMPLE, draw_stroke
 
 Point = tuple[float, float]
 Strokes = list[list[Point]]

@@ -18,13 +18,13 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+from project_paths import REPO_ROOT
 
 from core.recipe import RecipeSettings, build_network
 from training import model_store_writer
 from training.model_store_writer import save_model_with_card
 from training.train import main
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "digits-0-1"
 DETECTOR = f"{NAME}.ood.keras"
 STORE_FILES = {f"{NAME}.keras", f"{NAME}.json", DETECTOR}
@@ -328,7 +328,7 @@ def test_a_process_killed_while_saving_leaves_the_old_model_where_the_app_loads_
     visible_before = {k: v for k, v in snapshot(trained_store).items() if not k.startswith(".")}
     script = tmp_path / "kill_while_saving.py"
     script.write_text(KILL_WHILE_SAVING, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
     finished = subprocess.run(
         [sys.executable, str(script), signal_name, *tiny_argv(tiny_idx_folder, trained_store)],

@@ -12,12 +12,11 @@ import keras
 import numpy as np
 import pytest
 from counted_shares import same_count
+from project_paths import MODEL_STORE
 
 from core.epochs import as_inputs
 from core.mnist_data import load_mnist
 from training.shifted_test_set import shifted_test_images
-
-MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 
 # (MNIST test, shifted test) accuracy. The 0/1 model is the learner's 25/15 sigmoid network,
 # trained within the command's 30 s: its shifted floor is 98.8% (docs/models.md).

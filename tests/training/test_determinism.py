@@ -14,11 +14,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from project_paths import REPO_ROOT
 
 from training.settings import TrainSettings
 from training.train import run
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def weights_of(settings: TrainSettings) -> list[np.ndarray]:
@@ -88,7 +87,7 @@ def test_a_fresh_process_gives_identical_weights(reference: TrainSettings, tmp_p
         str(reference.seed),
         "--no-ood",
     ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
     finished = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

@@ -17,6 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+from project_paths import MODEL_STORE, REPO_ROOT
 
 from core.epochs import as_inputs
 from core.mnist_data import load_mnist
@@ -24,8 +25,6 @@ from core.recipe import select_digits
 from training.settings import parse_args
 from training.train import run
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL_STORE = REPO / "model_store"
 SHIPPED = "digits-0-1"
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -171,10 +170,10 @@ def retrained(
     """The shipped model's own command, in a fresh process, into a new folder. Its timing is
     not asserted: docs/training.md states it, as measured."""
     out = tmp_path_factory.mktemp("retrained") / "model_store"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     finished = subprocess.run(
         [sys.executable, "-m", "training.train", *retraining_args(shipped_card, shared_data, out)],
-        cwd=REPO,
+        cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,

@@ -9,16 +9,14 @@ the two apart."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from pen_drawn_digits import STYLES, pen_drawn_digits
+from project_paths import MODEL_STORE
 
 from app.model_registry import LoadedModel, load_model
 from core.mnist_form import image_to_mnist
 
-MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 Drawings = tuple[np.ndarray, np.ndarray, np.ndarray]
 DRAWINGS_PER_STYLE = 30  # 17 styles: 510 drawings
 

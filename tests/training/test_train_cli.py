@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from project_paths import REPO_ROOT
 
 from training import ood_detector, train
 from training.train import main
@@ -23,7 +24,6 @@ from training.train import main
 if TYPE_CHECKING:
     from conftest import MnistFiles
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -193,7 +193,7 @@ def test_the_command_fails_with_one_clear_line_and_no_traceback(
 ) -> None:
     bad = BAD_INPUTS[kind](mnist_files)
     out = tmp_path / "store"
-    env = {**os.environ, "PYTHONPATH": str(REPO), **bad.env}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **bad.env}
     if bad.env:
         env.pop("NO_PROXY", None)
         env.pop("no_proxy", None)

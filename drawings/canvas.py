@@ -1,6 +1,6 @@
-"""Realistic canvas drawings for the benchmarks: 280×280 PNG data URLs of hand-drawn-looking 0s
-and 1s, encoded as the page's canvas exports them (Chromium's toDataURL; tests/browser check the
-encoding against a real export)."""
+"""Realistic canvas drawings: round-capped strokes on a 280×280 transparent canvas, and 0s and 1s
+drawn with them as PNG data URLs encoded as the page's canvas exports them (Chromium's
+toDataURL; tests/browser check the encoding against a real export)."""
 
 from __future__ import annotations
 
