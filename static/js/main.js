@@ -1,77 +1,87 @@
-// digit-lens page: wires the drawing canvas to /predict and shows what each layer did.
-// Server values come from data-* attributes on #app (no inline scripts: the page runs under a
-// strict Content-Security-Policy). The diagram (DiagramView) paints whatever picture
-// renderNetwork() hands it: forwardPicture(), or backwardPicture() once the "Teach it" panel
-// (teach_panel.js) has the backward pass for a chosen target.
+// digit-lens page: the part every section shares. The canvas and the answer at the top, the
+// model switch, and `page`, the current drawing and model that every section works on
+// (sections.js opens the sections and says how to add one). Server values come from data-*
+// attributes on #app (no inline scripts: the page runs under a strict Content-Security-Policy).
+// The URL's hash holds the open section, the model and the section's settings (url_state.js).
 
-import { BackwardExplainer } from './backward_explainer.js';
-import { backwardPicture } from './backward_picture.js';
-import { DiagramView } from './diagram_view.js';
-import { byId } from './dom.js';
+import { AnswerPanel } from './answer_panel.js';
+import { byId, h } from './dom.js';
 import { DrawingCanvas } from './drawing_canvas.js';
-import { formatPercent, neitherOf } from './format.js';
-import { forwardPicture } from './forward_picture.js';
-import { InputPreview } from './input_preview.js';
 import { ModelDetails } from './model_details.js';
-import { describeOutputLayer } from './output_units.js';
+import { NetworkView } from './network_view.js';
 import { PredictClient } from './predict_client.js';
-import { ProbabilityBars } from './probability_bars.js';
-import { TeachPanel } from './teach_panel.js';
-import { TrainPanel } from './train_panel.js';
-import { UnitExplainer } from './unit_explainer.js';
-
-const EMPTY_STATUS = 'Draw a digit — the network guesses while you draw.';
+import { SECTIONS, Sections } from './sections.js';
+import { readUrlState, writeUrlState } from './url_state.js';
 
 const app = byId('app');
 const models = parseModels(app.dataset.models);
 const modelSummaries = new Map(models.map((model) => [model.name, model]));
+const modelDetails = new ModelDetails(modelSummaries);
 
 const ui = {
   canvasHint: byId('canvas-hint'),
   undoButton: byId('undo-button'),
   clearButton: byId('clear-button'),
-  answerCard: byId('answer-card'),
-  prediction: byId('prediction'),
-  status: byId('status'),
-  oodWarning: byId('ood-warning'),
-  error: byId('error'),
-  errorMessage: byId('error-message'),
-  retryButton: byId('retry-button'),
   modelSwitch: byId('model-switch'),
-  answerNote: byId('answer-note'),
 };
 
 const drawing = new DrawingCanvas(byId('drawing-canvas'));
-const preview = new InputPreview(byId('input-preview'));
-const bars = new ProbabilityBars(byId('bars'));
-const diagram = new DiagramView(byId('network-diagram'), byId('diagram-wrap'));
-const explainer = new UnitExplainer(byId('unit-explainer'));
-const backwardMaths = new BackwardExplainer(byId('backward-explainer'));
-const teach = new TeachPanel(byId('teach-panel'), {
-  frame: byId('input-gradient-figure'),
-  canvas: byId('input-gradient'),
-  caption: byId('input-gradient-caption'),
-}, {
-  readDrawing: () => (drawing.isEmpty() ? null : { model: state.model, image: drawing.toDataURL() }),
-});
-
-// "Train your own": a trained model joins the switch (modelSummaries gives its classes).
-const training = new TrainPanel({
-  shippedModels: models, addModel: (m) => modelSummaries.set(m.name, m),
-});
+const answer = new AnswerPanel(byId('answer-card'));
 
 const state = {
   model: modelSummaries.has(app.dataset.defaultModel) ? app.dataset.defaultModel : models[0]?.name,
   // Bumped whenever older answers stop being wanted (undo, clear, model switch).
   epoch: 0,
+  // GET /models/{name} of the model, or (if that failed) its layers as an answer gave them.
   details: null,
+  // The /predict answer for the drawing as it is, or null.
   result: null,
-  pinned: null,
-  hovered: null,
-  // The connection whose weight gradient is explained ({into, source, target}), or null.
-  connection: null,
 };
-const modelDetails = new ModelDetails(modelSummaries);
+
+let network = null;
+
+/** What every section works on (see sections.js). */
+const page = {
+  /** The name of the current model. */
+  get model() {
+    return state.model;
+  },
+  /** Its GET /models/{name} (classes, layers with weights), or null while it loads. */
+  get details() {
+    return state.details;
+  },
+  /** The /predict answer for the current drawing, or null (no drawing, or not answered yet). */
+  get result() {
+    return state.result;
+  },
+  /** {model, image} to send for the current drawing, or null when the canvas is empty. */
+  readDrawing: () => (drawing.isEmpty() ? null : { model: state.model, image: drawing.toDataURL() }),
+  /** The diagram and the explainer, shared by every section that shows the network. */
+  get network() {
+    network ??= new NetworkView();
+    return network;
+  },
+  /** The open section's settings in the URL ({name: text}). */
+  get settings() {
+    const url = readUrlState();
+    return url.section === sections.openId ? url.settings : {};
+  },
+  /** Put the open section's settings in the URL, for a link that opens it so. */
+  saveSettings(settings) {
+    writeUrlState({ section: sections.openId, model: state.model, settings });
+  },
+  /** A model trained on the page joins the model switch under `title`, and is chosen. */
+  addModel(summary, title) {
+    modelSummaries.set(summary.name, summary);
+    const input = h('input', { type: 'radio', name: 'model', value: summary.name });
+    ui.modelSwitch.append(h('label', { class: 'model-option' }, input, h('span', {}, title)));
+    ui.modelSwitch.classList.remove('is-single');
+    input.checked = true;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  },
+};
+
+const sections = new Sections(byId('section-links'), byId('sections'), page);
 
 const client = new PredictClient({
   readDrawing: () => (drawing.isEmpty() ? null : {
@@ -83,9 +93,11 @@ const client = new PredictClient({
     if (!isStale(snapshot)) showResult(result);
   },
   onError: (error, snapshot) => {
-    if (!isStale(snapshot)) showError(error);
+    if (!isStale(snapshot)) {
+      answer.showError(`${error.message} Your drawing is kept: press Try again or keep drawing.`);
+    }
   },
-  onBusyChange: (busy) => ui.answerCard.classList.toggle('is-busy', busy),
+  onBusyChange: (busy) => answer.setBusy(busy),
 });
 
 function isStale(snapshot) {
@@ -109,7 +121,7 @@ drawing.addEventListener('change', (event) => {
   if (kind === 'undo' || kind === 'clear' || kind === 'restore') state.epoch += 1;
   if (drawing.isEmpty()) {
     client.cancelPending();
-    resetAnswer();
+    clearAnswer();
     return;
   }
   client.schedule({ urgent: kind !== 'strokestart' && kind !== 'strokemove' });
@@ -125,7 +137,7 @@ function updateDrawingControls() {
 
 ui.undoButton.addEventListener('click', () => drawing.undo());
 ui.clearButton.addEventListener('click', () => drawing.clear());
-ui.retryButton.addEventListener('click', () => {
+answer.addEventListener('retry', () => {
   if (!drawing.isEmpty()) client.schedule({ urgent: true });
 });
 
@@ -151,174 +163,92 @@ function isTypingTarget(target) {
 
 function showResult(result) {
   state.result = result;
-  hideError();
-  ui.answerCard.classList.remove('is-stale', 'is-empty');
-  const label = String(result.label ?? result.prediction);
-  const probability = Number(result.probabilities?.[label]);
-  ui.prediction.textContent = label;
-  ui.status.textContent = Number.isFinite(probability)
-    ? `${formatPercent(probability)} sure it is a ${label}.`
-    : `The network says ${label}.`;
-  bars.show(result.probabilities ?? {}, label);
-  if (Array.isArray(result.input)) preview.show(result.input);
-  showOutOfDistribution(result);
-  ensureDiagramModel(result);
-  renderNetwork();
-  teach.drawingChanged();
-  training.watch(result.input);
+  answer.show(result, modelSummaries.get(state.model)?.classes);
+  ensureDetails(result);
+  sections.update();
 }
 
-function showOutOfDistribution(result) {
-  // Only an explicit `false` means "unusual"; null/absent means the model has no detector.
-  if (result.in_distribution === false) {
-    const classes = modelSummaries.get(state.model)?.classes ?? Object.keys(result.probabilities ?? {});
-    const score = Number(result.ood_score);
-    const threshold = Number(result.ood_threshold);
-    const numbers = Number.isFinite(score) && Number.isFinite(threshold)
-      ? ` (unusualness score ${score.toFixed(2)}, limit ${threshold.toFixed(2)})` : '';
-    const headline = document.createElement('strong');
-    headline.textContent = `This looks like ${neitherOf(classes)}.`;
-    ui.oodWarning.replaceChildren(headline, ` The network still has to pick one of them, so take `
-      + `its answer with a grain of salt${numbers}.`);
-    ui.oodWarning.hidden = false;
-  } else {
-    ui.oodWarning.hidden = true;
-    ui.oodWarning.textContent = '';
-  }
-}
-
-function resetAnswer() {
+function clearAnswer() {
   state.result = null;
-  hideError();
-  ui.answerCard.classList.remove('is-stale');
-  ui.answerCard.classList.add('is-empty');
-  ui.prediction.textContent = '–';
-  ui.status.textContent = EMPTY_STATUS;
-  ui.oodWarning.hidden = true;
-  bars.clear();
-  preview.clear();
-  state.connection = null;
-  teach.reset();
-  renderNetwork();
+  answer.clear();
+  sections.update();
 }
 
-function showError(error) {
-  ui.errorMessage.textContent = `${error.message} Your drawing is kept: press Try again or keep drawing.`;
-  ui.error.hidden = false;
-  ui.answerCard.classList.add('is-stale');
-  ui.status.textContent = 'No answer for the latest drawing.';
-}
-
-function hideError() {
-  ui.error.hidden = true;
-  ui.errorMessage.textContent = '';
-}
-
-// --- Model and diagram ------------------------------------------------------------------------
+// --- Model ----------------------------------------------------------------------------------
 
 async function useModel(name) {
   state.model = name;
   state.epoch += 1;
-  state.pinned = null;
-  state.hovered = null;
   client.cancelPending();
-  bars.setClasses((modelSummaries.get(name)?.classes ?? []).map(String));
+  for (const radio of ui.modelSwitch.querySelectorAll('input[name="model"]')) {
+    radio.checked = radio.value === name;
+  }
+  answer.setClasses(modelSummaries.get(name)?.classes ?? []);
   // The previous model's diagram stays, without an answer, until this model's details arrive.
-  resetAnswer();
   state.details = null;
+  clearAnswer();
   try {
     const details = await modelDetails.load(name);
     if (state.model !== name) return;
-    setDiagramModel(details);
+    setDetails(details);
   } catch (error) {
     if (state.model !== name) return;
-    showError({ message: `Could not load the model “${name}” (${error.message}); the diagram will `
-      + 'show units without weights.' });
+    answer.showError(`Could not load the model “${name}” (${error.message}); the diagram will `
+      + 'show units without weights.');
   }
   if (!drawing.isEmpty()) client.schedule({ urgent: true });
 }
 
-function setDiagramModel(details) {
+function setDetails(details) {
   state.details = details;
-  ui.answerNote.textContent = describeOutputLayer(details);
-  diagram.setModel(details);
-  explainer.setModel(details);
-  backwardMaths.setModel(details);
-  teach.setModel(details);
-  renderNetwork();
+  answer.describeModel(details);
+  sections.update();
 }
 
 /** Without GET /models/{name}, draw the units from the answer itself (no weights, no lines). */
-function ensureDiagramModel(result) {
-  if (state.details || !Array.isArray(result.layers)) return;
-  if (!modelDetails.requested(state.model)) {
-    setDiagramModel({
-      name: state.model,
-      classes: (modelSummaries.get(state.model)?.classes ?? Object.keys(result.probabilities)).map(String),
-      layers: result.layers.map(({ name, units, activation, values }) => ({
-        name, activation, units: units ?? values.length,
-      })),
-    });
-  }
+function ensureDetails(result) {
+  if (state.details || !Array.isArray(result.layers) || modelDetails.requested(state.model)) return;
+  setDetails({
+    name: state.model,
+    classes: (modelSummaries.get(state.model)?.classes ?? Object.keys(result.probabilities)).map(String),
+    layers: result.layers.map(({ name, units, activation, values }) => ({
+      name, activation, units: units ?? values.length,
+    })),
+  });
 }
-
-diagram.addEventListener('unitpick', (event) => {
-  state.pinned = event.detail.ref;
-  renderNetwork();
-});
-diagram.addEventListener('unithover', (event) => {
-  state.hovered = event.detail.ref;
-  renderNetwork();
-});
-explainer.addEventListener('close', () => {
-  state.pinned = null;
-  state.hovered = null;
-  renderNetwork();
-});
-
-/** Paint the diagram and the explanation for the current answer and the unit being shown:
- * the forward pass, or the backward pass once "Teach it" has a target. */
-function renderNetwork() {
-  const shown = state.hovered ?? state.pinned;
-  const gradients = state.details ? teach.gradients : null;
-  if (state.details) {
-    diagram.paint(gradients ? backwardPicture(state.details, gradients, shown)
-      : forwardPicture(state.details, state.result, shown));
-  }
-  byId('network-diagram').classList.toggle('is-backward', Boolean(gradients));
-  byId('forward-legend').hidden = Boolean(gradients);
-  byId('backward-legend').hidden = !gradients;
-  if (shown && state.details) {
-    explainer.show(shown, state.result);
-  } else {
-    explainer.hide();
-  }
-  backwardMaths.show({ unit: shown, connection: state.connection }, gradients);
-}
-
-teach.addEventListener('change', () => {
-  state.connection = null;
-  renderNetwork();
-});
-backwardMaths.addEventListener('connectionpick', (event) => {
-  state.connection = event.detail.connection;
-  renderNetwork();
-});
-// A line of the backward diagram explains its own weight gradient when clicked.
-diagram.addEventListener('edgepick', (event) => {
-  if (!teach.gradients) return;
-  state.connection = event.detail.edge;
-  renderNetwork();
-});
 
 ui.modelSwitch.addEventListener('change', (event) => {
-  if (event.target.name === 'model' && event.target.value !== state.model) useModel(event.target.value);
+  if (event.target.name !== 'model' || event.target.value === state.model) return;
+  useModel(event.target.value);
+  writeUrlState({ section: sections.openId, model: state.model, settings: page.settings });
 });
 if (models.length < 2) ui.modelSwitch.classList.add('is-single');
 
+// --- The URL: the open section, the model, the section's settings ----------------------------
+
+/** Open what the URL names: on load, and whenever the hash changes (a section link, Back). */
+function followUrl({ focus }) {
+  const url = readUrlState();
+  const section = sections.has(url.section) ? url.section : sections.openId ?? SECTIONS[0].id;
+  const model = modelSummaries.has(url.model) ? url.model : state.model;
+  if (model !== state.model) useModel(model);
+  if (section !== sections.openId) {
+    sections.open(section, { focus });
+  } else {
+    sections.update(); // the section's settings may have changed
+  }
+  // The hash says what is shown: a section and model it left out, not one it named wrongly.
+  if (window.location.hash) writeUrlState({ section, model, settings: url.settings });
+}
+
+window.addEventListener('hashchange', () => followUrl({ focus: true }));
+
 updateDrawingControls();
 if (state.model) {
-  useModel(state.model);
+  const linked = readUrlState().model;
+  useModel(modelSummaries.has(linked) ? linked : state.model);
+  followUrl({ focus: false });
 } else {
-  showError({ message: 'The server listed no models, so there is nothing to ask.' });
+  answer.showError('The server listed no models, so there is nothing to ask.');
+  sections.open(SECTIONS[0].id);
 }

@@ -1,17 +1,21 @@
 // "Train your own": trains a network on the server over WebSocket /train and shows it learning
 // (the protocol is in docs/api.md). Live loss and accuracy curves (the last few runs stay, to
 // compare), the first layer's weight images, and the current drawing's probabilities under the
-// weights so far. When a run ends, its model joins the page's model switch.
+// weights so far. When a run ends, its model joins the page's model switch. The panel builds
+// its own form; its settings, by the names the socket uses, go in the page's URL (`settings`,
+// `applySettings`).
 
 import { RUN_COLOURS, drawWeightImages, lossAndAccuracyCharts } from './charts.js';
-import { byId } from './dom.js';
+import { h } from './dom.js';
 import { formatPercent } from './format.js';
-import { TrainingReport } from './training_report.js';
+import { ProbabilityBars } from './probability_bars.js';
 
 const RUNS_KEPT = 4; // the current run and the three before it stay on the charts
+// The settings a run is started with, by their names in the socket's first message and in the
+// page's URL (see `settings`).
+const SETTING_NAMES = ['digits', 'hidden', 'activation', 'epochs', 'learning_rate', 'pace'];
 
-
-export class TrainPanel {
+export class TrainPanel extends EventTarget {
   #ui;
   #addModel;
   #socket = null;
@@ -24,43 +28,20 @@ export class TrainPanel {
   #lossChart;
   #accuracyChart;
 
-  /** `addModel(summary)` makes a trained model known to the page before it is chosen;
-   * `shippedModels` are the ones "How each shipped model was trained" offers. */
-  constructor({ addModel, shippedModels }) {
+  /** Builds the panel into `root`. `addModel(summary, title)` makes a trained model known to
+   * the page and chooses it. Fires 'settingschange' when a person changes a setting. */
+  constructor(root, { addModel }) {
+    super();
     this.#addModel = addModel;
-    new TrainingReport(shippedModels);
-    this.#ui = {
-      form: byId('train-form'),
-      unavailable: byId('train-unavailable'),
-      digits: byId('train-digits'),
-      hidden: byId('train-hidden'),
-      activation: byId('train-activation'),
-      epochs: byId('train-epochs'),
-      rate: byId('train-rate'),
-      fast: byId('train-fast'),
-      start: byId('train-start'),
-      pause: byId('train-pause'),
-      step: byId('train-step'),
-      resume: byId('train-resume'),
-      stop: byId('train-stop'),
-      status: byId('train-status'),
-      error: byId('train-error'),
-      live: byId('train-live'),
-      legend: byId('train-legend'),
-      weights: byId('train-weights'),
-      weightsCaption: byId('train-weights-caption'),
-      watch: byId('train-watch'),
-      result: byId('train-result'),
-      download: byId('train-download'),
-      modelSwitch: byId('model-switch'),
-    };
+    this.#ui = buildPanel(root);
     [this.#lossChart, this.#accuracyChart] = lossAndAccuracyCharts(
-      byId('train-loss-chart'), byId('train-accuracy-chart'));
+      this.#ui.lossChart, this.#ui.accuracyChart);
     const ui = this.#ui;
     ui.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.#start();
     });
+    ui.form.addEventListener('change', () => this.dispatchEvent(new Event('settingschange')));
     ui.pause.addEventListener('click', () => {
       this.#send({ type: 'pause' }, 'paused');
       // Said at once: the server sends no snapshot when it pauses right after one.
@@ -71,6 +52,43 @@ export class TrainPanel {
     ui.step.addEventListener('click', () => this.#send({ type: 'step' }, 'paused'));
     ui.stop.addEventListener('click', () => this.#send({ type: 'stop' }, 'stopping'));
     this.#checkAvailability();
+  }
+
+  /** The form's settings as text, by the socket's names: {digits: '0,1', hidden: '25,15', …}. */
+  get settings() {
+    const ui = this.#ui;
+    return {
+      digits: ui.digits.value,
+      hidden: ui.hidden.value.split(/[\s,]+/).filter(Boolean).join(','),
+      activation: ui.activation.value,
+      epochs: ui.epochs.value,
+      learning_rate: ui.rate.value,
+      pace: ui.fast.checked ? 'fast' : 'watch',
+    };
+  }
+
+  /** Fill the form from `settings` (text, as `settings` gives it, e.g. from a link); what is
+   * missing or not allowed by the form's own rules keeps its value. Not during a run. */
+  applySettings(settings) {
+    const ui = this.#ui;
+    if (this.#state !== 'idle') return;
+    const fields = {
+      digits: ui.digits, hidden: ui.hidden, activation: ui.activation, epochs: ui.epochs,
+      learning_rate: ui.rate,
+    };
+    for (const name of SETTING_NAMES) {
+      const value = settings[name];
+      if (typeof value !== 'string') continue;
+      if (name === 'pace') {
+        if (value === 'fast' || value === 'watch') ui.fast.checked = value === 'fast';
+        continue;
+      }
+      const field = fields[name];
+      const before = field.value;
+      field.value = value;
+      // A select refuses a value it has no option for; an input checks its own pattern and range.
+      if (field.value !== value || !field.checkValidity()) field.value = before;
+    }
   }
 
   /** The drawing changed: its MNIST form (from /predict's `input`), followed as the run learns. */
@@ -97,21 +115,16 @@ export class TrainPanel {
     this.#ui.form.hidden = true;
   }
 
-  #settings() {
-    const ui = this.#ui;
-    return {
-      digits: ui.digits.value,
-      hidden: ui.hidden.value.split(/[\s,]+/).filter(Boolean).map(Number),
-      activation: ui.activation.value,
-      epochs: Number(ui.epochs.value),
-      learning_rate: Number(ui.rate.value),
-      pace: ui.fast.checked ? 'fast' : 'watch',
-    };
-  }
 
   #start() {
     if (this.#state !== 'idle') return;
-    const settings = this.#settings();
+    const text = this.settings;
+    const settings = {
+      ...text,
+      hidden: text.hidden.split(',').filter(Boolean).map(Number),
+      epochs: Number(text.epochs),
+      learning_rate: Number(text.learning_rate),
+    };
     this.#showError('');
     this.#ui.result.hidden = true;
     this.#setState('starting');
@@ -169,7 +182,9 @@ export class TrainPanel {
       val: { loss: [], accuracy: [] },
     };
     this.#runs = [...this.#runs.slice(-(RUNS_KEPT - 1)), this.#current];
-    this.#classes = message.classes;
+    this.#classes = message.classes.map(String);
+    this.#ui.watchBars.setClasses(this.#classes);
+    this.#ui.watchNote.hidden = false;
     this.#ui.live.hidden = false;
     this.#setState('running');
     this.#status(`Training on ${message.examples.train.toLocaleString('en')} MNIST digits `
@@ -211,20 +226,9 @@ export class TrainPanel {
   }
 
   #showWatch({ probabilities, prediction }) {
-    const items = probabilities.map((p, i) => {
-      const item = document.createElement('li');
-      item.className = i === prediction ? 'is-winner' : '';
-      const name = document.createElement('span');
-      name.textContent = this.#classes[i];
-      const bar = document.createElement('span');
-      bar.className = 'train-watch-bar';
-      bar.style.setProperty('--share', String(p));
-      const value = document.createElement('span');
-      value.textContent = formatPercent(p);
-      item.append(name, bar, value);
-      return item;
-    });
-    this.#ui.watch.replaceChildren(...items);
+    const shares = Object.fromEntries(this.#classes.map((name, i) => [name, probabilities[i]]));
+    this.#ui.watchBars.show(shares, this.#classes[prediction]);
+    this.#ui.watchNote.hidden = true;
   }
 
   async #done(message) {
@@ -253,20 +257,7 @@ export class TrainPanel {
     } catch {
       // the switch still works; the page learns the classes from the model's details
     }
-    this.#addModel(summary);
-    const label = document.createElement('label');
-    label.className = 'model-option';
-    const input = document.createElement('input');
-    input.type = 'radio';
-    input.name = 'model';
-    input.value = name;
-    const text = document.createElement('span');
-    text.textContent = this.#modelsTrained === 1 ? 'Your model' : `Your model ${this.#modelsTrained}`;
-    label.append(input, text);
-    this.#ui.modelSwitch.append(label);
-    this.#ui.modelSwitch.classList.remove('is-single');
-    input.checked = true;
-    input.dispatchEvent(new Event('change', { bubbles: true }));
+    this.#addModel(summary, this.#modelsTrained === 1 ? 'Your model' : `Your model ${this.#modelsTrained}`);
   }
 
   #drawCharts() {
@@ -315,4 +306,83 @@ export class TrainPanel {
     this.#ui.error.textContent = text;
     this.#ui.error.hidden = !text;
   }
+}
+
+/** The panel's form, buttons, messages, charts and weight images, built into `root`. */
+function buildPanel(root) {
+  const field = (label, control, ...rest) => h('label', {}, label, control, ...rest);
+  const select = (id, options) => h('select', { id }, ...options.map(([value, text, selected]) =>
+    h('option', selected ? { value, selected: '' } : { value }, text)));
+  const button = (id, text) => h('button', { type: 'button', class: 'button', id, disabled: '' }, text);
+  const ui = {
+    digits: select('train-digits', [['0,1', '0 vs 1', true], ['0-9', 'all ten']]),
+    hidden: h('input', {
+      id: 'train-hidden', value: '25,15', inputmode: 'numeric', spellcheck: 'false',
+      pattern: '\\s*\\d{1,3}(\\s*,\\s*\\d{1,3}){0,3}\\s*',
+      title: '1 to 4 layer sizes of 1 to 256 units, like 25,15',
+      'aria-describedby': 'train-hidden-hint',
+    }),
+    activation: select('train-activation', [['sigmoid', 'sigmoid', true], ['relu', 'relu'], ['tanh', 'tanh']]),
+    epochs: h('input', { id: 'train-epochs', type: 'number', min: 1, max: 50, step: 1, value: 5 }),
+    rate: h('input', { id: 'train-rate', type: 'number', min: 0.0001, max: 1, step: 'any', value: 0.005 }),
+    fast: h('input', { id: 'train-fast', type: 'checkbox' }),
+    start: h('button', { type: 'submit', class: 'button', id: 'train-start' }, 'Start'),
+    pause: button('train-pause', 'Pause'),
+    step: button('train-step', 'Step'),
+    resume: button('train-resume', 'Resume'),
+    stop: button('train-stop', 'Stop'),
+    unavailable: h('p', { class: 'train-unavailable', id: 'train-unavailable', role: 'status', hidden: '' }),
+    status: h('p', { class: 'status', id: 'train-status', role: 'status' }),
+    error: h('p', { class: 'error', id: 'train-error', role: 'alert', hidden: '' }),
+    download: h('a', { class: 'button button-small', id: 'train-download', href: '#' },
+      'Download (.keras + card)'),
+    legend: h('ul', { class: 'chart-legend', id: 'train-legend', 'aria-label': 'Runs on the charts' }),
+    weights: h('canvas', {
+      id: 'train-weights', class: 'train-weights', role: 'img',
+      'aria-label': 'Weights of the first-layer units',
+    }),
+    weightsCaption: h('figcaption', { id: 'train-weights-caption' }),
+    watchNote: h('p', { class: 'caption' }, 'Draw a digit to follow it.'),
+    watchList: h('ol', {
+      class: 'bars', id: 'train-watch',
+      'aria-label': 'Probability of each class under the weights so far',
+    }),
+  };
+  ui.watchBars = new ProbabilityBars(ui.watchList);
+  ui.form = h('form', { class: 'train-form', id: 'train-form', hidden: '' },
+    h('div', { class: 'train-fields' },
+      field('Digits', ui.digits),
+      field('Hidden layers', ui.hidden,
+        h('span', { class: 'field-hint', id: 'train-hidden-hint' }, 'units per layer, e.g. 25,15')),
+      field('Activation', ui.activation),
+      field('Epochs', ui.epochs),
+      field('Learning rate', ui.rate),
+      h('label', { class: 'train-check' }, ui.fast, ' as fast as it can')),
+    h('div', { class: 'toolbar train-buttons' }, ui.start, ui.pause, ui.step, ui.resume, ui.stop));
+  ui.result = h('p', { class: 'train-result', id: 'train-result', hidden: '' },
+    '“Your model” is now in the model switch at the top: draw, and everything on the page uses it. ',
+    ui.download);
+  ui.lossChart = h('canvas', {
+    id: 'train-loss-chart', class: 'chart-canvas', role: 'img',
+    'aria-label': 'Loss of each run by epoch: training solid, validation dashed',
+  });
+  ui.accuracyChart = h('canvas', {
+    id: 'train-accuracy-chart', class: 'chart-canvas', role: 'img',
+    'aria-label': 'Accuracy of each run by epoch: training solid, validation dashed',
+  });
+  ui.live = h('div', { class: 'train-live', id: 'train-live', hidden: '' },
+    h('figure', { class: 'chart' }, ui.lossChart,
+      h('figcaption', {}, 'Loss (training solid, validation dashed)')),
+    h('figure', { class: 'chart' }, ui.accuracyChart,
+      h('figcaption', {}, 'Accuracy (training solid, validation dashed)')),
+    ui.legend,
+    h('figure', { class: 'train-weights-figure' }, ui.weights, ui.weightsCaption),
+    h('div', { class: 'train-watch-box' },
+      h('h3', {}, 'Your drawing, as it learns'), ui.watchNote, ui.watchList));
+  root.append(
+    h('p', { class: 'caption' }, 'Train a network on MNIST on this server, with the same recipe as ',
+      'the shipped models, and watch it learn: the curves, the first layer’s weights forming from ',
+      'noise into strokes, and your drawing’s probabilities changing as it goes.'),
+    ui.unavailable, ui.form, ui.status, ui.error, ui.result, ui.live);
+  return ui;
 }

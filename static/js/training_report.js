@@ -1,9 +1,13 @@
-// "How each shipped model was trained": a model card's per-epoch curves, its confusion matrix
-// on the MNIST test set, and some of the test digits it misreads, from GET /models/{name}/training.
-// Loaded when the section is first opened, one model at a time.
+// "How it was trained": a model card's per-epoch curves, its confusion matrix on the MNIST test
+// set, and some of the test digits it misreads, from GET /models/{name}/training, fetched once
+// per model and only when asked for.
+//
+// API:
+//   const report = new TrainingReport(root)   // builds its charts and tables into `root`
+//   report.show(name)                         // the report of model `name`
 
 import { decodeBytes, drawDigit, lossAndAccuracyCharts } from './charts.js';
-import { byId, h } from './dom.js';
+import { h } from './dom.js';
 import { formatPercent } from './format.js';
 
 const TRAIN_COLOUR = '#4338ca';
@@ -14,32 +18,33 @@ export class TrainingReport {
   #lossChart;
   #accuracyChart;
   #reports = new Map();
+  #shown = null; // the model whose report is wanted
 
-  /** `models`: the shipped models ({name, …}) the page was served with. */
-  constructor(models) {
+  constructor(root) {
+    const chart = (id, label, caption) => h('figure', { class: 'chart' },
+      h('canvas', { id, class: 'chart-canvas', role: 'img', 'aria-label': label }),
+      h('figcaption', {}, caption));
     this.#ui = {
-      section: byId('shipped-report'),
-      choice: byId('report-model'),
-      summary: byId('report-summary'),
-      confusion: byId('report-confusion'),
-      misread: byId('report-misread'),
-      misreadNote: byId('report-misread-note'),
+      summary: h('p', { class: 'caption', id: 'report-summary', 'aria-live': 'polite' }),
+      confusion: h('table', { class: 'confusion', id: 'report-confusion' }),
+      misread: h('div', { class: 'misread', id: 'report-misread' }),
+      misreadNote: h('p', { class: 'caption', id: 'report-misread-note' }),
     };
+    const charts = h('div', { class: 'report-charts' },
+      chart('report-loss-chart', 'Loss by epoch from the model card: training solid, validation dashed',
+        'Loss per epoch (training solid, validation dashed)'),
+      chart('report-accuracy-chart',
+        'Accuracy by epoch from the model card: training solid, validation dashed',
+        'Accuracy per epoch (training solid, validation dashed)'));
+    root.append(this.#ui.summary, charts,
+      h('div', { class: 'report-tables' }, this.#ui.confusion,
+        h('div', {}, this.#ui.misreadNote, this.#ui.misread)));
     [this.#lossChart, this.#accuracyChart] = lossAndAccuracyCharts(
-      byId('report-loss-chart'), byId('report-accuracy-chart'));
-    for (const model of models) {
-      const option = document.createElement('option');
-      option.value = model.name;
-      option.textContent = model.title || model.name;
-      this.#ui.choice.append(option);
-    }
-    this.#ui.choice.addEventListener('change', () => this.#show(this.#ui.choice.value));
-    this.#ui.section.addEventListener('toggle', () => {
-      if (this.#ui.section.open && this.#ui.choice.value) this.#show(this.#ui.choice.value);
-    });
+      charts.querySelector('#report-loss-chart'), charts.querySelector('#report-accuracy-chart'));
   }
 
-  async #show(name) {
+  async show(name) {
+    this.#shown = name;
     if (!this.#reports.has(name)) {
       const request = fetch(`/models/${encodeURIComponent(name)}/training`).then((response) => {
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -48,15 +53,18 @@ export class TrainingReport {
       request.catch(() => this.#reports.delete(name));
       this.#reports.set(name, request);
     }
+    this.#ui.summary.textContent = `Loading how ${name} was trained…`;
     try {
       const report = await this.#reports.get(name);
-      if (this.#ui.choice.value === name) this.#render(report);
+      if (this.#shown === name) this.#render(name, report);
     } catch (error) {
-      this.#ui.summary.textContent = `Could not load how ${name} was trained (${error.message}).`;
+      if (this.#shown === name) {
+        this.#ui.summary.textContent = `Could not load how ${name} was trained (${error.message}).`;
+      }
     }
   }
 
-  #render(report) {
+  #render(name, report) {
     const history = report.history ?? {};
     const curve = (values) => (values ?? []).map((y, i) => [i + 1, y]);
     const epochs = (history.loss ?? []).length;
@@ -67,7 +75,7 @@ export class TrainingReport {
     this.#lossChart.setSeries(series('loss'), { minX: Math.max(1, epochs) });
     this.#accuracyChart.setSeries(series('accuracy'), { minX: Math.max(1, epochs) });
     const test = report.test ?? {};
-    this.#ui.summary.textContent = `${epochs} epochs. On the ${Number(test.count).toLocaleString('en')} `
+    this.#ui.summary.textContent = `${name}: ${epochs} epochs. On the ${Number(test.count).toLocaleString('en')} `
       + `MNIST test digits: ${formatPercent(test.accuracy)} right, ${report.misread_count} wrong.`;
     this.#renderConfusion(report.classes, test.confusion_matrix ?? []);
     this.#renderMisread(report);

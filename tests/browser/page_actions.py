@@ -33,6 +33,7 @@ __all__ = [
     "expect_prediction",
     "open_app",
     "open_app_and_draw",
+    "open_section",
     "settle_in_view",
     "tap",
     "wait_until_answered",
@@ -95,6 +96,19 @@ def open_app(page: Any) -> None:
     page.goto("/")
     # The diagram is built once the model (with weights) has arrived.
     expect(page.locator("#network-diagram g.unit").first).to_be_attached()
+
+
+def open_section(page: Any, name: str, *, touch: bool = False) -> None:
+    """Follow the section's link in the page's navigation (a click, or a tap with `touch`) and
+    wait until the section is shown and has what it shows."""
+    link = page.locator(f'.section-nav a[href="#{name}"]')
+    if touch:
+        tap(link)
+    else:
+        link.click()
+    section = page.locator(f"#section-{name}")
+    expect(section).to_be_visible()
+    expect(section.locator(".section-body > *").first).to_be_attached()
 
 
 def canvas_point(page: Any, point: tuple[float, float]) -> tuple[float, float]:

@@ -227,7 +227,7 @@ def test_clicking_units_explains_them_with_this_networks_shapes(
         .startswith("data:image/png")
     )
     page.mouse.move(0, 0)
-    screenshot_of(page, ".network-card", artifacts / "page-explain-hidden1.png")
+    screenshot_of(page, ".network-view", artifacts / "page-explain-hidden1.png")
 
     second = page.locator('#network-diagram g.unit[data-layer="1"][data-unit="0"]')
     second.click()
@@ -239,7 +239,7 @@ def test_clicking_units_explains_them_with_this_networks_shapes(
     expect(body.locator('[data-field="a"]')).to_have_text(
         format_like_page(answer["layers"][1]["values"][0])
     )
-    screenshot_of(page, ".network-card", artifacts / "page-explain-hidden2.png")
+    screenshot_of(page, ".network-view", artifacts / "page-explain-hidden2.png")
 
     page.locator('#network-diagram g.unit[data-layer="2"][data-unit="0"]').click()
     expect(body).to_contain_text("Output layer")
@@ -510,7 +510,7 @@ def test_touch_drawing_on_a_phone(phone_page: Any, artifacts: Path) -> None:
     tap(page.locator('#network-diagram g.unit[data-layer="0"][data-unit="0"]'))
     expect(page.locator("#explainer-body")).to_contain_text("(1×784)·(784×25) + (1×25)")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
-    screenshot_of(page, ".network-card", artifacts / "phone-explain.png")
+    screenshot_of(page, ".network-view", artifacts / "phone-explain.png")
 
 
 def test_page_runs_under_a_strict_content_security_policy(page: Any) -> None:

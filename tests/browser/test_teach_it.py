@@ -1,4 +1,4 @@
-"""The "Teach it" panel in real Chromium against the real server: draw, choose what it should be,
+"""The "Teach it" section in real Chromium against the real server: draw, choose what it should be,
 see the loss and the diagram redrawn with the backward pass (δ per unit, gradients per line, the
 input gradient beside what the network sees), the backward maths for a unit and a connection,
 one step with its before and after, with the mouse, the keyboard and on a phone, for both
@@ -21,6 +21,7 @@ from page_actions import (
     expect_prediction,
     open_app,
     open_app_and_draw,
+    open_section,
     tap,
 )
 
@@ -51,6 +52,7 @@ def test_choosing_the_wrong_answer_shows_a_large_loss_and_the_backward_diagram(
     page: Any, assert_accessible: Any
 ) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     forward_fills = unit_fills(page)
     expect(page.locator("#input-gradient-figure")).to_be_hidden()
     choose_target(page, "0")
@@ -69,6 +71,7 @@ def test_choosing_the_wrong_answer_shows_a_large_loss_and_the_backward_diagram(
 
 def test_the_right_answer_has_a_small_loss(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     choose_target(page, "1")
     assert shown_loss(page) < 0.7
 
@@ -77,6 +80,7 @@ def test_one_step_shows_the_probabilities_before_and_after_and_the_loss_falling(
     page: Any, assert_accessible: Any
 ) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     choose_target(page, "0")
     page.locator("#teach-rate").fill("0.2")
     page.get_by_role("button", name="Take one step").click()
@@ -92,6 +96,7 @@ def test_one_step_shows_the_probabilities_before_and_after_and_the_loss_falling(
 
 def test_a_learning_rate_out_of_range_is_refused_on_the_page(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     choose_target(page, "0")
     page.locator("#teach-rate").fill("50")
     expect(page.get_by_role("button", name="Take one step")).to_be_disabled()
@@ -100,6 +105,7 @@ def test_a_learning_rate_out_of_range_is_refused_on_the_page(page: Any) -> None:
 
 def test_the_explainer_writes_the_backward_maths_with_real_shapes(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     choose_target(page, "0")
     page.locator('#network-diagram g.unit[data-layer="1"][data-unit="0"]').click()
     page.mouse.move(0, 0)
@@ -117,6 +123,7 @@ def test_the_explainer_writes_the_backward_maths_with_real_shapes(page: Any) -> 
 
 def test_a_connection_shows_its_weight_gradient_and_where_a_step_moves_it(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     choose_target(page, "0")
     page.locator('#network-diagram g.unit[data-layer="2"][data-unit="0"]').click()
     page.mouse.move(0, 0)
@@ -133,6 +140,7 @@ def test_a_connection_shows_its_weight_gradient_and_where_a_step_moves_it(page: 
 
 def test_saturated_units_are_marked_and_say_why_their_delta_is_tiny(page: Any) -> None:
     open_app_and_draw(page, ZERO, "0")
+    open_section(page, "teach")
     choose_target(page, "1")
     saturated = page.locator("#network-diagram g.unit.is-marked")
     expect(saturated).not_to_have_count(0)
@@ -150,6 +158,7 @@ def test_saturated_units_are_marked_and_say_why_their_delta_is_tiny(page: Any) -
 
 def test_back_to_the_forward_pass(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     forward_fills = unit_fills(page)
     choose_target(page, "0")
     page.get_by_role("button", name="Back to the forward pass").click()
@@ -160,6 +169,7 @@ def test_back_to_the_forward_pass(page: Any) -> None:
 
 def test_teach_it_with_the_keyboard_alone(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
+    open_section(page, "teach")
     page.locator('#teach-panel .class-button[data-class="1"]').focus()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
@@ -180,6 +190,7 @@ def test_teach_it_on_a_phone(phone_page: Any, assert_accessible: Any) -> None:
     open_app(page)
     draw_with_touch(page, ONE)
     expect_prediction(page, "1")
+    open_section(page, "teach", touch=True)
     tap(page.locator('#teach-panel .class-button[data-class="0"]'))
     expect_loss(page, "0")
     tap(page.get_by_role("button", name="Take one step"))
@@ -191,6 +202,7 @@ def test_teach_it_on_a_phone(phone_page: Any, assert_accessible: Any) -> None:
 
 def test_teach_it_with_the_ten_digit_model(page: Any) -> None:
     open_app(page)
+    open_section(page, "teach")
     page.locator('#model-switch input[value="digits-0-9"]').check()
     expect(page.locator("#teach-panel .class-button")).to_have_count(10)
     draw_with_mouse(page, ONE)

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from conftest import ARTIFACTS_DIR, PageProblems, checked_page
 from live_server import running_server, server_env
-from page_actions import ONE, expect, expect_prediction, open_app, open_app_and_draw
+from page_actions import (
+    ONE,
+    expect,
+    expect_prediction,
+    open_app,
+    open_app_and_draw,
+    open_section,
+)
 from project_paths import MODEL_STORE, SHARED_DATA
 
 pytestmark = pytest.mark.browser
@@ -42,6 +49,7 @@ def canvas_picture(page: Any, selector: str) -> str:
 
 
 def start_run(page: Any, epochs: int) -> None:
+    open_section(page, "train")
     expect(page.locator("#train-form")).to_be_visible()
     page.select_option("#train-digits", "0,1")
     page.fill("#train-hidden", "25,15")
@@ -85,17 +93,17 @@ def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
     assert any(f"model={your_model.get_attribute('value')}" in url for url in predictions)
     expect(page.locator("#train-watch li.is-winner span").first).to_have_text("1")
 
-    page.locator("#train-card").screenshot(path=str(artifacts / "train-your-own.png"))
-    assert_accessible(page, "the 'Train your own' panel after a run", "#train-card")
+    page.locator("#section-train").screenshot(path=str(artifacts / "train-your-own.png"))
+    assert_accessible(page, "the 'Train your own' section after a run", "#section-train")
 
 
-def test_how_each_shipped_model_was_trained_shows_its_curves_confusion_and_misread_digits(
+def test_how_it_was_trained_shows_the_models_curves_confusion_and_misread_digits(
     train_page: Any, assert_accessible: Any
 ) -> None:
     page = train_page
     open_app(page)
-    page.locator("#shipped-report summary").click()
-    page.select_option("#report-model", "digits-0-9")
+    open_section(page, "how-trained")
+    page.locator('#model-switch input[value="digits-0-9"]').check()
     card = json.loads((MODEL_STORE / "digits-0-9.json").read_text())
     epochs = len(card["history"]["loss"])
     expect(page.locator("#report-summary")).to_contain_text(f"{epochs} epochs")
@@ -105,13 +113,14 @@ def test_how_each_shipped_model_was_trained_shows_its_curves_confusion_and_misre
     assert int(first_right.inner_text()) > 950
     expect(page.locator("#report-misread figure")).to_have_count(24)
     expect(page.locator("#report-misread figcaption").first).to_contain_text("→")
-    assert_accessible(page, "'How each shipped model was trained', ten digits", "#train-card")
+    assert_accessible(page, "'How it was trained', ten digits", "#section-how-trained")
 
 
 def test_without_mnist_the_panel_explains_instead_of_offering_a_button(page: Any) -> None:
     if Path.home().joinpath(".keras", "datasets", "mnist.npz").is_file():
         pytest.skip("Keras's MNIST cache is here, so this server can train")
     open_app(page)  # the shared server: no DIGITS_DATA_DIR
+    open_section(page, "train")
     expect(page.locator("#train-unavailable")).to_contain_text("DIGITS_DATA_DIR")
     expect(page.locator("#train-form")).to_be_hidden()
 
