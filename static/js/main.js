@@ -229,14 +229,10 @@ if (models.length < 2) ui.modelSwitch.classList.add('is-single');
 /** Open what the URL names: on load, and whenever the hash changes (a section link, Back). */
 function followUrl({ focus }) {
   const url = readUrlState();
-  const section = sections.has(url.section) ? url.section : sections.openId ?? SECTIONS[0].id;
+  const section = sections.has(url.section) ? url.section : SECTIONS[0].id;
   const model = modelSummaries.has(url.model) ? url.model : state.model;
   if (model !== state.model) useModel(model);
-  if (section !== sections.openId) {
-    sections.open(section, { focus });
-  } else {
-    sections.update(); // the section's settings may have changed
-  }
+  sections.open(section, { focus }); // brings it up to date if it is open: its settings may differ
   // The hash says what is shown: a section and model it left out, not one it named wrongly.
   if (window.location.hash) writeUrlState({ section, model, settings: url.settings });
 }

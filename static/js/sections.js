@@ -51,7 +51,7 @@ export class Sections {
       const heading = h('h2', { id: `${id}-heading`, class: 'section-heading', tabindex: '-1' }, title);
       const body = h('div', { class: 'section-body' });
       const element = h('section', {
-        class: `card page-section section-${id}`, id: `section-${id}`,
+        class: 'card page-section', id,
         'aria-labelledby': heading.id, hidden: '',
       }, heading, body);
       container.append(element);

@@ -31,6 +31,7 @@ __all__ = [
     "draw_with_touch",
     "expect",
     "expect_prediction",
+    "ink",
     "open_app",
     "open_app_and_draw",
     "open_section",
@@ -82,6 +83,26 @@ def settle_in_view(locator: Any) -> None:
     locator.evaluate(SETTLE_IN_VIEW_JS, COMMITTED_FRAMES)
 
 
+INK_COUNT_JS = """async (selector) => {
+  // After the next frame, so whatever the page has drawn is on the canvas.
+  await new Promise((resolve) => requestAnimationFrame(resolve));
+  const canvas = document.querySelector(selector);
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let ink = 0;
+  let hash = 2166136261;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] < 200 || data[i + 1] < 200 || data[i + 2] < 200) ink += 1;
+    hash = Math.imul(hash ^ data[i] ^ (data[i + 1] << 8) ^ (data[i + 2] << 16), 16777619);
+  }
+  return { ink, hash, width: canvas.width, height: canvas.height };
+}"""
+
+
+def ink(page: Any, selector: str) -> dict[str, int]:
+    """How many of a canvas's pixels are not near white, and a hash of all of them."""
+    return page.evaluate(INK_COUNT_JS, selector)
+
+
 def tap(locator: Any) -> None:
     """A finger's tap on `locator`, sent only once the screen shows it where the page has it.
 
@@ -106,7 +127,7 @@ def open_section(page: Any, name: str, *, touch: bool = False) -> None:
         tap(link)
     else:
         link.click()
-    section = page.locator(f"#section-{name}")
+    section = page.locator(f"#{name}")
     expect(section).to_be_visible()
     expect(section.locator(".section-body > *").first).to_be_attached()
 

@@ -28,6 +28,7 @@ from page_actions import (
     draw_with_touch,
     expect,
     expect_prediction,
+    ink,
     open_app,
     open_app_and_draw,
     tap,
@@ -43,20 +44,6 @@ pytestmark = pytest.mark.browser
 PREDICT_URL = re.compile(r"/predict(\?|$)")
 # Long enough that an answer is still on its way when the next step happens, even on a busy CI.
 SLOW_NETWORK_MS = 600
-
-INK_COUNT_JS = """async (selector) => {
-  // After the next frame, so whatever the page has drawn is on the canvas.
-  await new Promise((resolve) => requestAnimationFrame(resolve));
-  const canvas = document.querySelector(selector);
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let ink = 0;
-  let hash = 2166136261;
-  for (let i = 0; i < data.length; i += 4) {
-    if (data[i] < 200 || data[i + 1] < 200 || data[i + 2] < 200) ink += 1;
-    hash = Math.imul(hash ^ data[i] ^ (data[i + 1] << 8) ^ (data[i + 2] << 16), 16777619);
-  }
-  return { ink, hash, width: canvas.width, height: canvas.height };
-}"""
 
 UNIT_FILLS_JS = """() => [...document.querySelectorAll('#network-diagram g.unit')].map(
   (unit) => unit.querySelector('.unit-circle').getAttribute('fill'))"""
@@ -77,10 +64,6 @@ def screenshot_of(page: Any, selector: str, path: Path) -> None:
     page.screenshot(
         path=path, full_page=True, clip={**clip, "width": box["width"], "height": box["height"]}
     )
-
-
-def ink(page: Any, selector: str) -> dict[str, int]:
-    return page.evaluate(INK_COUNT_JS, selector)
 
 
 def unit_fills(page: Any) -> list[str]:

@@ -1,6 +1,7 @@
 """'Train your own' in real Chromium against a real server that has MNIST (DIGITS_DATA_DIR):
 a run of the seed's 25/15 network on 0/1 started from the page, its curves and weight images
-updating, and then 'Your model' reading a drawn 1. Skips without MNIST in ../shared/data."""
+updating, and then 'Your model' reading a drawn 1; the run's settings in the page's URL; how each
+model was trained. Skips without MNIST in ../shared/data."""
 
 from __future__ import annotations
 
@@ -93,8 +94,8 @@ def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
     assert any(f"model={your_model.get_attribute('value')}" in url for url in predictions)
     expect(page.locator("#train-watch li.is-winner span").first).to_have_text("1")
 
-    page.locator("#section-train").screenshot(path=str(artifacts / "train-your-own.png"))
-    assert_accessible(page, "the 'Train your own' section after a run", "#section-train")
+    page.locator("#train").screenshot(path=str(artifacts / "train-your-own.png"))
+    assert_accessible(page, "the 'Train your own' section after a run", "#train")
 
 
 def test_how_it_was_trained_shows_the_models_curves_confusion_and_misread_digits(
@@ -113,7 +114,7 @@ def test_how_it_was_trained_shows_the_models_curves_confusion_and_misread_digits
     assert int(first_right.inner_text()) > 950
     expect(page.locator("#report-misread figure")).to_have_count(24)
     expect(page.locator("#report-misread figcaption").first).to_contain_text("→")
-    assert_accessible(page, "'How it was trained', ten digits", "#section-how-trained")
+    assert_accessible(page, "'How it was trained', ten digits", "#how-trained")
 
 
 def test_without_mnist_the_panel_explains_instead_of_offering_a_button(page: Any) -> None:
@@ -146,3 +147,41 @@ def test_pause_step_resume_and_stop_work_like_a_player(train_page: Any) -> None:
     page.click("#train-stop")
     expect(status).to_contain_text("You stopped it early", timeout=RUN_TIMEOUT_MS)
     expect(page.locator("#train-start")).to_be_enabled()
+
+
+def test_the_runs_settings_live_in_the_url(train_page: Any) -> None:
+    page = train_page
+    page.goto(
+        "/#train?digits=0-9&hidden=64,32&activation=relu&epochs=3&learning_rate=0.01&pace=fast"
+    )
+    expect(page.locator("#train-form")).to_be_visible()
+    expect(page.locator("#train-digits")).to_have_value("0-9")
+    expect(page.locator("#train-hidden")).to_have_value("64,32")
+    expect(page.locator("#train-activation")).to_have_value("relu")
+    expect(page.locator("#train-epochs")).to_have_value("3")
+    expect(page.locator("#train-rate")).to_have_value("0.01")
+    expect(page.locator("#train-fast")).to_be_checked()
+
+    # What the form itself would refuse keeps the value it had.
+    page.goto("/#train?hidden=1,2,3,4,5&activation=softplus&epochs=999&learning_rate=-1&pace=x")
+    expect(page.locator("#train-form")).to_be_visible()
+    expect(page.locator("#train-hidden")).to_have_value("64,32")
+    expect(page.locator("#train-activation")).to_have_value("relu")
+    expect(page.locator("#train-epochs")).to_have_value("3")
+    expect(page.locator("#train-rate")).to_have_value("0.01")
+    expect(page.locator("#train-fast")).to_be_checked()
+
+    # A change is written to the URL, and a reload starts from it.
+    page.select_option("#train-activation", "tanh")
+    page.fill("#train-epochs", "7")
+    page.locator("#train-epochs").press("Tab")
+    expect(page).to_have_url(
+        re.compile(
+            r"#train\?model=digits-0-1&digits=0-9&hidden=64,32"
+            r"&activation=tanh&epochs=7&learning_rate=0\.01&pace=fast$"
+        )
+    )
+    page.reload()
+    expect(page.locator("#train-form")).to_be_visible()
+    expect(page.locator("#train-activation")).to_have_value("tanh")
+    expect(page.locator("#train-epochs")).to_have_value("7")
