@@ -10,10 +10,6 @@
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
-# The name and version deploy/kubernetes/deployment.yaml runs (tests/deploy checks they agree).
-LABEL org.opencontainers.image.title="digit-lens" \
-      org.opencontainers.image.version="0.1.0"
-
 # The app lives in its own virtual environment: the same on the official image and on Debian's
 # python3 (whose system pip refuses to install packages, PEP 668).
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -40,6 +36,10 @@ RUN --mount=type=secret,id=ca-bundle \
     && touch README.md core/__init__.py app/__init__.py training/__init__.py \
     && pip install -e .
 
+# A numeric user, so that Kubernetes' runAsNonRoot can check it is not root.
+RUN groupadd --gid 10001 digits \
+    && useradd --create-home --uid 10001 --gid 10001 digits
+
 # Owned by root and not writable by the app's user: the code, the page and the models.
 COPY core ./core
 COPY app ./app
@@ -48,9 +48,6 @@ COPY static ./static
 COPY templates ./templates
 COPY model_store ./model_store
 
-# A numeric user, so that Kubernetes' runAsNonRoot can check it is not root.
-RUN groupadd --gid 10001 digits \
-    && useradd --create-home --uid 10001 --gid 10001 digits
 USER 10001:10001
 
 # Settings come from the environment (see app/settings.py and the README).
@@ -62,6 +59,12 @@ EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('DIGITS_PORT', '8000')}/healthz\", timeout=4)"]
+
+# Labels last: changing them rebuilds no layer above.
+# The name and version deploy/kubernetes/deployment.yaml runs (tests/deploy checks they agree).
+LABEL org.opencontainers.image.title="digit-lens" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.description="Draw a digit and watch a small MNIST network think"
 
 # The same serve command as `make run` and the tests: uvicorn serving app.main:app.
 CMD ["digits-serve"]

@@ -1,12 +1,13 @@
 # Two commands on a fresh machine: `make run` serves the app, `make test` runs every test.
 # `make test-fast` skips the slow tests (load, fuzzing, start-up, schemathesis) and the browser.
+# `make image` builds the container image with buildah; `make image-test` builds it and tests it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint bench train clean
+.PHONY: run test test-fast image image-test lint bench train clean
 
 # The stamps make re-installs happen only when pyproject.toml changes.
 $(VENV)/.installed-app: pyproject.toml
@@ -28,11 +29,19 @@ run: $(VENV)/.installed-app
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not image"
 
 test-fast: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow and not browser"
+	$(BIN)/pytest -m "not slow and not browser and not image"
+
+# The image tests: the built image serving in a container, and the Kubernetes manifests checked
+# against what `buildah inspect` says the image has (docs/deployment.md).
+image:
+	deploy/container/build.sh
+
+image-test: $(VENV)/.installed-test image
+	$(BIN)/pytest -m image
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

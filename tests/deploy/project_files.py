@@ -39,6 +39,21 @@ def only(kind: str) -> dict[str, Any]:
     return found[0]
 
 
+def pod_spec() -> dict[str, Any]:
+    return only("Deployment")["spec"]["template"]["spec"]
+
+
+def container() -> dict[str, Any]:
+    """The Deployment's one container."""
+    containers = pod_spec()["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def container_env() -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container().get("env", [])}
+
+
 @dataclass(frozen=True)
 class Instruction:
     keyword: str

@@ -4,15 +4,17 @@ settings. Change one without the others and one of these fails."""
 from __future__ import annotations
 
 import fnmatch
-from typing import Any
 
 import pytest
 from project_files import (
     DOCKERIGNORE,
+    container,
+    container_env,
     dockerfile_cmd,
     dockerfile_key_values,
     dockerfile_values,
     only,
+    pod_spec,
     pyproject,
 )
 from pydantic import ValidationError
@@ -22,20 +24,6 @@ from app.metrics import router as metrics_router
 from app.settings import Settings
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
-
-
-def pod_spec() -> dict[str, Any]:
-    return only("Deployment")["spec"]["template"]["spec"]
-
-
-def container() -> dict[str, Any]:
-    containers = pod_spec()["containers"]
-    assert len(containers) == 1
-    return containers[0]
-
-
-def container_env() -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container().get("env", [])}
 
 
 def named_port(name_or_number: str | int) -> int:
