@@ -31,38 +31,44 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 recipe_id=$(printf '%s %s' "$suite" "$packages" | sha256sum | cut -c1-12)
 base=${BASE_IMAGE:-localhost/digit-lens-base:$suite-$recipe_id}
 
+# A failed base leaves nothing behind: neither the debootstrap folder nor buildah's container.
+base_work=
+base_container=
+cleanup_base() {
+    [ -z "$base_container" ] || buildah rm "$base_container" >/dev/null 2>&1 || true
+    [ -z "$base_work" ] || rm -rf "$base_work"
+}
+trap cleanup_base EXIT
+
 make_base() {
     command -v debootstrap >/dev/null || missing debootstrap
     [ "$(id -u)" = 0 ] || fail "debootstrap needs root to make the base image: run this as root"
-    local work started container
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    started=$SECONDS
+    local started=$SECONDS
+    base_work=$(mktemp -d)
     say "making the base image $base: debootstrap $suite with $packages (a few minutes, once)"
-    if ! debootstrap --variant=minbase --include="$packages" "$suite" "$work/root" "$mirror" \
-        >"$work/debootstrap.log" 2>&1; then
-        tail -n 20 "$work/debootstrap.log" >&2
+    if ! debootstrap --variant=minbase --include="$packages" "$suite" "$base_work/root" "$mirror" \
+        >"$base_work/debootstrap.log" 2>&1; then
+        tail -n 20 "$base_work/debootstrap.log" >&2
         fail "debootstrap failed (above: the end of its log); is $mirror reachable?"
     fi
     # What an image never needs: downloaded packages, package lists, manuals, translations, logs
     # (the licences in /usr/share/doc/*/copyright stay).
     (
-        cd "$work/root"
+        cd "$base_work/root"
         rm -rf var/cache/apt/* var/lib/apt/lists/* usr/share/man/* usr/share/locale/* var/log/*
         find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
     )
-    container=$(buildah from scratch)
-    buildah copy --quiet "$container" "$work/root" / >/dev/null
+    base_container=$(buildah from scratch)
+    buildah copy --quiet "$base_container" "$base_work/root" / >/dev/null
     buildah config \
         --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         --env LANG=C.UTF-8 \
         --cmd python3 \
         --label "org.opencontainers.image.title=digit-lens-base" \
         --label "org.opencontainers.image.description=debootstrap --variant=minbase --include=$packages $suite" \
-        "$container"
-    buildah commit --quiet --rm "$container" "$base" >/dev/null
-    rm -rf "$work"
-    trap - EXIT
+        "$base_container"
+    buildah commit --quiet --rm "$base_container" "$base" >/dev/null
+    base_container=
     say "made $base in $((SECONDS - started)) s"
 }
 
