@@ -17,13 +17,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from live_server import RunningServer, running_server, server_env
+from project_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
     "version"
 ]

@@ -18,7 +18,7 @@ from live_server import RunningServer
 
 from app.main import create_app
 from app.settings import Settings
-from benchmarks.canvas_drawings import canvas_data_urls
+from drawings.canvas import canvas_data_urls
 
 pytestmark = pytest.mark.image
 
