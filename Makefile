@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast image image-test lint bench train clean
+.PHONY: run test test-fast image image-test lint bench train lock clean
 
 # The stamps make re-installs happen only when pyproject.toml changes.
 $(VENV)/.installed-app: pyproject.toml
@@ -56,6 +56,13 @@ bench: $(VENV)/.installed-test
 DATA ?= ../shared/data
 train: $(VENV)/.installed-app
 	$(BIN)/python -m training.train --data $(DATA)
+
+# The image's dependencies, pinned with their sha256 (requirements.lock, which the Dockerfile
+# installs from) for Linux x86_64 and Python 3.11: run after changing pyproject.toml's.
+lock: $(VENV)/.installed-app
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --quiet pyproject.toml --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tests/artifacts
