@@ -50,12 +50,13 @@ def mnist_location(data_dir: Path | None) -> Path | None:
 
 
 def missing_data_help(data_dir: Path | None) -> str:
-    where = f"DIGITS_DATA_DIR={data_dir} does not exist" if data_dir else "no MNIST here"
+    """Why the page cannot train here, for any visitor: the setting to change, no server path."""
+    where = "DIGITS_DATA_DIR names no folder that exists" if data_dir else "no MNIST here"
     return (
-        f"training needs MNIST and this server has none ({where}): set DIGITS_DATA_DIR to a "
-        f"folder of the four MNIST IDX files or mnist.npz and restart it (`make run` does when "
-        f"../shared/data holds them), or run keras.datasets.mnist.load_data() once to fill "
-        f"Keras's cache ({keras_cache_file()})"
+        f"training needs MNIST and this server has none ({where}): its operator can set "
+        f"DIGITS_DATA_DIR to a folder of the four MNIST IDX files or mnist.npz and restart it "
+        f"(`make run` does when ../shared/data holds them), or fill Keras's cache once with "
+        f"keras.datasets.mnist.load_data()"
     )
 
 
@@ -83,8 +84,9 @@ def run_job(
     control: RunControl,
     emit: Emit,
     progress_wanted: Callable[[], bool] = lambda: True,
-) -> TrainedRun:
-    """Train as `request` says, sending started/progress/epoch messages; the model at the end."""
+) -> TrainedRun | None:
+    """Train as `request` says, sending started/progress/epoch messages; the model at the end
+    (None when the client left or erred: nobody would take it, so it is not evaluated)."""
     settings = request.recipe_settings()
     mnist = load_training_mnist(data_path)
     splits = recipe.select_digits(
@@ -105,6 +107,8 @@ def run_job(
     callback = live_callback(request, control, emit, len(splits.y_train), progress_wanted)
     fitted = recipe.fit(model, settings, recipe.training_epochs(settings, splits),
                         splits.validation, callbacks=[callback])
+    if control.abandoned:
+        return None
     metrics = recipe.evaluate_splits(model, splits, settings.classes)
     card = model_card(model_name, request, mnist, splits, model, fitted, metrics, control)
     with tempfile.TemporaryDirectory(prefix="digits-train-") as folder:

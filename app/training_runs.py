@@ -10,6 +10,7 @@ them to the training thread (app/training_job.py).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -20,24 +21,78 @@ import numpy as np
 
 from core import run_settings
 from core.recipe import RecipeSettings
+from core.run_settings import shown
 
 MAX_EPOCHS = 50
 MAX_HIDDEN_LAYERS = 4
 MAX_UNITS = 256
+# A batch's activations and gradients are held at once: 1,024 examples keep a run's memory
+# small whatever the network (the command line allows more).
+MAX_BATCH_SIZE = 1024
 MAX_SNAPSHOT_EVERY = 10_000
 PACES = ("watch", "fast")
 # pace "watch": at most this many snapshots a second, so that a person can follow them.
 WATCH_SNAPSHOTS_PER_S = 5
+# The app's own cap on a client message, whatever the server's (uvicorn takes 16 MiB unless told
+# otherwise; `digits-serve` tells it this): a watched drawing, 28×28 numbers, is ~10 KiB.
 MAX_MESSAGE_BYTES = 64 * 1024
+# Integers of more digits than this are no setting's: they are never converted (int() of a long
+# text takes time, and Python refuses past 4,300 digits).
+MAX_INTEGER_DIGITS = 18
 CONTROL_TYPES = ("watch", "pause", "resume", "step", "stop")
 RUN_FIELDS = (
     "digits", "hidden", "activation", "epochs", "batch_size", "learning_rate",
     "snapshot_every", "pace",
 )
+CLOSE_POLICY, CLOSE_TOO_BIG = 1008, 1009
 
 
 class BadMessage(ValueError):
-    """A client message that cannot be acted on; the text says what to send instead."""
+    """A client message that cannot be acted on; the text says what to send instead. The socket
+    sends it as an `error` and closes with `code`, unless the message was only `fatal=False`
+    (a watched drawing that is not one: the run goes on)."""
+
+    code = CLOSE_POLICY
+    fatal = True
+
+
+class MessageTooBig(BadMessage):
+    code = CLOSE_TOO_BIG
+
+
+class BadWatch(BadMessage):
+    fatal = False
+
+
+class HugeNumber:
+    """A JSON integer too long to be any setting, kept as its length: no check takes it."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<a number of {self.digits:,} digits>"
+
+
+def _integer(text: str) -> int | HugeNumber:
+    return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else HugeNumber(len(text))
+
+
+def parse_message(text: str | None) -> Any:
+    """A client's message (None: a binary one) as JSON, its size checked first."""
+    if text is None:
+        raise BadMessage("send JSON text messages, not binary ones")
+    if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
+        raise MessageTooBig(
+            f"a message may be at most {MAX_MESSAGE_BYTES // 1024} KiB; a watched drawing is "
+            f"28×28 numbers"
+        )
+    try:
+        return json.loads(text, parse_int=_integer)
+    except ValueError as error:
+        raise BadMessage(f"a message must be JSON ({shown(str(error), 80)})") from None
+    except RecursionError:  # 64 KiB of "[" is valid-looking JSON nested too deep to read
+        raise BadMessage("a message must be JSON nested at most a few levels deep") from None
 
 
 @dataclass(frozen=True)
@@ -73,7 +128,7 @@ class RunRequest:
 def _whole_number(fields: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int:
     value = fields.get(name, default)
     if type(value) is not int or not lo <= value <= hi:
-        raise BadMessage(f"{name} {value!r}: give a whole number from {lo} to {hi}")
+        raise BadMessage(f"{name} {shown(value)}: give a whole number from {lo} to {hi}")
     return value
 
 
@@ -84,19 +139,24 @@ def parse_run_request(message: Any) -> RunRequest:
     fields = dict(message)
     kind = fields.pop("type", "start")
     if kind != "start":
+        there_is_no = f"there is no run to {kind} yet" if kind in CONTROL_TYPES else "no such type"
         raise BadMessage(
-            f"the first message chooses the run (type 'start' or none), not {kind!r}: "
-            f"there is no run to {kind} yet"
+            f"the first message chooses the run (type 'start' or none), not {shown(kind)}: "
+            f"{there_is_no}"
         )
     unknown = sorted(set(fields) - set(RUN_FIELDS))
     if unknown:
+        names = ", ".join(shown(name, 30) for name in unknown[:3])
+        more = f" and {len(unknown) - 3:,} more" if len(unknown) > 3 else ""
         raise BadMessage(
-            f"unknown field(s) {', '.join(unknown)}; a run takes {', '.join(RUN_FIELDS)}"
+            f"unknown field(s) {names}{more}; a run takes {', '.join(RUN_FIELDS)}"
         )
     defaults = RunRequest()
     pace = fields.get("pace", defaults.pace)
-    if pace not in PACES:
-        raise BadMessage(f"pace {pace!r}: choose 'watch' (snapshots a person can follow) or 'fast'")
+    if not isinstance(pace, str) or pace not in PACES:
+        raise BadMessage(
+            f"pace {shown(pace)}: choose 'watch' (snapshots a person can follow) or 'fast'"
+        )
     try:
         # Checked as the training script checks its flags (core/run_settings.py), with the
         # socket's tighter caps on epochs and on the network's size.
@@ -114,7 +174,7 @@ def parse_run_request(message: Any) -> RunRequest:
                 fields.get("epochs", defaults.epochs), max_epochs=MAX_EPOCHS
             ),
             batch_size=run_settings.check_batch_size(
-                fields.get("batch_size", defaults.batch_size)
+                fields.get("batch_size", defaults.batch_size), max_batch_size=MAX_BATCH_SIZE
             ),
             learning_rate=run_settings.check_learning_rate(
                 fields.get("learning_rate", defaults.learning_rate)
@@ -130,33 +190,37 @@ def parse_run_request(message: Any) -> RunRequest:
 
 def parse_control(message: Any) -> tuple[str, np.ndarray | None]:
     """A message during a run → (type, the watched drawing as 784 floats for 'watch')."""
-    if not isinstance(message, dict) or message.get("type") not in CONTROL_TYPES:
-        kind = message.get("type") if isinstance(message, dict) else None
+    kind = message.get("type") if isinstance(message, dict) else None
+    if not isinstance(kind, str) or kind not in CONTROL_TYPES:
         settings_again = kind == "start" or (
             isinstance(message, dict) and kind is None and set(message) & set(RUN_FIELDS)
         )
         raise BadMessage(
             f"during a run, send a JSON object whose type is one of {', '.join(CONTROL_TYPES)}"
             + ("; the run's settings can only be chosen once" if settings_again else "")
-            + (f" (got type {kind!r})" if kind is not None else "")
+            + (f" (got type {shown(kind)})" if kind is not None else "")
         )
-    kind = message["type"]
     if kind != "watch":
         return kind, None
-    pixels = message.get("pixels")
+    return kind, watched_pixels(message.get("pixels"))
+
+
+def watched_pixels(pixels: Any) -> np.ndarray:
+    """A watched drawing: 28 rows of 28 JSON numbers in [0, 1] → 784 float32s. Anything else is
+    a BadWatch (the run goes on, watching what it watched before)."""
     if not (
         isinstance(pixels, list)
         and len(pixels) == 28
         and all(isinstance(row, list) and len(row) == 28 for row in pixels)
     ):
-        raise BadMessage("watch: 'pixels' must be 28 rows of 28 numbers in [0, 1] (MNIST form)")
-    try:
-        image = np.asarray(pixels, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise BadMessage("watch: 'pixels' must hold only numbers in [0, 1]") from None
+        raise BadWatch("watch: 'pixels' must be 28 rows of 28 numbers in [0, 1] (MNIST form)")
+    # Only JSON numbers: NumPy would also read "0.5" or true, and a huge integer overflows it.
+    if not all(type(value) is int or type(value) is float for row in pixels for value in row):
+        raise BadWatch("watch: 'pixels' must hold only numbers in [0, 1], not text or true/false")
+    image = np.asarray(pixels, dtype=np.float64)
     if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
-        raise BadMessage("watch: 'pixels' must hold only numbers in [0, 1]")
-    return kind, image.reshape(784).astype(np.float32)
+        raise BadWatch("watch: 'pixels' must hold only numbers in [0, 1] (no NaN or Infinity)")
+    return image.reshape(784).astype(np.float32)
 
 
 class RunControl:
@@ -169,7 +233,8 @@ class RunControl:
     def __init__(self, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.deadline = deadline
         self.clock = clock
-        self.stop_reason: str | None = None  # "client", "disconnected", "time_limit"
+        # "client", "time_limit"; "disconnected" or "error" (the client's side ended)
+        self.stop_reason: str | None = None
         self.watched: np.ndarray | None = None
         self._paused = False
         self._steps_left = 0  # batches a "step" lets through while paused
@@ -178,6 +243,11 @@ class RunControl:
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def abandoned(self) -> bool:
+        """The client has gone or erred: nobody is there to take the model."""
+        return self.stop_reason in ("disconnected", "error")
 
     def pause(self) -> None:
         with self._changed:

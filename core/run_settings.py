@@ -7,11 +7,16 @@ learning rate; both check them here. Each caller names the setting as its user w
 limits where they differ (the socket's are tighter: a visitor spends the server's CPU). Every
 problem raises `SettingsError`, whose message says what to fix; the command line prints it as
 its one `error:` line, the socket sends it as its `error` message.
+
+Every value is checked for its size before any work is done on it: a range is checked before it
+is expanded, a text's length before it is split, and an error quotes at most a few dozen
+characters of what it was given.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from core.recipe import HIDDEN_ACTIVATIONS
@@ -20,34 +25,54 @@ MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 65536
 MAX_UNITS = 4096
 MAX_LEARNING_RATE = 10.0
+# '0,1,2,3,4,5,6,7,8,9' with spaces is the longest sensible digits text; hidden sizes as text
+# ('512,256') are as short. Longer texts are refused before they are split.
+MAX_TEXT_CHARS = 64
+MAX_LIST_ITEMS = 64
+# One part of a digits text: a digit, or a range of two, in ASCII (str.isdigit would also take
+# '²' or '٣', which int() refuses or reads as another number).
+DIGITS_PART = re.compile(r"\s*([0-9])\s*(?:-\s*([0-9])\s*)?")
+DIGITS_HINT = "use digits 0-9 like '0,1', '0-9' or '0-4,7'"
 
 
 class SettingsError(ValueError):
     """A nonsense hyper-parameter or argument; the message says what to fix."""
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """`value` as an error message quotes it: its repr, cut to `limit` characters."""
+    if isinstance(value, list | dict) and len(value) > limit:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}…{text[-3:]}"
+
+
 def parse_digits(value: Any, label: str = "digits") -> tuple[int, ...]:
     """'0,1', '0-9', '0-4,7' (or a list of digits) → sorted unique digits."""
-    if isinstance(value, list) and all(type(d) is int for d in value):
+    if isinstance(value, list):
+        if len(value) > MAX_LIST_ITEMS or not all(type(d) is int for d in value):
+            raise SettingsError(f"{label} {shown(value)}: give a list of digits 0-9, like [0, 1]")
+        if not all(0 <= d <= 9 for d in value):
+            raise SettingsError(f"{label} {shown(value)}: MNIST holds only the digits 0-9")
         digits = set(value)
     elif isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            raise SettingsError(f"{label}: {len(value):,} characters; {DIGITS_HINT}")
         digits = set()
         for part in value.split(","):
-            bounds = [b.strip() for b in part.strip().split("-")]
-            if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
-                raise SettingsError(
-                    f"{label} {value!r}: use digits 0-9 like '0,1', '0-9' or '0-4,7'"
-                )
-            lo, hi = int(bounds[0]), int(bounds[-1])
+            match = DIGITS_PART.fullmatch(part)
+            if match is None:
+                raise SettingsError(f"{label} {shown(value)}: {DIGITS_HINT}")
+            lo, hi = int(match[1]), int(match[2] or match[1])
             if lo > hi:
-                raise SettingsError(f"{label} {value!r}: the range {part.strip()} runs backwards")
+                raise SettingsError(
+                    f"{label} {shown(value)}: the range {part.strip()} runs backwards"
+                )
             digits.update(range(lo, hi + 1))
     else:
         raise SettingsError(f"{label}: give a text like '0,1' or '0-9', or a list of digits")
-    if not all(0 <= d <= 9 for d in digits):
-        raise SettingsError(f"{label} {value!r}: MNIST holds only the digits 0-9")
     if len(digits) < 2:
-        raise SettingsError(f"{label} {value!r}: a classifier needs at least two digits")
+        raise SettingsError(f"{label} {shown(value)}: a classifier needs at least two digits")
     return tuple(sorted(digits))
 
 
@@ -68,39 +93,42 @@ def parse_hidden(
     """'25,15' (or a list of whole numbers) → the hidden layer sizes, within the limits."""
     sizes = value
     if isinstance(value, str):
-        try:
-            sizes = [int(part) for part in value.split(",")]
-        except ValueError:
+        parts = value.split(",") if len(value) <= MAX_TEXT_CHARS else []
+        if not parts or not all(re.fullmatch(r"\s*[0-9]{1,9}\s*", part) for part in parts):
             raise SettingsError(
-                f"{label} {value!r}: give the hidden layer sizes as whole numbers, like 25,15"
-            ) from None
+                f"{label} {shown(value)}: give the hidden layer sizes as whole numbers, like 25,15"
+            )
+        sizes = [int(part) for part in parts]
     if not isinstance(sizes, list) or not all(type(size) is int for size in sizes):
         raise SettingsError(f"{label}: give the hidden layer sizes as a list of whole numbers")
-    if max_layers is not None and not 1 <= len(sizes) <= max_layers:
-        raise SettingsError(f"{label}: give 1 to {max_layers} hidden layers")
-    if not sizes:
-        raise SettingsError(f"{label}: give at least one hidden layer")
+    most = max_layers if max_layers is not None else MAX_LIST_ITEMS
+    if not 1 <= len(sizes) <= most:
+        raise SettingsError(f"{label}: give 1 to {most} hidden layers")
     if any(not 1 <= size <= max_units for size in sizes):
-        raise SettingsError(f"{label} {value!r}: each layer needs 1 to {max_units} units")
+        raise SettingsError(f"{label} {shown(value)}: each layer needs 1 to {max_units} units")
     return tuple(sizes)
 
 
 def check_activation(value: Any, label: str = "activation") -> str:
-    if value not in HIDDEN_ACTIVATIONS:
-        raise SettingsError(f"{label} {value!r}: choose one of {', '.join(HIDDEN_ACTIVATIONS)}")
+    if not isinstance(value, str) or value not in HIDDEN_ACTIVATIONS:
+        raise SettingsError(
+            f"{label} {shown(value)}: choose one of {', '.join(HIDDEN_ACTIVATIONS)}"
+        )
     return value
 
 
 def check_epochs(value: Any, label: str = "epochs", max_epochs: int = MAX_EPOCHS) -> int:
     if type(value) is not int or not 1 <= value <= max_epochs:
-        raise SettingsError(f"{label} {value!r}: give 1 to {max_epochs} epochs")
+        raise SettingsError(f"{label} {shown(value)}: give 1 to {max_epochs} epochs")
     return value
 
 
-def check_batch_size(value: Any, label: str = "batch_size") -> int:
-    if type(value) is not int or not 1 <= value <= MAX_BATCH_SIZE:
+def check_batch_size(
+    value: Any, label: str = "batch_size", max_batch_size: int = MAX_BATCH_SIZE
+) -> int:
+    if type(value) is not int or not 1 <= value <= max_batch_size:
         raise SettingsError(
-            f"{label} {value!r}: give 1 to {MAX_BATCH_SIZE} examples per batch"
+            f"{label} {shown(value)}: give 1 to {max_batch_size} examples per batch"
         )
     return value
 
@@ -112,5 +140,7 @@ def check_learning_rate(value: Any, label: str = "learning_rate") -> float:
         or not isinstance(value, int | float)
         or not (math.isfinite(value) and 0 < value <= MAX_LEARNING_RATE)
     ):
-        raise SettingsError(f"{label} {value!r}: give a number in (0, {MAX_LEARNING_RATE:g}]")
+        raise SettingsError(
+            f"{label} {shown(value)}: give a number in (0, {MAX_LEARNING_RATE:g}]"
+        )
     return float(value)

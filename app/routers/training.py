@@ -4,6 +4,12 @@ The protocol is in docs/api.md ("WebSocket /train"). A run trains on a thread of
 (app/training_job.py), never on the event loop, so /predict keeps answering; at most
 DIGITS_MAX_TRAINING_JOBS run at once, each for at most DIGITS_MAX_TRAINING_S. The model it
 trains joins the temporary models (app/temporary_models.py) and can be downloaded.
+
+A stranger can open this socket, so what one costs is bounded: with training off, or with
+MAX_WAITING_SOCKETS already open and silent, the handshake itself is refused; a socket that
+sends no settings within FIRST_MESSAGE_TIMEOUT_S is closed; every message is checked for size
+before it is read (app/training_runs.py); and a client that reads slowly or not at all holds at
+most the latest snapshot (`Outbox`), not a growing queue.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ import json
 import logging
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.metrics import TRAINING_RUNS_IN_PROGRESS
@@ -28,11 +36,12 @@ from app.settings import Settings
 from app.temporary_models import TemporaryModels
 from app.training_job import TrainedRun, missing_data_help, mnist_location, run_job
 from app.training_runs import (
-    MAX_MESSAGE_BYTES,
+    CLOSE_POLICY,
     BadMessage,
     RunControl,
     RunRequest,
     parse_control,
+    parse_message,
     parse_run_request,
 )
 from core.mnist_data import DataError
@@ -41,17 +50,21 @@ from core.run_settings import digits_label
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["training"])
 
-FIRST_MESSAGE_TIMEOUT_S = 60
-# Unsent progress messages allowed before snapshots are skipped: a slow client gets the latest
-# picture, not a growing queue.
-MAX_UNSENT_PROGRESS = 4
-CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_INTERNAL, CLOSE_TRY_LATER = (
-    1000, 1008, 1009, 1011, 1013,
+# The page sends its settings as soon as the socket opens.
+FIRST_MESSAGE_TIMEOUT_S = 10
+# Sockets accepted in this worker that have not sent their settings yet; more are refused at
+# the handshake (each may hold a message of up to the server's frame limit while it is read).
+MAX_WAITING_SOCKETS = 8
+CLOSE_NORMAL, CLOSE_INTERNAL, CLOSE_TRY_LATER = 1000, 1011, 1013
+TRAINING_OFF = "training is turned off on this server (DIGITS_ALLOW_TRAINING)"
+TRAINING_FAILED = "training failed (an internal error, now in the server's log); try again"
+DATA_UNREADABLE = (
+    "this server's MNIST cannot be read (the server's log says why); tell its operator"
 )
 
 
 class Refusal(Exception):
-    """Ends the socket with an `error` message and a close code."""
+    """The server will not go on (busy, no data, no settings in time): an `error`, a close."""
 
     def __init__(self, detail: str, code: int = CLOSE_POLICY) -> None:
         super().__init__(detail)
@@ -60,10 +73,12 @@ class Refusal(Exception):
 
 @dataclass
 class RunSlots:
-    """Runs going on in this worker; one event loop changes it, so no lock is needed."""
+    """Runs going on in this worker, and sockets waiting to send their settings; one event
+    loop changes it, so no lock is needed."""
 
     limit: int
     running: set[str] = field(default_factory=set)
+    waiting: int = 0
 
 
 def add_training(app: FastAPI) -> None:
@@ -83,7 +98,7 @@ def add_training(app: FastAPI) -> None:
 def availability(request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     if not settings.allow_training:
-        return {"available": False, "detail": "training is turned off on this server"}
+        return {"available": False, "detail": TRAINING_OFF}
     if mnist_location(settings.data_dir) is None:
         return {"available": False, "detail": missing_data_help(settings.data_dir)}
     return {"available": True, "detail": None}
@@ -109,41 +124,53 @@ async def receive_json(websocket: WebSocket) -> Any:
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL))
-    text = message.get("text")
-    if text is None:
-        raise Refusal("send JSON text messages, not binary ones")
-    if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
-        raise Refusal(
-            f"a message may be at most {MAX_MESSAGE_BYTES // 1024} KiB; a watched drawing is "
-            f"28×28 numbers", CLOSE_TOO_BIG,
-        )
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise Refusal(f"a message must be JSON ({error})") from None
-    except RecursionError:  # 64 KiB of "[" is valid-looking JSON nested too deep to read
-        raise Refusal("a message must be JSON nested at most a few levels deep") from None
+    return parse_message(message.get("text"))
+
+
+def handshake_refusal(websocket: WebSocket, settings: Settings) -> tuple[int, str] | None:
+    """Why this socket is refused before it is accepted, as (HTTP status, detail); None: it
+    may open."""
+    if not origin_allowed(websocket, settings):
+        return 403, "this page's origin may not train on this server (DIGITS_TRAINING_ORIGINS)"
+    if not settings.allow_training:
+        return 403, TRAINING_OFF
+    if websocket.app.state.training_slots.waiting >= MAX_WAITING_SOCKETS:
+        return 503, "too many sockets are waiting to send their settings; try again soon"
+    return None
+
+
+async def refuse_handshake(websocket: WebSocket, status: int, detail: str) -> None:
+    """An HTTP answer instead of the upgrade, with the reason as JSON where the server can send
+    one (uvicorn can); else the bare 403 a close before accept() gives."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"detail": detail}, status))
+    else:
+        await websocket.close(code=CLOSE_POLICY)
 
 
 @router.websocket("/train")
 async def train(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
-    if not origin_allowed(websocket, settings):
-        await websocket.close(code=CLOSE_POLICY)  # before accepting: the handshake gets 403
+    refusal = handshake_refusal(websocket, settings)
+    if refusal is not None:
+        await refuse_handshake(websocket, *refusal)
         return
-    await websocket.accept()
+    slots: RunSlots = websocket.app.state.training_slots
     try:
+        slots.waiting += 1
         try:
+            await websocket.accept()
             first = await asyncio.wait_for(receive_json(websocket), FIRST_MESSAGE_TIMEOUT_S)
         except TimeoutError:
-            raise Refusal("send the run's settings as the first message") from None
-        if not settings.allow_training:
-            raise Refusal("training is turned off on this server (DIGITS_ALLOW_TRAINING)")
+            raise Refusal(
+                f"send the run's settings within {FIRST_MESSAGE_TIMEOUT_S} s of connecting"
+            ) from None
+        finally:
+            slots.waiting -= 1
         request = parse_run_request(first)
         data_path = mnist_location(settings.data_dir)
         if data_path is None:
             raise Refusal(missing_data_help(settings.data_dir))
-        slots: RunSlots = websocket.app.state.training_slots
         if len(slots.running) >= slots.limit:
             raise Refusal(
                 f"the server is busy: {slots.limit} training run(s) at once; try again soon",
@@ -152,10 +179,9 @@ async def train(websocket: WebSocket) -> None:
         await TrainingSession(websocket, request, data_path).run()
     except WebSocketDisconnect:
         return
-    except BadMessage as error:
-        await _end(websocket, {"type": "error", "detail": str(error)}, CLOSE_POLICY)
-    except Refusal as refusal:
-        await _end(websocket, {"type": "error", "detail": refusal.detail}, refusal.code)
+    except (BadMessage, Refusal) as error:
+        detail = error.detail if isinstance(error, Refusal) else str(error)
+        await _end(websocket, {"type": "error", "detail": detail}, error.code)
 
 
 async def _end(websocket: WebSocket, message: dict[str, Any], code: int) -> None:
@@ -164,6 +190,61 @@ async def _end(websocket: WebSocket, message: dict[str, Any], code: int) -> None
         await websocket.close(code=code)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client has gone already
+
+
+class Outbox:
+    """What is still to be sent to one client, bounded whatever the client does.
+
+    At most one progress snapshot waits (a newer one replaces it: a client that never reads, or
+    sends `step` again and again while paused, gets the latest picture, not a growing queue),
+    and at most one `error` about a control message. The rest is a run's few others: `started`,
+    one `epoch` per epoch (at most 50), and the last. Changed from the event loop only;
+    `progress_waiting` may be read from the training thread.
+    """
+
+    REPLACED = ("progress", "error")
+
+    def __init__(self) -> None:
+        self._messages: deque[dict[str, Any]] = deque()
+        self._ready = asyncio.Event()
+        self._closed = False
+        self.progress_waiting = False
+
+    def put(self, message: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        if message["type"] in self.REPLACED:
+            for queued in [m for m in self._messages if m["type"] == message["type"]]:
+                self._messages.remove(queued)
+        self._messages.append(message)
+        self._changed()
+
+    def close(self, last: dict[str, Any] | None, drop_waiting: bool = False) -> None:
+        """Nothing more after `last` (if any); `drop_waiting` drops what is still unsent."""
+        if drop_waiting:
+            self._messages.clear()
+        if last is not None:
+            self._messages.append(last)
+        self._closed = True
+        self._changed()
+
+    async def get(self) -> dict[str, Any] | None:
+        """The next message; None once the outbox is closed and empty."""
+        while not self._messages:
+            if self._closed:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        message = self._messages.popleft()
+        self._changed()
+        return message
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def _changed(self) -> None:
+        self.progress_waiting = any(m["type"] == "progress" for m in self._messages)
+        self._ready.set()
 
 
 class TrainingSession:
@@ -176,27 +257,22 @@ class TrainingSession:
         self.app = websocket.app
         settings: Settings = self.app.state.settings
         self.run_id = secrets.token_hex(6)
-        self.model_name = f"yours-{digits_label(request.digits)}-{self.run_id[:6]}"
+        # Whoever holds the name can use the model: 128 random bits, so nobody guesses it.
+        self.model_name = f"yours-{digits_label(request.digits)}-{secrets.token_hex(16)}"
         self.control = RunControl(deadline=time.monotonic() + settings.max_training_s)
-        self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self.progress_emitted = 0
-        self.progress_sent = 0
-        self.closing = False
+        self.outbox = Outbox()
         self.loop = asyncio.get_running_loop()
 
     def emit(self, message: dict[str, Any]) -> None:
-        """From the training thread: queue a message for the client (dropped once closing)."""
-        if self.closing:
-            return
-        if message["type"] == "progress":
-            self.progress_emitted += 1
+        """From the training thread: queue a message for the client (dropped once closed)."""
         # RuntimeError: the event loop has stopped (the server is shutting down).
         with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(self.outbox.put_nowait, message)
+            self.loop.call_soon_threadsafe(self.outbox.put, message)
 
     def progress_wanted(self) -> bool:
-        # Each count is written by one thread only (emitted: the run's, sent: the loop's).
-        return self.progress_emitted - self.progress_sent < MAX_UNSENT_PROGRESS
+        """From the training thread: no snapshot is waiting to be sent, so a new one is worth
+        making (a read of the loop's state, which at worst makes one that replaces another)."""
+        return not self.outbox.progress_waiting
 
     async def run(self) -> None:
         slots: RunSlots = self.app.state.training_slots
@@ -211,51 +287,52 @@ class TrainingSession:
         job.add_done_callback(self.release_slot)
         sender = asyncio.create_task(self.send_outbox())
         receiver = asyncio.create_task(self.receive_controls())
-        final: dict[str, Any] | None = None
+        last: dict[str, Any] | None = None
         code = CLOSE_NORMAL
         try:
             await asyncio.wait({job, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver.done():
-                final, code = self.receiver_outcome(receiver)
-            try:
-                trained = await asyncio.shield(job)  # the thread stops after its current batch
-            except DataError as error:
-                final, code = {"type": "error", "detail": str(error)}, CLOSE_POLICY
-            except Exception as error:
-                logger.exception("training run %s failed", self.run_id)
-                final = {"type": "error", "detail": f"training failed: {error}"}
-                code = CLOSE_INTERNAL
+            if job.done():
+                last, code = self.job_outcome(job)
             else:
-                if final is None and self.control.stop_reason != "disconnected":
-                    final = self.finish(trained)
+                # The client erred or left: the thread stops after its current batch, by
+                # itself; the answer does not wait for it.
+                last, code = self.receiver_outcome(receiver)
         finally:
             if not job.done():
                 self.control.stop("disconnected")  # before any await: it may be cancelled
             receiver.cancel()
-            self.closing = True
-            if final is not None:
-                self.outbox.put_nowait(final)
-            self.outbox.put_nowait(None)
+            self.outbox.close(last, drop_waiting=code != CLOSE_NORMAL)
         await sender
         if self.control.stop_reason != "disconnected":
             with contextlib.suppress(Exception):  # the client may have gone meanwhile
                 await self.websocket.close(code=code)
 
-    def release_slot(self, job: asyncio.Future[TrainedRun]) -> None:
+    def release_slot(self, job: asyncio.Future[TrainedRun | None]) -> None:
         self.app.state.training_slots.running.discard(self.run_id)
         TRAINING_RUNS_IN_PROGRESS.dec()
-        if not job.cancelled() and job.exception() is not None and self.closing:
+        if not job.cancelled() and job.exception() is not None and self.control.stop_reason:
             logger.warning("training run %s ended with %r", self.run_id, job.exception())
+
+    def job_outcome(
+        self, job: asyncio.Future[TrainedRun | None]
+    ) -> tuple[dict[str, Any] | None, int]:
+        """The run's last message: `done` with the model, or an error that names no path."""
+        error = job.exception()
+        if isinstance(error, DataError):
+            logger.error("training run %s cannot read MNIST: %s", self.run_id, error)
+            return {"type": "error", "detail": DATA_UNREADABLE}, CLOSE_INTERNAL
+        if error is not None:
+            logger.error("training run %s failed", self.run_id, exc_info=error)
+            return {"type": "error", "detail": TRAINING_FAILED}, CLOSE_INTERNAL
+        trained = job.result()
+        return (self.finish(trained) if trained else None), CLOSE_NORMAL
 
     def receiver_outcome(self, receiver: asyncio.Task[None]) -> tuple[dict[str, Any] | None, int]:
         """Why the client's side ended: gone (the run stops), or a message refused."""
         error = receiver.exception()
-        if isinstance(error, Refusal | BadMessage):
+        if isinstance(error, BadMessage):
             self.control.stop("error")
-            code = error.code if isinstance(error, Refusal) else CLOSE_POLICY
-            detail = error.detail if isinstance(error, Refusal) else str(error)
-            self.closing = True  # nothing from the thread after the error
-            return {"type": "error", "detail": detail}, code
+            return {"type": "error", "detail": str(error)}, error.code
         self.control.stop("disconnected")
         return None, CLOSE_NORMAL
 
@@ -277,16 +354,21 @@ class TrainingSession:
 
     async def send_outbox(self) -> None:
         while (message := await self.outbox.get()) is not None:
-            if message["type"] == "progress":
-                self.progress_sent += 1
             try:
                 await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
             except Exception:  # whatever the server's kind of "closed": nobody to send to
                 self.control.stop("disconnected")
+                return
 
     async def receive_controls(self) -> None:
         while True:
-            kind, pixels = parse_control(await receive_json(self.websocket))
+            try:
+                kind, pixels = parse_control(await receive_json(self.websocket))
+            except BadMessage as error:
+                if error.fatal:
+                    raise
+                self.outbox.put({"type": "error", "detail": str(error)})  # the run goes on
+                continue
             if kind == "watch" and pixels is not None:
                 self.control.watch(pixels)
             elif kind == "pause":

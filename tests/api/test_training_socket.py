@@ -5,6 +5,7 @@ without it; the refusals need no data."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import time
@@ -18,10 +19,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from project_paths import MODEL_STORE, SHARED_DATA, mnist_test_split_or_skip
+from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
 from app.model_registry import load_registry
+from app.routers import training as training_router
 from app.settings import Settings
 
 needs_mnist = pytest.mark.skipif(
@@ -319,7 +322,21 @@ def test_a_run_ends_at_the_time_limit() -> None:
         ({"batch_size": 0}, "batch_size"),
         ({"pace": "slow"}, "pace"),
         ({"snapshot_every": 0}, "snapshot_every"),
-        ({"epoch": 5}, "unknown field(s) epoch"),
+        ({"epoch": 5}, "unknown field(s) 'epoch'"),
+        # Sizes checked before any work: a range before it is expanded, a text before it is split.
+        ({"digits": "0-99999999"}, "digits"),
+        ({"digits": "0-" + "9" * 5000}, "digits"),
+        ({"digits": "²,3"}, "digits"),  # str.isdigit says yes, int() says no
+        ({"digits": "٣,4"}, "digits"),  # an Arabic-Indic 3, which int() would read
+        ({"digits": list(range(10_000))}, "digits"),
+        ({"hidden": "8," * 5000}, "hidden"),
+        ({"hidden": [True, 8]}, "hidden"),
+        ({"batch_size": 1025}, "batch_size"),
+        ({"batch_size": 64.0}, "batch_size"),
+        ({"epochs": True}, "epochs"),
+        ({"activation": ["relu"]}, "activation"),
+        ({"pace": {"watch": 1}}, "pace"),
+        ({"x" * 50_000: 1}, "unknown field(s)"),
     ],
 )
 def test_bad_settings_get_an_error_naming_what_to_fix(
@@ -331,8 +348,33 @@ def test_bad_settings_get_an_error_naming_what_to_fix(
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert error["type"] == "error" and named in error["detail"]
+    assert len(error["detail"]) < 300  # what it was given is quoted, not echoed whole
     assert closed.value.code == 1008
     assert not client.app.state.training_slots.running
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('{"epochs": 1' + "0" * 5000 + "}", "epochs <a number of 5,001 digits>"),
+        ('{"epochs": 1' + "0" * 20 + "}", "epochs <a number of 21 digits>"),
+        ('{"learning_rate": NaN}', "learning_rate nan"),
+        ('{"learning_rate": 1e999}', "learning_rate inf"),
+        ('{"batch_size": -1' + "0" * 30 + "}", "batch_size <a number of 32 digits>"),
+        ('{"hidden": ' + "[" * 500 + "]" * 500 + "}", "hidden"),
+    ],
+)
+def test_huge_and_odd_json_numbers_get_an_error_naming_the_field(
+    client: TestClient, text: str, named: str
+) -> None:
+    started = time.monotonic()
+    with client.websocket_connect("/train") as ws:
+        ws.send_text(text)
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert error["type"] == "error" and named in error["detail"], error
+    assert closed.value.code == 1008 and time.monotonic() - started < 1.0
 
 
 @pytest.mark.parametrize(
@@ -343,6 +385,10 @@ def test_bad_settings_get_an_error_naming_what_to_fix(
         ("[1, 2]", "JSON object"),
         ("epochs=5", "must be JSON"),
         ("[" * 60_000, "nested"),
+        ('{"digits": ' + "[" * 10_000 + "]" * 10_000 + "}", "nested"),
+        ('{"type": "' + "x" * 60_000 + '"}', "no such type"),
+        ("", "must be JSON"),
+        ("\ufeff{}", "must be JSON"),
     ],
 )
 def test_a_bad_or_early_first_message_gets_an_error(
@@ -375,9 +421,8 @@ def test_a_message_over_64_kib_is_refused_with_code_1009(client: TestClient) -> 
     [
         ({"type": "step"}, "send pause first"),
         ({"digits": "0-9"}, "only be chosen once"),
-        ({"type": "watch", "pixels": [[0.5] * 28] * 27}, "28 rows of 28"),
-        ({"type": "watch", "pixels": [[2.0] * 28] * 28}, "[0, 1]"),
         ({"type": "rewind"}, "one of watch, pause, resume, step, stop"),
+        ({"type": ["watch"]}, "one of watch, pause, resume, step, stop"),
     ],
 )
 def test_a_bad_message_during_a_run_gets_an_error_and_ends_the_run(
@@ -386,22 +431,62 @@ def test_a_bad_message_during_a_run_gets_an_error_and_ends_the_run(
     with client.websocket_connect("/train") as ws:
         ws.send_json(LONG_RUN)
         receive_until(ws, "started")
+        started = time.monotonic()
         ws.send_json(message)
         error = receive_until(ws, "error")[-1]
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
+        # Not after the thread's current batch or Keras's tracing: at once.
+        assert time.monotonic() - started < 1.0
     assert error["type"] == "error" and named in error["detail"]
     assert closed.value.code == 1008
     wait_until_idle(client)
 
 
-def test_a_socket_from_another_sites_page_is_refused(client: TestClient) -> None:
+def bad_watch_pixels() -> list[tuple[str, str]]:
+    row = "[" + ",".join(["0.5"] * 28) + "]"
+    rows = lambda first: "[" + ",".join([first] + [row] * 27) + "]"  # noqa: E731
+    return [
+        ("[" + ",".join([row] * 27) + "]", "28 rows of 28"),
+        (rows("[" + ",".join(["2.0"] * 28) + "]"), "[0, 1]"),
+        (rows("[NaN" + ",0.5" * 27 + "]"), "NaN"),
+        (rows("[Infinity" + ",0.5" * 27 + "]"), "NaN or Infinity"),
+        (rows("[1" + "0" * 400 + ",0.5" * 27 + "]"), "only numbers"),  # NumPy would overflow
+        (rows('["0.5"' + ",0.5" * 27 + "]"), "not text"),
+        (rows("[true" + ",0.5" * 27 + "]"), "not text or true/false"),
+        ("[[[[[[0.5]]]]]]", "28 rows of 28"),
+        ('"pixels"', "28 rows of 28"),
+    ]
+
+
+@needs_mnist
+def test_a_bad_watched_drawing_gets_an_error_and_the_run_goes_on(client: TestClient) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(LONG_RUN)
+        receive_until(ws, "started")
+        for pixels, named in bad_watch_pixels():
+            ws.send_text('{"type": "watch", "pixels": ' + pixels + "}")
+            error = receive_until(ws, "error")[-1]
+            assert named in error["detail"], (pixels[:40], error)
+        ws.send_json({"type": "watch", "pixels": mnist_test_digit(1)})
+        watched = [m for m in receive_until(ws, "progress", limit=50) if "watch" in m]
+        while not watched:  # the drawing is answered from the next snapshot on
+            watched = [m for m in [next_progress(ws)] if "watch" in m]
+        ws.send_json({"type": "stop"})
+        done = receive_until(ws, "done")[-1]
+    assert done["type"] == "done" and done["stop_reason"] == "client"
+
+
+def test_a_socket_from_another_sites_page_is_refused_at_the_handshake(
+    client: TestClient,
+) -> None:
     with (
-        pytest.raises(WebSocketDisconnect) as refused,
+        pytest.raises(WebSocketDenialResponse) as refused,
         client.websocket_connect("/train", headers={"origin": "https://elsewhere.example"}),
     ):
         pass
-    assert refused.value.code == 1008
+    assert refused.value.status_code == 403
+    assert "DIGITS_TRAINING_ORIGINS" in refused.value.json()["detail"]
 
 
 def test_this_servers_own_page_and_allowed_origins_may_connect() -> None:
@@ -412,25 +497,55 @@ def test_this_servers_own_page_and_allowed_origins_may_connect() -> None:
                 assert ws.receive_json()["type"] == "error"  # connected: settings checked
 
 
-def test_training_turned_off_says_so(tmp_path: Path) -> None:
+def test_training_turned_off_is_refused_at_the_handshake(tmp_path: Path) -> None:
     with make_client(allow_training=False) as off:
         assert off.get("/train/availability").json()["available"] is False
-        with off.websocket_connect("/train") as ws:
-            ws.send_json({})
-            assert "turned off" in ws.receive_json()["detail"]
+        with pytest.raises(WebSocketDenialResponse) as refused, off.websocket_connect("/train"):
+            pass
+    assert refused.value.status_code == 403
+    assert "turned off" in refused.value.json()["detail"]
 
 
-def test_without_mnist_the_error_says_how_to_provide_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("data_dir", [None, "/srv/secret-place/mnist"])
+def test_without_mnist_the_error_says_how_to_provide_it_and_names_no_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: str | None
 ) -> None:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache
-    with TestClient(create_app(Settings(data_dir=None))) as no_data:
+    with TestClient(create_app(Settings(data_dir=data_dir))) as no_data:
         availability = no_data.get("/train/availability").json()
         with no_data.websocket_connect("/train") as ws:
             ws.send_json({})
             error = ws.receive_json()
     assert availability["available"] is False and "DIGITS_DATA_DIR" in availability["detail"]
     assert error["type"] == "error" and "DIGITS_DATA_DIR" in error["detail"]
+    for detail in (availability["detail"], error["detail"]):
+        assert str(tmp_path) not in detail and "secret-place" not in detail
+
+
+def test_a_socket_that_sends_no_settings_is_closed(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(training_router, "FIRST_MESSAGE_TIMEOUT_S", 0.3)
+    with client.websocket_connect("/train") as ws:
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert "settings within" in error["detail"] and closed.value.code == 1008
+    assert client.app.state.training_slots.waiting == 0
+
+
+def test_sockets_waiting_for_settings_are_capped_at_the_handshake(client: TestClient) -> None:
+    cap = training_router.MAX_WAITING_SOCKETS
+    with contextlib.ExitStack() as open_sockets:
+        for _ in range(cap):
+            open_sockets.enter_context(client.websocket_connect("/train"))
+        assert client.app.state.training_slots.waiting == cap
+        with pytest.raises(WebSocketDenialResponse) as refused, client.websocket_connect("/train"):
+            pass
+    assert refused.value.status_code == 503 and "try again" in refused.value.json()["detail"]
+    with client.websocket_connect("/train") as ws:  # the others have gone: room again
+        ws.send_json({"epochs": 0})
+        assert "epochs" in ws.receive_json()["detail"]
 
 
 # ---------------------------------------------------------------- how a model was trained
@@ -501,3 +616,50 @@ def test_at_most_max_models_are_kept_and_the_oldest_goes_first(client: TestClien
         kept.add(replace(shipped, name=name), b"keras")
     kept.get("second")  # a use does not make the oldest-added stay longer
     assert [m.name for m in kept.all()] == ["second", "third"] and dropped == ["first"]
+
+
+# ---------------------------------------------------------------- the outbox
+def test_the_outbox_keeps_only_the_latest_snapshot_and_error_in_order() -> None:
+    import asyncio
+
+    async def scenario() -> list[dict[str, Any]]:
+        outbox = training_router.Outbox()
+        outbox.put({"type": "started"})
+        for batch in range(10_000):  # a client that never reads, a run that goes on
+            outbox.put({"type": "progress", "batch": batch})
+            assert outbox.progress_waiting
+            if batch % 1000 == 0:
+                outbox.put({"type": "epoch", "epoch": batch // 1000})
+                outbox.put({"type": "error", "detail": f"bad watch {batch}"})
+        assert len(outbox) == 1 + 10 + 1 + 1  # started, ten epochs, one error, one snapshot
+        outbox.close({"type": "done"})
+        outbox.put({"type": "progress", "batch": -1})  # from the thread, after the end: dropped
+        sent = [m async for m in iter_outbox(outbox)]
+        assert not outbox.progress_waiting
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert [m["type"] for m in sent[:2]] == ["started", "epoch"]
+    assert sent[-3:] == [
+        {"type": "error", "detail": "bad watch 9000"},
+        {"type": "progress", "batch": 9999},
+        {"type": "done"},
+    ]
+
+
+def test_an_outbox_closed_on_an_error_sends_the_error_next() -> None:
+    import asyncio
+
+    async def scenario() -> list[dict[str, Any]]:
+        outbox = training_router.Outbox()
+        for kind in ("started", "progress", "epoch"):
+            outbox.put({"type": kind})
+        outbox.close({"type": "error", "detail": "x"}, drop_waiting=True)
+        return [m async for m in iter_outbox(outbox)]
+
+    assert asyncio.run(scenario()) == [{"type": "error", "detail": "x"}]
+
+
+async def iter_outbox(outbox: Any) -> Any:
+    while (message := await outbox.get()) is not None:
+        yield message
