@@ -29,9 +29,9 @@ MAX_LEARNING_RATE = 10.0
 # ('512,256') are as short. Longer texts are refused before they are split.
 MAX_TEXT_CHARS = 64
 MAX_LIST_ITEMS = 64
-# One part of a digits text: a digit, or a range of two, in ASCII (str.isdigit would also take
+# One part of a digits text: a number, or a range of two, in ASCII (str.isdigit would also take
 # '²' or '٣', which int() refuses or reads as another number).
-DIGITS_PART = re.compile(r"\s*([0-9])\s*(?:-\s*([0-9])\s*)?")
+DIGITS_PART = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?")
 DIGITS_HINT = "use digits 0-9 like '0,1', '0-9' or '0-4,7'"
 
 
@@ -63,7 +63,9 @@ def parse_digits(value: Any, label: str = "digits") -> tuple[int, ...]:
             match = DIGITS_PART.fullmatch(part)
             if match is None:
                 raise SettingsError(f"{label} {shown(value)}: {DIGITS_HINT}")
-            lo, hi = int(match[1]), int(match[2] or match[1])
+            lo, hi = int(match[1]), int(match[2] or match[1])  # at most 64 characters
+            if hi > 9:  # before the range is expanded
+                raise SettingsError(f"{label} {shown(value)}: MNIST holds only the digits 0-9")
             if lo > hi:
                 raise SettingsError(
                     f"{label} {shown(value)}: the range {part.strip()} runs backwards"
@@ -94,7 +96,7 @@ def parse_hidden(
     sizes = value
     if isinstance(value, str):
         parts = value.split(",") if len(value) <= MAX_TEXT_CHARS else []
-        if not parts or not all(re.fullmatch(r"\s*[0-9]{1,9}\s*", part) for part in parts):
+        if not parts or not all(re.fullmatch(r"\s*-?[0-9]{1,9}\s*", part) for part in parts):
             raise SettingsError(
                 f"{label} {shown(value)}: give the hidden layer sizes as whole numbers, like 25,15"
             )
