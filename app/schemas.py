@@ -211,11 +211,19 @@ class PredictResponse(BaseModel):
     probabilities: dict[str, float] = Field(description="One per class; they sum to 1")
     layers: list[LayerActivations] = Field(description="Every Dense layer, the output last")
     input: list[list[float]] = Field(description="The 28×28 input the network saw")
+    # The out-of-distribution detector's verdict (`ood` is short for it); null for a model
+    # without a detector. Clients read these names, so they stay.
     in_distribution: bool | None = Field(
-        None, description="False when the drawing looks like none of the classes"
+        None,
+        description="False when the drawing is out of distribution: it looks like none of the "
+        "classes (null for a model without an out-of-distribution detector)",
     )
-    ood_score: float | None = Field(None, description="Out-of-distribution score")
-    ood_threshold: float | None = Field(None, description="Scores above this are flagged")
+    ood_score: float | None = Field(
+        None, description="The out-of-distribution score: the detector's p(none of the classes)"
+    )
+    ood_threshold: float | None = Field(
+        None, description="Out-of-distribution scores above this are out of distribution"
+    )
 
 
 class LayerSummary(BaseModel):
@@ -255,3 +263,15 @@ class ModelList(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(description="What was wrong and what to fix")
+
+
+# What a route that takes a drawing (POST /predict, POST /gradients) may answer instead, in /docs.
+DRAWING_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        404: "Unknown model name",
+        413: "Request body or image dimensions over the limit",
+        415: "Not JSON or multipart, or not an image format that is accepted",
+        422: "Invalid request (JSON, base64, pixels) or an empty drawing",
+    }.items()
+}
