@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
+from threadpoolctl import threadpool_limits
 
 from app.errors import add_error_handlers
 from app.metrics import add_metrics
@@ -70,7 +71,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.max_concurrent_predictions
     )
     logger.info("serving models: %s", ", ".join(app.state.registry.models))
-    yield
+    # A request's forward pass is one row through small layers: BLAS threads would only wake,
+    # spin and take the core that decodes the next drawing. Requests run in parallel as workers.
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
