@@ -47,9 +47,8 @@ class Settings(BaseSettings):
     allow_training: bool = Field(
         True,
         description="DIGITS_ALLOW_TRAINING: whether visitors may train a network from the page "
-        "(\"Train your own\", issue 14). It gates the coming training endpoint: a public "
-        "deployment sets it to false (deploy/kubernetes/ does) so that no visitor can spend the "
-        "server's CPU on training runs.",
+        "(\"Train your own\", WebSocket /train). A public deployment sets it to false "
+        "(deploy/kubernetes/ does) so that no visitor can spend the server's CPU on training runs.",
     )
     # "Train your own" (WebSocket /train, app/training_runs.py).
     data_dir: Path | None = Field(

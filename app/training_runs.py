@@ -97,7 +97,7 @@ def parse_message(text: str | None) -> Any:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """A run as the client chose it. The defaults are the seed's network, for 5 epochs."""
+    """A run as the client chose it. The defaults are the learner's 25/15 network, for 5 epochs."""
 
     digits: tuple[int, ...] = (0, 1)
     hidden: tuple[int, ...] = (25, 15)

@@ -14,8 +14,8 @@ The clients, the measurements and the servers' start and stop are benchmarks/loa
 measurement: median and p99 latency, requests/s, and the CPU each side spent per request.
 
 Targets (one worker, one client): /predict median ≤ 10 × /healthz median, and our /predict
-requests/s ≥ 25 × the tutorial server's (issue 12: simplicity is worth a fraction of a
-millisecond, not more). Results go to benchmarks/results/latest.json.
+requests/s ≥ 25 × the tutorial server's (simplicity is worth a fraction of a millisecond, not
+more). Results go to benchmarks/results/latest.json.
 The exit status is 1 when a target is missed.
 """
 

@@ -1,4 +1,4 @@
-"""`make bench` ("Train your own", issue 14): what a training run from the page costs the server.
+"""`make bench` ("Train your own"): what a training run from the page costs the server.
 
 Starts our server (`uvicorn app.main:app`, one worker) with DIGITS_DATA_DIR set to the MNIST
 folder given by --data and talks to WebSocket /train as the page does (the `websockets`

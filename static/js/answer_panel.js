@@ -90,7 +90,7 @@ export class AnswerPanel extends EventTarget {
 
   #showOutOfDistribution(result, classes) {
     const warning = this.#ui.oodWarning;
-    // Only an explicit `false` means "unusual"; null/absent means the model has no detector.
+    // Only an explicit `false` means out of distribution; null/absent: the model has no detector.
     if (result.in_distribution !== false) {
       warning.hidden = true;
       warning.textContent = '';
@@ -99,7 +99,7 @@ export class AnswerPanel extends EventTarget {
     const score = Number(result.ood_score);
     const threshold = Number(result.ood_threshold);
     const numbers = Number.isFinite(score) && Number.isFinite(threshold)
-      ? ` (unusualness score ${score.toFixed(2)}, limit ${threshold.toFixed(2)})` : '';
+      ? ` (out-of-distribution score ${score.toFixed(2)}, threshold ${threshold.toFixed(2)})` : '';
     const headline = document.createElement('strong');
     headline.textContent = `This looks like ${neitherOf(classes)}.`;
     warning.replaceChildren(headline, ' The network still has to pick one of them, so take '

@@ -19,7 +19,7 @@
 import { h, valueTerm } from './dom.js';
 import { formatNumber, shape, unitTag } from './format.js';
 import { outputLossName, outputTarget } from './output_units.js';
-import { SATURATION_SLOPE, edgeName, isSaturated } from './backward_picture.js';
+import { SATURATION_SLOPE, connectionName, isSaturated } from './backward_picture.js';
 
 const STRONGEST_SHOWN = 5;
 const SUBSCRIPTS = '₀₁₂₃₄₅₆₇₈₉';
@@ -176,7 +176,7 @@ export class BackwardExplainer extends EventTarget {
     const part = h('div', { class: 'connection-detail', 'data-field': 'connection' });
     if (source < 0) {
       part.append(
-        h('h4', {}, `Weights ${edgeName(model, into, source, target)}`),
+        h('h4', {}, `Weights ${connectionName(model, into, source, target)}`),
         h('p', {}, `Each of the 784 weights from a pixel into this unit has ∂L/∂w = x · δ, with `,
           `δ = ${formatSmall(delta)}. Blank pixels (x = 0) give 0, so only the weights from `,
           `inked pixels move, all ${delta > 0 ? 'down' : 'up'}, by up to η·|δ| = `,

@@ -11,17 +11,17 @@
 //     the saturated units are `marked` in it, so the view rings them (and again after a resize)
 //   isSaturated(activation, a) → true for a sigmoid unit whose slope a(1 − a) is below
 //     SATURATION_SLOPE (δ through it nearly vanishes); the explainer asks the same question
-//   edgeName(model, into, source, target) → "h1·3 → h2·7"
+//   connectionName(model, into, source, target) → "h1·3 → h2·7"
 //   SATURATION_SLOPE
 
 import { divergingRgb, rgbString, toRows } from './colors.js';
-import { visibleEdges } from './diagram_edges.js';
+import { visibleConnections } from './diagram_connections.js';
 import { formatSigned, unitTag } from './format.js';
 import { outputUnitLabel } from './output_units.js';
 
 export const SATURATION_SLOPE = 0.01;
 // Lines at least this share of the largest are drawn bright, the rest faded.
-const STRONG_EDGE_SHARE = 0.25;
+const STRONG_CONNECTION_SHARE = 0.25;
 
 export function backwardPicture(model, gradients, selected) {
   const count = model.layers.length;
@@ -34,7 +34,7 @@ export function backwardPicture(model, gradients, selected) {
       { length: model.layers[count - 1].units },
       (_, index) => outputUnitLabel(model, index, layers[count - 1].values[index]),
     ),
-    edgeLayers: gradientEdges(gradients, selected),
+    connectionLayers: gradientConnections(gradients, selected),
     input: gradients.input,
     under: inputGradientImage(gradients.input_gradient),
     selected,
@@ -74,30 +74,30 @@ function inputGradientImage(inputGradient) {
  * layer, 784 × N lines would be noise: each unit gets one line for all its weights from the
  * image, valued −δ_j · Σx (every inked pixel's weight moves the same way, by η·x_i·δ_j).
  */
-function gradientEdges(gradients, selected) {
+function gradientConnections(gradients, selected) {
   const layers = gradients.layers;
   const inkTotal = gradients.input.flat().reduce((sum, x) => sum + x, 0);
-  const firstEdges = layers[0].delta.map((d, target) => ({ source: -1, target, value: -d * inkTotal }));
-  const edgeLayers = [{ into: 0, edges: markStrong(visibleEdges(firstEdges, selected, 0, Infinity)) }];
+  const firstLayerLefts = layers[0].delta.map((d, target) => ({ source: -1, target, value: -d * inkTotal }));
+  const connectionLayers = [{ into: 0, connections: markStrong(visibleConnections(firstLayerLefts, selected, 0, Infinity)) }];
   for (let into = 1; into < layers.length; into += 1) {
     const delta = layers[into].delta;
     const terms = layers[into - 1].values.flatMap((a, source) => delta.map((d, target) => ({
       source, target, value: -a * d,
     })));
-    edgeLayers.push({ into, edges: markStrong(visibleEdges(terms, selected, into)) });
+    connectionLayers.push({ into, connections: markStrong(visibleConnections(terms, selected, into)) });
   }
-  return edgeLayers;
+  return connectionLayers;
 }
 
-function markStrong(edges) {
-  const largest = Math.max(...edges.map((edge) => Math.abs(edge.value)), 1e-12);
-  return edges.map((edge) => ({
-    ...edge, onPath: Math.abs(edge.value) >= largest * STRONG_EDGE_SHARE,
+function markStrong(connections) {
+  const largest = Math.max(...connections.map((connection) => Math.abs(connection.value)), 1e-12);
+  return connections.map((connection) => ({
+    ...connection, onPath: Math.abs(connection.value) >= largest * STRONG_CONNECTION_SHARE,
   }));
 }
 
-/** "h1·3 → h2·7" or "image → h1·3" for the line `edge` into layer `into`. */
-export function edgeName(model, into, source, target) {
+/** "h1·3 → h2·7" or "image → h1·3" for the line `connection` into layer `into`. */
+export function connectionName(model, into, source, target) {
   const count = model.layers.length;
   const from = into === 0 ? 'the image' : unitTag(into - 1, source, count);
   return `${from} → ${unitTag(into, target, count)}`;

@@ -25,11 +25,11 @@ export function computeLayout(width, sizes) {
     narrow ? 60 : Math.max(72, Math.min(132, width * 0.16, (plotHeight - 56) / 2)),
   );
   const left = 6;
-  const firstEdge = left + imageSize + (narrow ? 34 : Math.max(44, width * 0.1));
+  const firstLayerLeft = left + imageSize + (narrow ? 34 : Math.max(44, width * 0.1));
   const lastX = width - (narrow ? OUTPUT_LABEL_SPACE_NARROW : OUTPUT_LABEL_SPACE) - 12;
   // A layer's columns may take up to 70% of the room between two layers' centres: wide layers
   // (512 units: 16 columns) get smaller units rather than run into their neighbours.
-  const room = (0.7 * (lastX - firstEdge)) / Math.max(1, sizes.length - 1);
+  const room = (0.7 * (lastX - firstLayerLeft)) / Math.max(1, sizes.length - 1);
   const shapes = sizes.map((units, index) => {
     const columns = Math.ceil(units / MAX_ROWS_PER_COLUMN);
     const rows = Math.ceil(units / columns);
@@ -42,7 +42,7 @@ export function computeLayout(width, sizes) {
     return { columns, rows, spacing, radius };
   });
   // The first layer's columns start right of the images, however many columns it has.
-  const firstX = firstEdge + ((shapes[0].columns - 1) / 2) * shapes[0].radius * 2.6;
+  const firstX = firstLayerLeft + ((shapes[0].columns - 1) / 2) * shapes[0].radius * 2.6;
   const middle = top + plotHeight / 2;
   const layers = shapes.map(({ columns, rows, spacing, radius }, index) => {
     const x = sizes.length === 1 ? lastX : firstX + ((lastX - firstX) * index) / (sizes.length - 1);

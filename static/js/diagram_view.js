@@ -8,14 +8,14 @@
 //   view.setModel(model)   // {classes, layers: [{units, activation}, …]}: builds the columns
 //   view.paint(picture)    // draws a picture; repainted by itself when the width changes
 //   view.addEventListener('unitpick' | 'unithover', (e) => e.detail.ref)  // {layer, unit} or null
-//   view.addEventListener('edgepick', (e) => e.detail.edge)  // a clicked line {into, source, target}
+//   view.addEventListener('connectionpick', (e) => e.detail.connection)  // a clicked line {into, source, target}
 // A picture has:
 //   units:        per layer, per unit {fill: CSS colour, text: what a screen reader hears,
 //                 marked: true to ring it (e.g. a saturated unit in the backward pass)}
 //   path:         per layer, a Set of the unit indices marked as carrying the answer
 //   predicted:    the output unit marked as the answer, or −1
 //   outputLabels: per output unit {name, value, stacked} (value under the name when stacked)
-//   edgeLayers:   [{into, edges: [{source, target, value, onPath}], scale?}]: lines into dense
+//   connectionLayers:   [{into, connections: [{source, target, value, onPath}], scale?}]: lines into dense
 //                 layer `into` (into 0: from the input image, one per unit); blue for value ≥ 0,
 //                 red below, width by |value| / scale (scale: the layer's largest |value|)
 //   input:        28×28 rows in [0, 1] (ink high), or null
@@ -36,7 +36,7 @@ export class DiagramView extends EventTarget {
   #picture = null;
   #layout = null;
   #units = [];
-  #edgeGroup = null;
+  #connectionGroup = null;
   #inputImage = null;
   #underImage = null;
   #underSlot = null;
@@ -51,14 +51,14 @@ export class DiagramView extends EventTarget {
     this.#wrap = wrap;
     this.#focus = new UnitFocus(svg, (ref) => this.#emit('unitpick', ref));
     svg.addEventListener('click', (event) => {
-      const line = event.target.closest?.('.edge');
+      const line = event.target.closest?.('.connection');
       if (!line) return;
-      const edge = {
+      const connection = {
         into: Number(line.parentNode.dataset.into),
         source: Number(line.dataset.source),
         target: Number(line.dataset.target),
       };
-      this.dispatchEvent(new CustomEvent('edgepick', { detail: { edge } }));
+      this.dispatchEvent(new CustomEvent('connectionpick', { detail: { connection } }));
     });
     let lastWidth = 0;
     new ResizeObserver(() => {
@@ -82,7 +82,7 @@ export class DiagramView extends EventTarget {
     if (!this.#model || !this.#layout) return;
     this.#paintUnits(picture);
     this.#paintOutputLabels(picture);
-    this.#paintEdges(picture.edgeLayers);
+    this.#paintConnections(picture.connectionLayers);
     this.#paintImage(this.#inputImage, picture.input, inkRgb);
     this.#paintImage(this.#underImage, picture.under?.rows, divergingRgb);
     this.#underSlot.classList.toggle('is-filled', Boolean(picture.under?.rows));
@@ -102,7 +102,7 @@ export class DiagramView extends EventTarget {
     svg.setAttribute('width', layout.width);
     svg.setAttribute('height', layout.height);
     this.#buildTitles(layout);
-    this.#edgeGroup = svgElement('g', { class: 'edges' }, svg);
+    this.#connectionGroup = svgElement('g', { class: 'connections' }, svg);
     this.#buildInputColumn(layout);
     this.#buildUnits(layout);
     if (this.#picture) this.paint(this.#picture);
@@ -231,45 +231,45 @@ export class DiagramView extends EventTarget {
   }
 
   /**
-   * Colour by sign, width by size. Edges on the answer's path stay bright and are drawn on top;
+   * Colour by sign, width by size. Connections on the answer's path stay bright and are drawn on top;
    * the others are faded so the path stands out.
    */
-  #paintEdges(edgeLayers = []) {
-    this.#edgeGroup.replaceChildren();
-    for (const { into, edges, scale } of edgeLayers) {
-      const full = scale || Math.max(...edges.map((edge) => Math.abs(edge.value)), 1e-9);
-      const group = svgElement('g', { class: 'edge-layer', 'data-into': into }, this.#edgeGroup);
-      const drawn = edges
-        .map((edge) => ({ ...edge, share: Math.min(1, Math.abs(edge.value) / full) }))
+  #paintConnections(connectionLayers = []) {
+    this.#connectionGroup.replaceChildren();
+    for (const { into, connections, scale } of connectionLayers) {
+      const full = scale || Math.max(...connections.map((connection) => Math.abs(connection.value)), 1e-9);
+      const group = svgElement('g', { class: 'connection-layer', 'data-into': into }, this.#connectionGroup);
+      const drawn = connections
+        .map((connection) => ({ ...connection, share: Math.min(1, Math.abs(connection.value) / full) }))
         .sort((a, b) => (a.onPath - b.onPath) || (a.share - b.share));
-      for (const edge of drawn) {
-        const [tag, geometry] = this.#edgeShape(into, edge);
+      for (const connection of drawn) {
+        const [tag, geometry] = this.#connectionShape(into, connection);
         svgElement(tag, {
           ...geometry,
-          class: edge.onPath ? 'edge on-path' : 'edge',
-          stroke: edge.value >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR,
-          'stroke-width': ((edge.onPath ? 1 : 0.4) + 3.2 * edge.share).toFixed(2),
-          'stroke-opacity': (edge.onPath ? 0.45 + 0.5 * edge.share : 0.05 + 0.3 * edge.share)
+          class: connection.onPath ? 'connection on-path' : 'connection',
+          stroke: connection.value >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR,
+          'stroke-width': ((connection.onPath ? 1 : 0.4) + 3.2 * connection.share).toFixed(2),
+          'stroke-opacity': (connection.onPath ? 0.45 + 0.5 * connection.share : 0.05 + 0.3 * connection.share)
             .toFixed(3),
-          'data-source': edge.source,
-          'data-target': edge.target,
+          'data-source': connection.source,
+          'data-target': connection.target,
         }, group);
       }
     }
   }
 
-  /** Into layer 0: a curve from the image's right edge; between layers: a straight line. */
-  #edgeShape(into, edge) {
+  /** Into layer 0: a curve from the image's right side; between layers: a straight line. */
+  #connectionShape(into, connection) {
     const layout = this.#layout;
     const targets = this.#units[into];
-    const to = targets[edge.target].position;
+    const to = targets[connection.target].position;
     if (into > 0) {
-      const from = this.#units[into - 1][edge.source].position;
+      const from = this.#units[into - 1][connection.source].position;
       return ['line', { x1: from.x, y1: from.y, x2: to.x, y2: to.y }];
     }
     const { x, size, imageY } = layout.input;
     const fromX = x + size;
-    const fromY = imageY + size * ((edge.target + 0.5) / targets.length);
+    const fromY = imageY + size * ((connection.target + 0.5) / targets.length);
     const toX = to.x - layout.layers[0].radius;
     const bend = (toX - fromX) / 2;
     return ['path', {
@@ -304,13 +304,13 @@ export class DiagramView extends EventTarget {
       unit.group.setAttribute('aria-pressed', String(selected));
     }));
     this.#svg.classList.toggle('has-selection', Boolean(ref));
-    for (const edge of this.#edgeGroup.querySelectorAll('.edge')) {
-      const into = Number(edge.parentNode.dataset.into);
+    for (const connection of this.#connectionGroup.querySelectorAll('.connection')) {
+      const into = Number(connection.parentNode.dataset.into);
       const related = Boolean(ref) && (
-        (into === ref.layer && Number(edge.dataset.target) === ref.unit)
-        || (into === ref.layer + 1 && Number(edge.dataset.source) === ref.unit)
+        (into === ref.layer && Number(connection.dataset.target) === ref.unit)
+        || (into === ref.layer + 1 && Number(connection.dataset.source) === ref.unit)
       );
-      edge.classList.toggle('is-related', related);
+      connection.classList.toggle('is-related', related);
     }
   }
 

@@ -8,7 +8,7 @@
 //   model: GET /models/{name}; result: a /predict answer or null; selected: {layer, unit} or null.
 
 import { activationRgb, rgbString, toRows } from './colors.js';
-import { answerPath, forwardEdges } from './diagram_edges.js';
+import { answerPath, forwardConnections } from './diagram_connections.js';
 import { formatNumber, unitTag } from './format.js';
 import { outputUnitLabel, predictedOutputUnit } from './output_units.js';
 
@@ -25,7 +25,7 @@ export function forwardPicture(model, result, selected) {
       { length: model.layers[count - 1].units },
       (_, index) => outputUnitLabel(model, index, outputValues?.[index]),
     ),
-    edgeLayers: forwardEdges(model, result, path, selected),
+    connectionLayers: forwardConnections(model, result, path, selected),
     input: Array.isArray(result?.input) && result.input.length ? result.input : null,
     under: firstLayerWeights(model, selected),
     selected,

@@ -30,8 +30,9 @@ const answer = new AnswerPanel(byId('answer-card'));
 
 const state = {
   model: modelSummaries.has(app.dataset.defaultModel) ? app.dataset.defaultModel : models[0]?.name,
-  // Bumped whenever older answers stop being wanted (undo, clear, model switch).
-  epoch: 0,
+  // A staleness counter: bumped whenever answers already asked for stop being wanted (undo,
+  // clear, model switch); an answer whose snapshot holds an older count is dropped.
+  answerGeneration: 0,
   // GET /models/{name} of the model, or (if that failed) its layers as an answer gave them.
   details: null,
   // The /predict answer for the drawing as it is, or null.
@@ -86,7 +87,7 @@ const sections = new Sections(byId('section-links'), byId('sections'), page);
 const client = new PredictClient({
   readDrawing: () => (drawing.isEmpty() ? null : {
     model: state.model,
-    epoch: state.epoch,
+    answerGeneration: state.answerGeneration,
     image: drawing.toDataURL(),
   }),
   onResult: (result, snapshot) => {
@@ -101,7 +102,8 @@ const client = new PredictClient({
 });
 
 function isStale(snapshot) {
-  return snapshot.epoch !== state.epoch || snapshot.model !== state.model || drawing.isEmpty();
+  return snapshot.answerGeneration !== state.answerGeneration
+    || snapshot.model !== state.model || drawing.isEmpty();
 }
 
 function parseModels(json) {
@@ -118,7 +120,7 @@ function parseModels(json) {
 drawing.addEventListener('change', (event) => {
   const { kind } = event.detail;
   updateDrawingControls();
-  if (kind === 'undo' || kind === 'clear' || kind === 'restore') state.epoch += 1;
+  if (kind === 'undo' || kind === 'clear' || kind === 'restore') state.answerGeneration += 1;
   if (drawing.isEmpty()) {
     client.cancelPending();
     clearAnswer();
@@ -178,7 +180,7 @@ function clearAnswer() {
 
 async function useModel(name) {
   state.model = name;
-  state.epoch += 1;
+  state.answerGeneration += 1;
   client.cancelPending();
   for (const radio of ui.modelSwitch.querySelectorAll('input[name="model"]')) {
     radio.checked = radio.value === name;

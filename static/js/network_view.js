@@ -89,9 +89,9 @@ export class NetworkView {
       this.#render();
     });
     // A line of the backward diagram explains its own weight gradient when clicked.
-    this.#diagram.addEventListener('edgepick', (event) => {
+    this.#diagram.addEventListener('connectionpick', (event) => {
       if (!this.#gradients) return;
-      this.#connection = event.detail.edge;
+      this.#connection = event.detail.connection;
       this.#render();
     });
   }

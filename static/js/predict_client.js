@@ -3,7 +3,7 @@
 // At most one request is in flight. Changes made meanwhile only mark the drawing "dirty"; when the
 // answer arrives, one new request carries the latest drawing (intermediate drawings are skipped),
 // so requests never pile up and the newest drawing always gets the last word. Callers decide
-// whether an answer is still wanted (see `snapshot.epoch` in main.js).
+// whether an answer is still wanted (see `snapshot.answerGeneration` in main.js).
 
 const REQUEST_TIMEOUT_MS = 20000;
 

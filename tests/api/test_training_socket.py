@@ -72,7 +72,8 @@ def wait_until_idle(client: TestClient, timeout_s: float = 20) -> None:
 # ---------------------------------------------------------------- a whole run, recorded once
 @pytest.fixture(scope="module")
 def quick_run(client: TestClient) -> list[dict[str, Any]]:
-    """A 0/1 run of the seed's network for 2 epochs, watching an MNIST test 1 throughout."""
+    """A 0/1 run of the learner's 25/15 network for 2 epochs, watching an MNIST test 1 all
+    along."""
     with client.websocket_connect("/train") as ws:
         ws.send_json(QUICK_RUN)
         messages = receive_until(ws, "started")

@@ -1,6 +1,6 @@
 """The page's diagram modules on their own, in real Chromium, as later panels will use them:
 output_units.js (the one place that knows a lone sigmoid unit serves two classes) and
-diagram_view.js (paints whatever per-unit fills and per-edge values its caller gives).
+diagram_view.js (paints whatever per-unit fills and per-connection values its caller gives).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ PAINT_JS = """async ({ model, width }) => {
     path: model.layers.map((_, l) => new Set(l === 1 ? [0] : [])),
     predicted: -1,
     outputLabels: [{ name: 'loss', value: '0.5', stacked: true }],
-    edgeLayers: [{ into: 1, edges: [
+    connectionLayers: [{ into: 1, connections: [
       { source: 0, target: 0, value: 2, onPath: true },
       { source: 1, target: 2, value: -1, onPath: false },
     ] }],
@@ -66,7 +66,7 @@ PAINT_JS = """async ({ model, width }) => {
       (g) => [g.dataset.layer, g.dataset.unit]),
     marked: [...svg.querySelectorAll('g.unit.is-marked')].map(
       (g) => [g.dataset.layer, g.dataset.unit]),
-    edges: [...svg.querySelectorAll('.edge')].map((e) => ({
+    connections: [...svg.querySelectorAll('.connection')].map((e) => ({
       into: e.parentNode.dataset.into, source: e.dataset.source, target: e.dataset.target,
       stroke: e.getAttribute('stroke'), width: Number(e.getAttribute('stroke-width')),
       onPath: e.classList.contains('on-path'), related: e.classList.contains('is-related'),
@@ -128,7 +128,9 @@ def test_ten_classes_have_one_output_unit_each(page: Any, server_url: str) -> No
     assert seven["loss"] == "categorical cross-entropy"
 
 
-def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_url: str) -> None:
+def test_the_view_paints_the_fills_and_connections_its_caller_gives(
+    page: Any, server_url: str
+) -> None:
     open_app(page)
     model = model_shape(server_url, "digits-0-1")
     sizes = [layer["units"] for layer in model["layers"]]
@@ -141,7 +143,7 @@ def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_
     assert before["onPath"] == [["1", "0"]]
     assert before["selected"] == [["1", "0"]]
     assert before["marked"] == [["0", "2"]], "a unit the picture marks is ringed"
-    strong, weak = sorted(before["edges"], key=lambda edge: -edge["width"])
+    strong, weak = sorted(before["connections"], key=lambda connection: -connection["width"])
     assert (strong["source"], strong["target"], strong["stroke"]) == ("0", "0", BLUE)
     assert (weak["source"], weak["target"], weak["stroke"]) == ("1", "2", RED)
     assert strong["onPath"] and not weak["onPath"]
@@ -152,7 +154,7 @@ def test_the_view_paints_the_fills_and_edges_its_caller_gives(page: Any, server_
 
     assert after["svgWidth"] < before["svgWidth"], "the view rebuilt itself for the new width"
     # (The column titles stack on a narrow diagram, so its text differs.)
-    painted = ["fills", "labels", "onPath", "selected", "marked", "edges"]
+    painted = ["fills", "labels", "onPath", "selected", "marked", "connections"]
     assert {key: after[key] for key in painted} == {key: before[key] for key in painted}, (
         "and painted the caller's picture again"
     )
@@ -180,8 +182,9 @@ def test_wide_layers_stay_clear_of_the_images_and_of_each_other(
 ) -> None:
     open_app(page)
     layout = page.evaluate(LAYOUT_JS, {"width": width, "sizes": sizes})
-    edges = [layout["imageRight"]] + [
+    boundaries = [layout["imageRight"]] + [
         x for layer in layout["layers"] for x in (layer["left"], layer["right"])
     ] + [width]
-    assert edges == sorted(edges), layout  # images, then each layer's columns, left to right
+    # images, then each layer's columns, left to right
+    assert boundaries == sorted(boundaries), layout
     assert all(layer["radius"] > 0.5 for layer in layout["layers"])

@@ -142,7 +142,7 @@ def test_draw_a_one_then_a_zero_updates_every_panel(page: Any, artifacts: Path) 
     assert preview_one["ink"] > 20, "the 28×28 preview shows the digit the network received"
     fills_one = unit_fills(page)
     assert fills_one != empty_fills, "units are shaded by activation once there is an answer"
-    assert page.locator("#network-diagram .edge").count() > 0
+    assert page.locator("#network-diagram .connection").count() > 0
     expect(page.locator("#ood-warning")).to_be_hidden()
     # Open the most active first-layer unit, so the screenshot shows a whole path and a pattern.
     first_layer = last["layers"][0]["values"]
@@ -267,7 +267,7 @@ def test_clear_empties_everything_and_shows_the_hint(page: Any, artifacts: Path)
     assert set(bar_widths(page).values()) == {0.0}
     expect(page.locator("#bars li.bar.is-winner")).to_have_count(0)
     assert unit_fills(page) == empty_fills, "the diagram returns to its neutral shading"
-    assert page.locator("#network-diagram .edge").count() == 0
+    assert page.locator("#network-diagram .connection").count() == 0
     expect(page.get_by_role("button", name=re.compile("^Clear"))).to_be_disabled()
     # Nothing is sent for an empty canvas, and no late answer brings the old result back.
     page.wait_for_timeout(600)
@@ -447,8 +447,8 @@ def test_bars_and_diagram_follow_each_model(page: Any, server_url: str, artifact
         output = len(sizes) - 1
         answer_unit = "0" if sizes[-1] == 1 else str(model["classes"].index("1"))
         path_targets = page.eval_on_selector_all(
-            f'#network-diagram .edge-layer[data-into="{output}"] .edge.on-path',
-            "edges => edges.map(e => e.dataset.target)",
+            f'#network-diagram .connection-layer[data-into="{output}"] .connection.on-path',
+            "connections => connections.map(e => e.dataset.target)",
         )
         assert path_targets and set(path_targets) == {answer_unit}, path_targets
         expect(

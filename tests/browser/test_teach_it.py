@@ -65,7 +65,8 @@ def test_choosing_the_wrong_answer_shows_a_large_loss_and_the_backward_diagram(
     expect(page.locator("#forward-legend")).to_be_hidden()
     expect(page.locator("#input-gradient-figure")).to_be_visible()
     expect(page.locator("#input-gradient-caption")).to_contain_text("−∂L/∂x for “0”")
-    expect(page.locator('#network-diagram g.edge-layer[data-into="2"] .edge')).not_to_have_count(0)
+    into_output = page.locator('#network-diagram g.connection-layer[data-into="2"] .connection')
+    expect(into_output).not_to_have_count(0)
     assert_accessible(page, "the Teach it panel with the backward pass for “0”")
 
 
@@ -133,7 +134,8 @@ def test_a_connection_shows_its_weight_gradient_and_where_a_step_moves_it(page: 
     expect(detail).to_contain_text("One step with η = 0.50 moves w by")
     # A line of the diagram explains itself when clicked, too.
     page.locator("#explainer-body .icon-button").click()
-    line = page.locator('#network-diagram g.edge-layer[data-into="2"] .edge.on-path').first
+    diagram = page.locator('#network-diagram g.connection-layer[data-into="2"]')
+    line = diagram.locator(".connection.on-path").first
     line.dispatch_event("click")
     expect(detail).to_contain_text("Weight h2·")
 

@@ -225,7 +225,7 @@ def test_shipped_model_one_input_at_a_time_matches_keras(shipped: LoadedModel) -
         )
 
 
-def test_default_model_is_the_seed_network() -> None:
+def test_default_model_is_the_learners_25_15_network() -> None:
     default = load_model(DEFAULT_CARD)
     shapes = [(layer.weights.shape, layer.activation) for layer in default.layers]
     assert shapes == [((784, 25), "sigmoid"), ((25, 15), "sigmoid"), ((15, 1), "sigmoid")]

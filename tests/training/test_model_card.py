@@ -43,7 +43,8 @@ class Trained:
 
 @pytest.fixture(scope="module")
 def binary(tmp_path_factory: pytest.TempPathFactory, tiny_idx_folder: Path) -> Trained:
-    """The seed's 0/1 network, 3 epochs on the tiny set, saved into a folder not yet made."""
+    """The learner's 25/15 network on 0/1, 3 epochs on the tiny set, saved into a folder not
+    yet made."""
     settings = TrainSettings(
         data=tiny_idx_folder,
         out=tmp_path_factory.mktemp("binary") / "not" / "yet" / "there",

@@ -1,4 +1,4 @@
-"""Command-line settings: the seed's defaults, every knob, and a clear error for nonsense."""
+"""Command-line settings: the 0/1 command's defaults, every knob, and a clear error for nonsense."""
 
 from __future__ import annotations
 

@@ -1,24 +1,24 @@
 // Which connections the diagram draws, and which units carry the answer. Pure
 // functions of the model (with weights), one /predict answer and the unit being explained; the
-// view (diagram_view.js) draws whatever edge layers it is given.
+// view (diagram_view.js) draws whatever connection layers it is given.
 //
 // API:
 //   answerPath(model, result)                → one Set of unit indices per layer, with `signs`
-//   forwardEdges(model, result, path, ref)   → [{into, edges: [{source, target, value, onPath}]}]
-//   visibleEdges(terms, ref, into, most)     → which of a layer's candidate lines to draw (the
+//   forwardConnections(model, result, path, ref)   → [{into, connections: [{source, target, value, onPath}]}]
+//   visibleConnections(terms, ref, into, most)     → which of a layer's candidate lines to draw (the
 //                                              backward picture chooses its lines the same way)
-// An edge layer `into` = k holds lines into dense layer k; into 0 comes from the input image
+// An connection layer `into` = k holds lines into dense layer k; into 0 comes from the input image
 // (source −1): 784 × N lines would be noise, so each hidden-1 unit gets one line for the image's
 // whole push on it, z − b = Σ x·W. Between dense layers, one line per a_prev_i · W[i, j].
 
 import { classSignal } from './output_units.js';
 
-const MAX_EDGES_PER_LAYER = 140;
+const MAX_CONNECTIONS_PER_LAYER = 140;
 // How many units per hidden layer are marked as carrying the answer.
 const PATH_UNITS_PER_LAYER = 4;
-const SELECTED_UNIT_EDGES = 40;
+const SELECTED_UNIT_CONNECTIONS = 40;
 // Lines weaker than this share of the layer's strongest one are noise at this size.
-const MIN_EDGE_SHARE = 0.04;
+const MIN_CONNECTION_SHARE = 0.04;
 
 /**
  * The units that carry the answer, layer by layer from the output back: the output unit for the
@@ -60,12 +60,12 @@ export function answerPath(model, result) {
 /**
  * The lines to draw for one answer: per layer the strongest pushes, every push between units on
  * the answer's path, and the explained unit `ref`'s own strongest lines even when they are weak
- * overall. An edge is `onPath` when it joins path units and pushes the way the answer needs.
+ * overall. An connection is `onPath` when it joins path units and pushes the way the answer needs.
  */
-export function forwardEdges(model, result, path, ref) {
+export function forwardConnections(model, result, path, ref) {
   if (!result || !Array.isArray(result.layers)) return [];
   const layers = model.layers;
-  const edgeLayers = [];
+  const connectionLayers = [];
   const first = layers[0];
   const firstResult = result.layers[0];
   if (first?.biases && firstResult?.preactivations) {
@@ -73,63 +73,63 @@ export function forwardEdges(model, result, path, ref) {
       source: -1, target: j, value: z - first.biases[j],
     }));
     // One line per unit: every unit's line may be drawn, not only the strongest few.
-    const edges = visibleEdges(pushes, ref, 0, Infinity);
-    edgeLayers.push({ into: 0, edges: markPath(edges, 0, path) });
+    const connections = visibleConnections(pushes, ref, 0, Infinity);
+    connectionLayers.push({ into: 0, connections: markPath(connections, 0, path) });
   }
   for (let layerIndex = 1; layerIndex < layers.length; layerIndex += 1) {
     const weights = layers[layerIndex].weights;
     const previous = result.layers[layerIndex - 1]?.values;
     if (!weights || !previous) continue;
-    const pathEdges = [];
+    const pathConnections = [];
     for (const target of path[layerIndex]) {
       for (const source of path[layerIndex - 1]) {
-        pathEdges.push({ source, target, value: previous[source] * weights[source][target] });
+        pathConnections.push({ source, target, value: previous[source] * weights[source][target] });
       }
     }
-    const strongest = visibleEdges(contributions(previous, weights), ref, layerIndex);
+    const strongest = visibleConnections(contributions(previous, weights), ref, layerIndex);
     if (!strongest.length) continue;
-    const edges = withoutRepeats([...strongest, ...pathEdges]);
-    edgeLayers.push({ into: layerIndex, edges: markPath(edges, layerIndex, path) });
+    const connections = withoutRepeats([...strongest, ...pathConnections]);
+    connectionLayers.push({ into: layerIndex, connections: markPath(connections, layerIndex, path) });
   }
-  return edgeLayers;
+  return connectionLayers;
 }
 
 /**
  * The lines worth drawing among a layer's candidate `terms` ({source, target, value}) into dense
- * layer `into`: the `most` strongest, leaving out those below MIN_EDGE_SHARE of the strongest,
- * and the explained unit `ref`'s own strongest SELECTED_UNIT_EDGES lines even when they are weak
+ * layer `into`: the `most` strongest, leaving out those below MIN_CONNECTION_SHARE of the strongest,
+ * and the explained unit `ref`'s own strongest SELECTED_UNIT_CONNECTIONS lines even when they are weak
  * overall. None when every value is 0.
  */
-export function visibleEdges(terms, ref, into, most = MAX_EDGES_PER_LAYER) {
+export function visibleConnections(terms, ref, into, most = MAX_CONNECTIONS_PER_LAYER) {
   const sorted = [...terms].sort((left, right) => Math.abs(right.value) - Math.abs(left.value));
   const strongest = Math.abs(sorted[0]?.value ?? 0);
   if (strongest === 0) return [];
-  const touchesRef = (edge) => Boolean(ref) && (
-    (ref.layer === into && edge.target === ref.unit)
-    || (ref.layer === into - 1 && edge.source === ref.unit));
+  const touchesRef = (connection) => Boolean(ref) && (
+    (ref.layer === into && connection.target === ref.unit)
+    || (ref.layer === into - 1 && connection.source === ref.unit));
   return withoutRepeats([
-    ...sorted.slice(0, most).filter((edge) => Math.abs(edge.value) >= strongest * MIN_EDGE_SHARE),
-    ...sorted.filter((edge) => edge.value !== 0 && touchesRef(edge)).slice(0, SELECTED_UNIT_EDGES),
+    ...sorted.slice(0, most).filter((connection) => Math.abs(connection.value) >= strongest * MIN_CONNECTION_SHARE),
+    ...sorted.filter((connection) => connection.value !== 0 && touchesRef(connection)).slice(0, SELECTED_UNIT_CONNECTIONS),
   ]);
 }
 
-/** The edges with each source → target pair once (the first one kept). */
-function withoutRepeats(edges) {
+/** The connections with each source → target pair once (the first one kept). */
+function withoutRepeats(connections) {
   const seen = new Set();
-  return edges.filter((edge) => {
-    const key = `${edge.source}:${edge.target}`;
+  return connections.filter((connection) => {
+    const key = `${connection.source}:${connection.target}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
 }
 
-function markPath(edges, into, path) {
-  return edges.map((edge) => ({
-    ...edge,
-    onPath: path[into].has(edge.target)
-      && (into === 0 || path[into - 1].has(edge.source))
-      && Math.sign(edge.value) === (path.signs[into].get(edge.target) ?? 0),
+function markPath(connections, into, path) {
+  return connections.map((connection) => ({
+    ...connection,
+    onPath: path[into].has(connection.target)
+      && (into === 0 || path[into - 1].has(connection.source))
+      && Math.sign(connection.value) === (path.signs[into].get(connection.target) ?? 0),
   }));
 }
 
