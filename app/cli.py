@@ -21,6 +21,8 @@ from app.training_runs import MAX_MESSAGE_BYTES
 # create the metrics in this supervising process too, whose files no worker would clean up.
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 WS_MAX_SIZE = MAX_MESSAGE_BYTES + 16 * 1024
+KEEP_ALIVE_TIMEOUT_S = 5
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,7 +52,9 @@ def main(argv: list[str] | None = None) -> None:
         metrics_dir = prepare_metrics_dir()
     # Hides TensorFlow's C++ notices that honour it; set before any worker imports TensorFlow.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    config = server_config(args.host, args.port, args.workers, args.log_level)
+    config = server_config(
+        args.host, args.port, args.workers, args.log_level, settings.max_connections
+    )
     server = AnnouncingServer(config)
     try:
         if config.workers > 1:
@@ -65,13 +69,24 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def server_config(host: str, port: int, workers: int, log_level: str) -> uvicorn.Config:
+def server_config(
+    host: str, port: int, workers: int, log_level: str, max_connections: int = 200
+) -> uvicorn.Config:
+    """uvicorn, told what a plain `uvicorn app.main:app` leaves open. It has no deadline for a
+    request's headers or body of its own: the app cuts off slow bodies (DIGITS_BODY_TIMEOUT_S,
+    app/middleware.py); slow headers need a proxy in front (docs/deployment.md)."""
     return uvicorn.Config(
         "app.main:app",
         host=host,
         port=port,
         workers=workers,
         log_level=log_level,
+        # More connections than this get 503 at once: a flood cannot queue without end.
+        limit_concurrency=max_connections,
+        # An idle keep-alive connection is closed after this (uvicorn's default, stated).
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S,
+        # Request headers of at most this many bytes (h11; httptools caps them at 80 KiB).
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         # WebSocket /train refuses client messages over 64 KiB; without this, uvicorn would
         # buffer a frame of up to 16 MiB (its default) before the app could refuse it. The slack
         # lets a message just over the limit reach the app, which says what the limit is.

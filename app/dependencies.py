@@ -5,8 +5,8 @@ The look-ups are `async def`: they do no blocking work, so they need no thread. 
 into the input decodes an image, so `mnist_input` is a plain `def`, run in FastAPI's threadpool.
 """
 
-import threading
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,8 +16,9 @@ from app.model_registry import LoadedModel, ModelRegistry, UnknownModelError
 from app.request_body import json_or_form
 from app.schemas import DRAWING_HINT, DrawingJson, DrawingUpload
 from app.settings import Settings
-from app.temporary_models import TemporaryModels
+from app.temporary_models import TEMPORARY_PREFIX, TemporaryModel, TemporaryModels
 from core.mnist_form import drawing_to_mnist
+from core.run_settings import shown
 
 
 async def get_settings_of_app(request: Request) -> Settings:
@@ -38,14 +39,32 @@ def find_model(
     registry: ModelRegistry, name: str | None, temporary: TemporaryModels | None = None
 ) -> LoadedModel:
     """The model store's model `name`, else a model trained from the page (`temporary`)."""
+    return find_model_entry(registry, name, temporary)[0]
+
+
+def find_model_entry(
+    registry: ModelRegistry, name: str | None, temporary: TemporaryModels | None = None
+) -> tuple[LoadedModel, TemporaryModel | None]:
+    """As `find_model`, with the temporary model's entry (its download, its cached detail),
+    looked up once: a model dropped meanwhile is still whole for the request that found it."""
     try:
-        return registry.get(name)
+        return registry.get(name), None
     except UnknownModelError:
         kept = temporary.get(name) if temporary is not None and name else None
         if kept is not None:
-            return kept.model
+            return kept.model, kept
         known = ", ".join(registry.models)
-        raise HTTPException(404, f"no model named {name!r}; known models: {known}") from None
+        if name and name.startswith(TEMPORARY_PREFIX) and temporary is not None:
+            raise HTTPException(
+                404,
+                f"no model named {shown(name, 80)}: a model trained from the page is kept "
+                f"{temporary.ttl_s / 60:g} minutes after its last use and at most "
+                f"{temporary.max_models} at once; this one has expired (train it again) or "
+                f"the name is wrong",
+            ) from None
+        raise HTTPException(
+            404, f"no model named {shown(name, 80)}; known models: {known}"
+        ) from None
 
 
 async def get_requested_model(
@@ -61,23 +80,32 @@ async def get_requested_model(
 ModelDep = Annotated[LoadedModel, Depends(get_requested_model)]
 
 
+async def image_decoding_slot(request: Request) -> AsyncIterator[None]:
+    """One of DIGITS_MAX_CONCURRENT_PREDICTIONS slots, held from before the body is read until
+    the endpoint returns: a burst of large uploads waits here on the event loop, holding
+    neither their bodies nor FastAPI's threads, so GET /, /models and the rest keep answering
+    (a 4096×4096 image takes ~110 MB while it is decoded)."""
+    slots: asyncio.Semaphore = request.app.state.image_decoding_slots
+    async with slots:
+        yield
+
+
 def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., np.ndarray]:
     """A dependency: the 28×28 input from the drawing in the body `read_body` gives (a model
     with a `drawing()` method: image bytes, or pixels already checked). This module keeps its
     annotations evaluated (no `from __future__ import annotations`): FastAPI reads this
-    function's, and `read_body` exists only in this closure."""
+    function's, and `read_body` exists only in this closure. Its dependencies are resolved in
+    order: the decoding slot first, then the body."""
 
     def mnist_input(
-        body: Annotated[Any, Depends(read_body)], settings: SettingsDep, request: Request
+        slot: Annotated[None, Depends(image_decoding_slot, scope="function")],
+        body: Annotated[Any, Depends(read_body)],
+        settings: SettingsDep,
     ) -> np.ndarray:
         drawing = body.drawing()
         if isinstance(drawing, np.ndarray):
             return drawing
-        # DIGITS_MAX_CONCURRENT_PREDICTIONS images are decoded at once; more wait their turn
-        # (a 4096×4096 image takes ~110 MB while it is decoded).
-        slots: threading.BoundedSemaphore = request.app.state.image_decoding_slots
-        with slots:
-            return drawing_to_mnist(drawing, max_side=settings.max_image_side)
+        return drawing_to_mnist(drawing, max_side=settings.max_image_side)
 
     return mnist_input
 

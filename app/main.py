@@ -5,8 +5,8 @@ The models are loaded once, in the lifespan, before the server accepts any reque
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from swagger_ui_bundle import swagger_ui_path
 from threadpoolctl import threadpool_limits
 
@@ -28,7 +29,7 @@ from app.middleware import (
 from app.model_registry import load_registry
 from app.routers import gradients, health, models, pages, predict
 from app.routers.training import add_training
-from app.settings import STATIC_DIR, Settings, get_settings
+from app.settings import STATIC_DIR, Settings, get_settings, trusted_hosts
 
 logger = logging.getLogger("app")
 
@@ -66,10 +67,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.registry = load_registry(settings.model_dir, settings.default_model)
     app.state.model_details = {}  # GET /models/{name} answers, formatted on first request
-    # Bounds the memory a burst of large images can take while they are decoded.
-    app.state.image_decoding_slots = threading.BoundedSemaphore(
-        settings.max_concurrent_predictions
-    )
+    # Bounds the memory a burst of large images can take while they are read and decoded
+    # (app/dependencies.py); made here, on the server's event loop.
+    app.state.image_decoding_slots = asyncio.Semaphore(settings.max_concurrent_predictions)
     logger.info("serving models: %s", ", ".join(app.state.registry.models))
     # A request's forward pass is one row through small layers: BLAS threads would only wake,
     # spin and take the core that decodes the next drawing. Requests run in parallel as workers.
@@ -100,9 +100,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_error_handlers(app)
     # The last added runs first: start-up errors, then security headers (on every answer,
     # 413s included), then the body limit.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OneLineStartupErrors)
+    # Before any route: a Host this server is not reached by is a DNS-rebinding page's.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings))
     add_metrics(app)  # GET /metrics; added last, so its timing covers every layer above
     return app
 

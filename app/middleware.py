@@ -3,6 +3,7 @@ headers, one-line start-up errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.exceptions import HTTPException
@@ -41,6 +42,17 @@ class RequestBodyTooLarge(HTTPException):
         super().__init__(413, body_too_large_message(max_body_bytes))
 
 
+class RequestBodyTooSlow(HTTPException):
+    """Raised from `receive` once a body has taken longer than its deadline to arrive."""
+
+    def __init__(self, body_timeout_s: float) -> None:
+        super().__init__(
+            408,
+            f"the request body did not arrive within {body_timeout_s:g} s; send it at once "
+            f"(a drawing is a few kB)",
+        )
+
+
 def body_too_large_message(max_body_bytes: int) -> str:
     return (
         f"the request body is too large: it may be at most {size_text(max_body_bytes)}; "
@@ -49,28 +61,27 @@ def body_too_large_message(max_body_bytes: int) -> str:
 
 
 class BodySizeLimitMiddleware:
-    """Answer 413 as soon as a request body is known to be over `max_body_bytes`.
+    """Answer 413 as soon as a request body is known to be over `max_body_bytes`, and 408 when
+    it has not all arrived `body_timeout_s` after the app began to read it.
 
     A Content-Length over the limit is refused before any of the body is read. A chunked body
     (no Content-Length) is counted as the app receives it, and `receive` raises once the count
-    passes the limit, so at most the limit plus one chunk is ever held in memory. Whatever the
-    app then sends is replaced by the 413, so an app that catches the error in its own parsing
+    passes the limit, so at most the limit plus one chunk is ever held in memory. A body sent a
+    byte at a time (uvicorn itself waits for ever) is cut off at its deadline: it cannot hold
+    an image-decoding slot (app/dependencies.py) or a connection for long. Whatever the app then
+    sends is replaced by the 413 or 408, so an app that catches the error in its own parsing
     still answers correctly.
 
     Whatever the app has not read is left to the server, which discards it and keeps the
     connection open: closing it with unread data would reset it and lose the 413 on its way.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 30.0) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self._body = json.dumps({"detail": body_too_large_message(max_body_bytes)}).encode()
-        self._headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(self._body)).encode()),
-        ]
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,57 +89,73 @@ class BodySizeLimitMiddleware:
             return
         declared = _declared_length(scope)
         if declared > self.max_body_bytes:
-            await self._refuse(send)
-            return
-        if declared >= 0:
-            # The server hands the app exactly Content-Length bytes (any more is the next
-            # request), so only bodies without one need counting: no cost on the common path.
-            await self.app(scope, receive, send)
+            await _refuse(send, RequestBodyTooLarge(self.max_body_bytes))
             return
 
-        limit = self.max_body_bytes
+        # The server hands the app exactly Content-Length bytes (any more is the next request),
+        # so only bodies without one need counting.
+        limit = self.max_body_bytes if declared < 0 else None
         received = 0
-        over_limit = False
+        body_done = declared == 0
+        deadline: float | None = None
+        refusal: HTTPException | None = None
         response_started = False
 
-        async def counting_receive() -> Message:
-            nonlocal received, over_limit
-            if over_limit:
-                raise RequestBodyTooLarge(limit)
-            message = await receive()
-            if message["type"] == "http.request":
+        async def guarded_receive() -> Message:
+            nonlocal received, body_done, deadline, refusal
+            if refusal is not None:
+                raise refusal
+            if body_done:  # waiting for a disconnect (streaming responses do): no deadline
+                return await receive()
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.body_timeout_s
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                refusal = RequestBodyTooSlow(self.body_timeout_s)
+                raise refusal from None
+            if message["type"] != "http.request":
+                body_done = True
+                return message
+            body_done = not message.get("more_body", False)
+            if limit is not None:
                 received += len(message.get("body", b""))
                 if received > limit:
-                    over_limit = True
-                    raise RequestBodyTooLarge(limit)
+                    refusal = RequestBodyTooLarge(limit)
+                    raise refusal
             return message
 
-        async def send_unless_over_limit(message: Message) -> None:
+        async def send_unless_refused(message: Message) -> None:
             nonlocal response_started
-            if over_limit:
-                # The app answered after the body went over the limit (say it turned the error
-                # into a 4xx of its own): the client gets the 413 instead.
+            if refusal is not None:
+                # The app answered after the body was refused (say it turned the error into a
+                # 4xx of its own): the client gets the 413 or 408 instead.
                 if not response_started:
                     response_started = True
-                    await self._refuse(send)
+                    await _refuse(send, refusal)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, send_unless_over_limit)
+            await self.app(scope, guarded_receive, send_unless_refused)
         except Exception:
-            if not over_limit:
+            if refusal is None:
                 raise
-            # Whatever the app raised, the cause is the body over the limit: answer that.
+            # Whatever the app raised, the cause is the body refused: answer that.
             if not response_started:
-                await self._refuse(send)
+                await _refuse(send, refusal)
 
-    async def _refuse(self, send: Send) -> None:
-        # Fresh messages each time: middleware further out may change the ones it is given.
-        await send({"type": "http.response.start", "status": 413, "headers": [*self._headers]})
-        await send({"type": "http.response.body", "body": self._body})
+
+async def _refuse(send: Send, refusal: HTTPException) -> None:
+    body = json.dumps({"detail": refusal.detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if refusal.status_code == 408:
+        headers.append((b"connection", b"close"))  # the rest of the body is not waited for
+    await send({"type": "http.response.start", "status": refusal.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _declared_length(scope: Scope) -> int:

@@ -165,6 +165,11 @@ def _load_ood_detector(
     file_name, threshold = section.get("file"), section.get("threshold")
     if not isinstance(file_name, str) or not isinstance(threshold, int | float):
         raise ModelStoreError(f"{card_path}: its 'ood' section needs a 'file' and a 'threshold'")
+    expected_name = f"{card_path.stem}.ood.keras"
+    if file_name != expected_name:  # no other file of the machine, whatever the card says
+        raise ModelStoreError(
+            f"{card_path}: its detector must be {expected_name} beside it, not {file_name!r}"
+        )
     path = card_path.parent / file_name
     if not path.is_file():
         raise ModelStoreError(f"{path}: missing (the card {card_path.name} names it)")
@@ -184,8 +189,14 @@ def _load_ood_detector(
 def _load_dense_network(
     path: Path, expected_sha256: str | None, card_path: Path
 ) -> tuple[Any, tuple[DenseLayer, ...]]:
-    """Load a .keras file of Dense layers, checking it is the file its card describes."""
-    if expected_sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != expected_sha256:
+    """Load a .keras file of Dense layers, checking it is the file its card describes: a
+    .keras file is read by Keras's own code, so only one whose sha256 its card records."""
+    if not isinstance(expected_sha256, str) or not expected_sha256:
+        raise ModelStoreError(
+            f"{path}: its card {card_path.name} records no sha256 for it (files: model_sha256, "
+            f"or the detector's file name); a model is loaded only with its card's checksum"
+        )
+    if hashlib.sha256(path.read_bytes()).hexdigest() != expected_sha256:
         raise ModelStoreError(
             f"{path}: does not match its card {card_path.name} (sha256 differs); "
             f"retrain or restore the pair"

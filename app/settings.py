@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         "(default 2 MiB). A larger one gets 413 at once: from its Content-Length before any of "
         "it is read, or, sent in chunks, as soon as the count passes the limit.",
     )
+    body_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="DIGITS_BODY_TIMEOUT_S: a request body must have arrived this long after "
+        "the app began to read it, or the request gets 408 (default 30 s: 2 MiB at ~0.6 "
+        "Mbit/s); a client sending a byte at a time cannot hold a slot for long.",
+    )
     max_image_side: int = Field(
         4096,
         gt=0,
@@ -81,12 +88,35 @@ class Settings(BaseSettings):
         description="DIGITS_TRAINING_ORIGINS: comma-separated origins (https://example.org) "
         "besides this server's own whose pages may open WebSocket /train.",
     )
+    allowed_hosts: str = Field(
+        "",
+        description="DIGITS_ALLOWED_HOSTS: comma-separated host names (or *.example.org) that "
+        "requests may name in their Host header, besides localhost, 127.0.0.1 and ::1; any "
+        "other gets 400, so that a page elsewhere cannot reach a local server by DNS "
+        "rebinding. A deployment lists the names it is reached by ('*' allows any).",
+    )
     # How `digits-serve` (make run, the Docker image) serves the app.
     host: str = Field("127.0.0.1", description="DIGITS_HOST: the address to listen on.")
     port: int = Field(8000, gt=0, lt=65536, description="DIGITS_PORT: the port to listen on.")
     workers: int = Field(
         1, gt=0, description="DIGITS_WORKERS: worker processes; each loads the models (~550 MB)."
     )
+    max_connections: int = Field(
+        200,
+        gt=0,
+        description="DIGITS_MAX_CONNECTIONS: open connections (and requests in progress) a "
+        "worker takes at once; past it, new requests get 503 at once rather than queueing "
+        "without end (uvicorn's limit_concurrency).",
+    )
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def trusted_hosts(settings: Settings) -> list[str]:
+    """The Host names requests may use: this machine's own, and the ones the settings add."""
+    extra = [host.strip() for host in settings.allowed_hosts.split(",") if host.strip()]
+    return [*LOCAL_HOSTS, *extra]
 
 
 @lru_cache

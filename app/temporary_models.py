@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from app.model_registry import LoadedModel
 
 IDLE_LIFETIME_S = 30 * 60
+# A trained model's name: this, its digits, and 128 random bits (app/routers/training.py).
+TEMPORARY_PREFIX = "yours-"
 
 
 @dataclass
@@ -28,6 +30,7 @@ class TemporaryModel:
     model: LoadedModel
     keras_file: bytes  # the model as a .keras file, for GET /models/{name}/download
     last_used: float
+    detail: bytes | None = None  # GET /models/{name}'s answer, made once; dropped with it
 
 
 class TemporaryModels:

@@ -9,6 +9,7 @@ Messages go out through `emit`, which must be safe to call from this thread.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import tempfile
@@ -115,6 +116,10 @@ def run_job(
         path = Path(folder) / f"{model_name}.keras"
         model.save(path)
         keras_file = path.read_bytes()
+    # As the model store's writer records it: the download loads in any model store.
+    card["files"] = {
+        "model": f"{model_name}.keras", "model_sha256": hashlib.sha256(keras_file).hexdigest()
+    }
     loaded = LoadedModel(
         name=model_name,
         classes=tuple(settings.classes),

@@ -32,6 +32,7 @@ IDX_FILES = {
     "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
 }
 NPZ_NAME = "mnist.npz"
+MNIST_NAME = "MNIST (LeCun, Cortes and Burges)"
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
@@ -47,7 +48,10 @@ class Mnist:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str  # where it came from, for the model card
+    # The data set's name, for the model card: which folder of which machine held it is nobody
+    # else's business (the card is served with the model); `format` and the files' sha256 say
+    # exactly which copy it was.
+    source: str
     format: str  # "idx", "npz" or "keras"
 
     def sha256(self) -> dict[str, str]:
@@ -90,8 +94,7 @@ def load_idx_folder(paths: dict[str, Path]) -> Mnist:
     arrays = {key: read_idx(p) for key, p in paths.items()}
     for split in ("train", "test"):
         _check_pair(arrays[f"x_{split}"], arrays[f"y_{split}"], split, paths[f"x_{split}"].parent)
-    folder = paths["x_train"].parent
-    return Mnist(**arrays, source=str(folder.resolve()), format="idx")
+    return Mnist(**arrays, source=MNIST_NAME, format="idx")
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -140,7 +143,7 @@ def load_npz(path: Path) -> Mnist:
     for split in ("train", "test"):
         _check_pair(arrays[f"x_{split}"], arrays[f"y_{split}"], split, path)
     arrays = {key: np.asarray(value, dtype=np.uint8) for key, value in arrays.items()}
-    return Mnist(**arrays, source=str(path.resolve()), format="npz")
+    return Mnist(**arrays, source=MNIST_NAME, format="npz")
 
 
 def _download_with_keras() -> Mnist:
@@ -152,7 +155,7 @@ def _download_with_keras() -> Mnist:
         raise DataError(
             f"could not download MNIST with Keras ({error}): pass --data a folder holding it"
         ) from None
-    return Mnist(x_train, y_train, x_test, y_test, source="keras.datasets.mnist", format="keras")
+    return Mnist(x_train, y_train, x_test, y_test, source=MNIST_NAME, format="keras")
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, split: str, where: Path) -> None:

@@ -43,7 +43,8 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     mnist = load_mnist(settings.data)
     splits = select_digits(mnist, settings.digits, settings.validation_fraction, settings.seed)
     print(
-        f"data: {mnist.format} from {mnist.source}; digits {settings.classes}: "
+        f"data: {mnist.format} from {settings.data or 'keras.datasets.mnist'}; "
+        f"digits {settings.classes}: "
         f"{len(splits.y_train)} train, {len(splits.y_val)} validation, "
         f"{len(splits.y_test)} test",
         flush=True,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Request, Response
 
-from app.dependencies import RegistryDep, find_model
+from app.dependencies import RegistryDep, find_model_entry
 from app.model_registry import LoadedModel
 from app.schemas import ErrorResponse, ModelDetail, ModelList
 
@@ -21,15 +21,13 @@ NOT_FOUND = {
 
 
 @router.get("/models", response_model=ModelList, summary="List the models that are served")
-def list_models(registry: RegistryDep, request: Request) -> dict[str, Any]:
+def list_models(registry: RegistryDep) -> dict[str, Any]:
+    """The shipped models. A model trained from the page is not listed: whoever trained it
+    holds its name (with 128 random bits) and can use it in every endpoint."""
     return {
         "models": [
             {**model.describe(), "default": name == registry.default_name}
             for name, model in registry.models.items()
-        ]
-        + [  # trained from the page, kept in memory for a while (app/temporary_models.py)
-            {**model.describe(), "default": False, "temporary": True}
-            for model in request.app.state.temporary_models.all()
         ]
     }
 
@@ -41,28 +39,36 @@ def list_models(registry: RegistryDep, request: Request) -> dict[str, Any]:
     summary="One model, with its weights and biases",
 )
 def get_model(name: str, registry: RegistryDep, request: Request) -> Response:
-    model = find_model(registry, name, request.app.state.temporary_models)
-    return _detail_response(request, model, name == registry.default_name)
-
-
-def _detail_response(request: Request, model: LoadedModel, default: bool) -> Response:
     # A model's weights (109,386 numbers for digits-0-9) are formatted once, and the page asks
-    # for them each time it switches models: sent as ready JSON, not validated again.
-    cache: dict[str, bytes] = request.app.state.model_details
-    if model.name not in cache:
-        detail = {
-            **model.describe(),
-            "default": default,
-            "layers": [
-                {
-                    "name": layer.name,
-                    "units": layer.units,
-                    "activation": layer.activation,
-                    "weights": np.round(layer.weights.astype(np.float64), 5).tolist(),
-                    "biases": np.round(layer.biases.astype(np.float64), 5).tolist(),
-                }
-                for layer in model.layers
-            ],
-        }
-        cache[model.name] = json.dumps(detail, separators=(",", ":")).encode()
-    return Response(cache[model.name], media_type="application/json")
+    # for them each time it switches models: sent as ready JSON, not validated again. A trained
+    # model's are kept with it, and go when it is dropped.
+    model, kept = find_model_entry(registry, name, request.app.state.temporary_models)
+    if kept is not None:
+        if kept.detail is None:
+            kept.detail = _detail_json(model, default=False, temporary=True)
+        body = kept.detail
+    else:
+        cache: dict[str, bytes] = request.app.state.model_details
+        if name not in cache:
+            cache[name] = _detail_json(model, name == registry.default_name, temporary=False)
+        body = cache[name]
+    return Response(body, media_type="application/json")
+
+
+def _detail_json(model: LoadedModel, default: bool, temporary: bool) -> bytes:
+    detail = {
+        **model.describe(),
+        "default": default,
+        "temporary": temporary,
+        "layers": [
+            {
+                "name": layer.name,
+                "units": layer.units,
+                "activation": layer.activation,
+                "weights": np.round(layer.weights.astype(np.float64), 5).tolist(),
+                "biases": np.round(layer.biases.astype(np.float64), 5).tolist(),
+            }
+            for layer in model.layers
+        ],
+    }
+    return json.dumps(detail, separators=(",", ":")).encode()

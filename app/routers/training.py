@@ -33,7 +33,7 @@ from starlette.websockets import WebSocketDisconnect
 from app.metrics import TRAINING_RUNS_IN_PROGRESS
 from app.routers import training_report
 from app.settings import Settings
-from app.temporary_models import TemporaryModels
+from app.temporary_models import TEMPORARY_PREFIX, TemporaryModels
 from app.training_job import TrainedRun, missing_data_help, mnist_location, run_job
 from app.training_runs import (
     CLOSE_POLICY,
@@ -85,11 +85,7 @@ def add_training(app: FastAPI) -> None:
     """The training routes, the run slots and the temporary models (with the app's settings)."""
     settings: Settings = app.state.settings
     app.state.training_slots = RunSlots(settings.max_training_jobs)
-    app.state.temporary_models = TemporaryModels(
-        settings.max_trained_models,
-        # A dropped model's formatted weights (GET /models/{name}) go with it.
-        on_drop=lambda name: getattr(app.state, "model_details", {}).pop(name, None),
-    )
+    app.state.temporary_models = TemporaryModels(settings.max_trained_models)
     app.include_router(router)
     app.include_router(training_report.router)
 
@@ -258,7 +254,8 @@ class TrainingSession:
         settings: Settings = self.app.state.settings
         self.run_id = secrets.token_hex(6)
         # Whoever holds the name can use the model: 128 random bits, so nobody guesses it.
-        self.model_name = f"yours-{digits_label(request.digits)}-{secrets.token_hex(16)}"
+        token = secrets.token_hex(16)
+        self.model_name = f"{TEMPORARY_PREFIX}{digits_label(request.digits)}-{token}"
         self.control = RunControl(deadline=time.monotonic() + settings.max_training_s)
         self.outbox = Outbox()
         self.loop = asyncio.get_running_loop()

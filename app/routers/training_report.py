@@ -24,7 +24,7 @@ import numpy as np
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.dependencies import find_model
+from app.dependencies import find_model, find_model_entry
 from app.schemas import ErrorResponse
 from app.training_job import load_training_mnist, mnist_location
 
@@ -43,8 +43,7 @@ def download(name: str, request: Request) -> Response:
     """Unzip into model_store/ and the app serves it; `keras.saving.load_model("NAME.keras")`
     opens it in a notebook."""
     state = request.app.state
-    model = find_model(state.registry, name, state.temporary_models)
-    temporary = state.temporary_models.get(model.name)
+    model, temporary = find_model_entry(state.registry, name, state.temporary_models)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         if temporary is not None:

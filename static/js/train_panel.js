@@ -252,8 +252,9 @@ export class TrainPanel extends EventTarget {
   async #offerModel(name) {
     let summary = { name };
     try {
-      const models = (await (await fetch('/models')).json()).models;
-      summary = models.find((m) => m.name === name) ?? summary;
+      // Not in GET /models, which lists the shipped models only: whoever trained it has its name.
+      const answer = await fetch(`/models/${encodeURIComponent(name)}`);
+      if (answer.ok) summary = await answer.json();
     } catch {
       // the switch still works; the page learns the classes from the model's details
     }

@@ -18,6 +18,8 @@ import httpx
 import pytest
 from project_paths import MODEL_STORE
 
+from app.model_registry import ModelStoreError, load_registry
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 DEFAULT_MODEL = "digits-0-1"
@@ -199,3 +201,17 @@ def test_console_script_serves_the_model_dir_it_was_given(
     with start_server(tmp_path / "not-this-one", command=command) as url:
         names = [model["name"] for model in httpx.get(f"{url}/models").json()["models"]]
     assert sorted(names) == ["digits-0-1", "digits-2-5-7"]
+
+
+def test_a_card_without_its_models_sha256_is_refused(store: Path) -> None:
+    """Keras's own code reads a .keras file: only one its card vouches for is loaded."""
+    edit_card(store / f"{DEFAULT_MODEL}.json", lambda card: card["files"].pop("model_sha256"))
+    with pytest.raises(ModelStoreError, match="records no sha256"):
+        load_registry(store, DEFAULT_MODEL)
+
+
+@pytest.mark.parametrize("named", ["../digits-0-9.keras", "digits-0-9.keras", "/etc/passwd"])
+def test_a_detector_anywhere_but_beside_its_model_is_refused(store: Path, named: str) -> None:
+    edit_card(store / f"{DEFAULT_MODEL}.json", lambda card: card["ood"].update(file=named))
+    with pytest.raises(ModelStoreError, match=f"must be {DEFAULT_MODEL}.ood.keras beside it"):
+        load_registry(store, DEFAULT_MODEL)

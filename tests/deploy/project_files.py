@@ -51,7 +51,8 @@ def container() -> dict[str, Any]:
 
 
 def container_env() -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container().get("env", [])}
+    """The container's plain variables (not those from the downward API, like POD_IP)."""
+    return {item["name"]: item["value"] for item in container().get("env", []) if "value" in item}
 
 
 @dataclass(frozen=True)

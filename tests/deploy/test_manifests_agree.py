@@ -162,7 +162,7 @@ def test_the_only_writable_places_are_empty_dirs_under_tmp() -> None:
 
 def test_resources_are_requested_and_limited_within_the_limits() -> None:
     resources = container()["resources"]
-    for resource in ("cpu", "memory"):
+    for resource in ("cpu", "memory", "ephemeral-storage"):
         request = _quantity(resources["requests"][resource])
         limit = _quantity(resources["limits"][resource])
         assert 0 < request <= limit, resource
@@ -244,3 +244,33 @@ def _ignored(path: str) -> bool:
         if matches:
             ignored = not keep
     return ignored
+
+
+# --- who may reach the pods --------------------------------------------------------------------
+
+
+def test_the_network_policy_denies_all_but_the_ingress_and_prometheus_on_the_app_port() -> None:
+    policy = only("NetworkPolicy")["spec"]
+    assert policy["podSelector"]["matchLabels"] == pod_template_labels()
+    assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
+    assert policy["egress"] == []  # nothing out
+    (rule,) = policy["ingress"]
+    assert [named_port(port["port"]) for port in rule["ports"]] == [exposed_port()]
+    sources = [peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+               for peer in rule["from"]]
+    assert sorted(sources) == ["ingress-nginx", "prometheus"]
+
+
+def test_the_probes_and_scrapes_by_pod_ip_are_allowed_hosts() -> None:
+    env = container()["env"]
+    names = [item["name"] for item in env]
+    pod_ip = next(item for item in env if item["name"] == "POD_IP")
+    assert pod_ip["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    # Kubernetes expands $(POD_IP) only from a variable defined before it.
+    assert names.index("POD_IP") < names.index("DIGITS_ALLOWED_HOSTS")
+    hosts = container_env()["DIGITS_ALLOWED_HOSTS"].split(",")
+    assert "$(POD_IP)" in hosts and only("Service")["metadata"]["name"] in hosts
+
+
+def pod_template_labels() -> dict[str, str]:
+    return only("Deployment")["spec"]["template"]["metadata"]["labels"]

@@ -16,9 +16,11 @@ import pytest
 from project_files import manifest_files, manifests
 
 # The oldest release whose schemas the package ships, and its newest: every API version used
-# (apps/v1, v1, autoscaling/v2, policy/v1) is served by both.
+# (apps/v1, v1, autoscaling/v2, policy/v1, networking.k8s.io/v1) is served by both.
 KUBERNETES_VERSIONS = ("1.25", kubernetes_validate.latest_version())
-EXPECTED_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+EXPECTED_KINDS = {
+    "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +36,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_the_manifest_folder_holds_the_four_objects() -> None:
+def test_the_manifest_folder_holds_the_five_objects() -> None:
     assert manifest_files(), "deploy/kubernetes/ holds no .yaml file"
     assert sorted(m["kind"] for m in manifests()) == sorted(EXPECTED_KINDS)
 

@@ -1,0 +1,92 @@
+"""Slow and heavy clients on a real server: bodies sent a byte at a time, a burst of uploads
+waiting for the image-decoding slots, a Host this server is not reached by. The slots are taken
+before a body is read, so the uploads waiting for them hold no thread and no memory, and the
+rest of the app keeps answering; a slow body is cut off at its deadline (DIGITS_BODY_TIMEOUT_S).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+from live_server import RunningServer, running_server, server_env
+
+from app.cli import KEEP_ALIVE_TIMEOUT_S, server_config
+
+pytestmark = pytest.mark.slow
+
+BODY_TIMEOUT_S = 3
+SLOTS = 2
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    env = server_env(body_timeout_s=BODY_TIMEOUT_S, max_concurrent_predictions=SLOTS)
+    with running_server(env=env) as running:
+        yield running
+
+
+def slow_upload(server: RunningServer, declared: int = 200_000) -> socket.socket:
+    """A POST /predict whose headers promise `declared` bytes, of which a few are sent."""
+    sock = socket.create_connection((server.host, server.port), timeout=30)
+    sock.sendall(
+        f"POST /predict HTTP/1.1\r\nHost: {server.host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {declared}\r\n\r\n".encode() + b'{"image": "'
+    )
+    return sock
+
+
+def answer_status(sock: socket.socket) -> int:
+    head = sock.recv(4096).split(b"\r\n", 1)[0]  # b"HTTP/1.1 408 Request Timeout"
+    return int(head.split()[1])
+
+
+def test_a_body_sent_too_slowly_gets_408_at_its_deadline(server: RunningServer) -> None:
+    with slow_upload(server) as sock:
+        started = time.monotonic()
+        status = answer_status(sock)
+        took = time.monotonic() - started
+    assert status == 408
+    assert BODY_TIMEOUT_S - 0.5 < took < BODY_TIMEOUT_S + 3
+
+
+def test_uploads_waiting_for_a_slot_leave_the_rest_of_the_app_answering(
+    server: RunningServer,
+) -> None:
+    with ExitStack() as stack:
+        # Twice the slots: two hold them (their bodies trickle), the rest wait for one.
+        waiting = [stack.enter_context(slow_upload(server)) for _ in range(4 * SLOTS)]
+        time.sleep(0.5)
+        with httpx.Client(base_url=server.url, timeout=5) as http:
+            for path in ("/", "/models", "/healthz", "/models/digits-0-1"):
+                started = time.monotonic()
+                assert http.get(path).status_code == 200, path
+                assert time.monotonic() - started < 1.0, path
+            pixels = {"pixels": [[0.5] * 28] * 28}
+            # A prediction waits its turn for a slot: the slow bodies ahead of it hold theirs
+            # until their deadlines, SLOTS at a time.
+            started = time.monotonic()
+            assert http.post("/predict", json=pixels, timeout=60).status_code == 200
+            assert time.monotonic() - started < (len(waiting) / SLOTS + 1) * BODY_TIMEOUT_S + 3
+        assert [answer_status(sock) for sock in waiting] == [408] * len(waiting)
+    server.assert_alive()
+
+
+def test_a_host_this_server_is_not_reached_by_gets_400(server: RunningServer) -> None:
+    """DNS rebinding: a page at evil.example whose name now points at 127.0.0.1."""
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        refused = http.get("/models", headers={"host": "evil.example"})
+        assert refused.status_code == 400
+        for host in ("localhost", f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
+            assert http.get("/models", headers={"host": host}).status_code == 200, host
+
+
+def test_digits_serve_caps_connections_and_idle_keep_alive() -> None:
+    config = server_config("127.0.0.1", 8000, 1, "info", max_connections=50)
+    assert config.limit_concurrency == 50
+    assert config.timeout_keep_alive == KEEP_ALIVE_TIMEOUT_S
+    assert config.ws_max_size < 128 * 1024
