@@ -39,14 +39,12 @@ class TemporaryModels:
         max_models: int,
         ttl_s: float = IDLE_LIFETIME_S,
         clock: Callable[[], float] = time.monotonic,
-        on_drop: Callable[[str], None] | None = None,
     ) -> None:
         if max_models < 1:
             raise ValueError(f"max_models must be at least 1, got {max_models}")
         self.max_models = max_models
         self.ttl_s = ttl_s
         self.clock = clock
-        self._on_drop = on_drop
         self._models: OrderedDict[str, TemporaryModel] = OrderedDict()  # oldest added first
         # Added from the event loop, read from request threads (plain-def routes).
         self._lock = threading.Lock()
@@ -59,26 +57,22 @@ class TemporaryModels:
             while len(self._models) > self.max_models:
                 name, _ = self._models.popitem(last=False)
                 dropped.append(name)
-        self._notify(dropped)
         return dropped
 
     def get(self, name: str) -> TemporaryModel | None:
         """The model named `name`, if still kept; a look-up counts as a use."""
         with self._lock:
-            dropped = self._drop_expired()
+            self._drop_expired()
             entry = self._models.get(name)
             if entry is not None:
                 entry.last_used = self.clock()
-        self._notify(dropped)
         return entry
 
     def all(self) -> list[LoadedModel]:
         """Every model still kept, oldest first (listing them is not a use)."""
         with self._lock:
-            dropped = self._drop_expired()
-            models = [entry.model for entry in self._models.values()]
-        self._notify(dropped)
-        return models
+            self._drop_expired()
+            return [entry.model for entry in self._models.values()]
 
     def __contains__(self, name: object) -> bool:
         with self._lock:
@@ -92,8 +86,3 @@ class TemporaryModels:
         for name in expired:
             del self._models[name]
         return expired
-
-    def _notify(self, dropped: list[str]) -> None:
-        if self._on_drop is not None:
-            for name in dropped:
-                self._on_drop(name)

@@ -625,10 +625,10 @@ def test_at_most_max_models_are_kept_and_the_oldest_goes_first(client: TestClien
     from app.temporary_models import TemporaryModels
 
     shipped = client.app.state.registry.get("digits-0-1")
+    kept = TemporaryModels(max_models=2)
     dropped: list[str] = []
-    kept = TemporaryModels(max_models=2, on_drop=dropped.append)
     for name in ("first", "second", "third"):
-        kept.add(replace(shipped, name=name), b"keras")
+        dropped += kept.add(replace(shipped, name=name), b"keras")
     kept.get("second")  # a use does not make the oldest-added stay longer
     assert [m.name for m in kept.all()] == ["second", "third"] and dropped == ["first"]
 
