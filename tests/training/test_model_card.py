@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 from core.augmentation import TRAINING
+from core.mnist_data import MNIST_NAME
 from training.settings import TrainSettings
 from training.train import run
 
@@ -166,12 +167,14 @@ def test_the_card_records_the_training_settings(trained: Trained) -> None:
     }
 
 
-def test_the_card_names_the_data_source_and_the_sha256_of_its_arrays(
+def test_the_card_names_the_data_set_and_the_sha256_of_its_arrays(
     trained: Trained, tiny_mnist: dict[str, np.ndarray], tiny_idx_folder: Path
 ) -> None:
     data = trained.card["data"]
 
-    assert data["source"] == str(tiny_idx_folder.resolve())
+    # The data set's name, not the folder of the machine that trained it (the card is served).
+    assert data["source"] == MNIST_NAME
+    assert str(tiny_idx_folder) not in json.dumps(trained.card)
     assert data["format"] == "idx"
     assert data["sha256"] == {
         key: hashlib.sha256(array.tobytes()).hexdigest() for key, array in tiny_mnist.items()
