@@ -3,9 +3,9 @@
 The first message chooses the run (`parse_run_request`); its fields mean what the training
 script's flags mean (`python -m training.train --digits … --hidden …`) and are checked by the
 same functions (core/run_settings.py), with tighter limits, because a visitor spends this
-server's CPU: at most 50 epochs and 4 hidden layers of at most 256 units. Later messages
-(`parse_control`) watch a drawing, pause, resume, step or stop the run; `RunControl` carries
-them to the training thread (app/training_job.py).
+server's CPU: at most 50 epochs, 4 hidden layers of at most 256 units and batches of 1,024.
+Later messages (`parse_control`) watch a drawing, pause, resume, step or stop the run;
+`RunControl` carries them to the training thread (app/training_job.py).
 """
 
 from __future__ import annotations
