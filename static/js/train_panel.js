@@ -371,7 +371,7 @@ function buildPanel(root) {
     id: 'train-accuracy-chart', class: 'chart-canvas', role: 'img',
     'aria-label': 'Accuracy of each run by epoch: training solid, validation dashed',
   });
-  ui.live = h('div', { class: 'train-live', id: 'train-live', hidden: '' },
+  ui.live = h('div', { class: 'train-live chart-grid', id: 'train-live', hidden: '' },
     h('figure', { class: 'chart' }, ui.lossChart,
       h('figcaption', {}, 'Loss (training solid, validation dashed)')),
     h('figure', { class: 'chart' }, ui.accuracyChart,

@@ -30,7 +30,7 @@ export class TrainingReport {
       misread: h('div', { class: 'misread', id: 'report-misread' }),
       misreadNote: h('p', { class: 'caption', id: 'report-misread-note' }),
     };
-    const charts = h('div', { class: 'report-charts' },
+    const charts = h('div', { class: 'report-charts chart-grid' },
       chart('report-loss-chart', 'Loss by epoch from the model card: training solid, validation dashed',
         'Loss per epoch (training solid, validation dashed)'),
       chart('report-accuracy-chart',

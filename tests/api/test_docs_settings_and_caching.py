@@ -28,7 +28,7 @@ def test_docs_policy_allows_only_this_server(client: TestClient) -> None:
     assert "script-src 'self'" in policy
 
 
-@pytest.mark.parametrize("path", ["/static/js/main.js", "/static/css/style.css"])
+@pytest.mark.parametrize("path", ["/static/js/main.js", "/static/css/base.css"])
 def test_static_files_are_revalidated(client: TestClient, path: str) -> None:
     answer = client.get(path)
     assert answer.status_code == 200
