@@ -2,14 +2,11 @@
 // images and MNIST digits. No charting library: the page needs lines, axes and a legend, which a
 // hundred lines of canvas calls give without another file to serve and keep up to date.
 
-import { divergingRgb, inkRgb } from './colors.js';
+import { divergingRgb, inkRgb, paintGrid, toRows } from './colors.js';
 
 const AXIS = '#64748b';
 const GRID = '#e2e8f0';
 const TEXT = '#334155';
-
-/** Colours for runs, in order; they stay distinct for the few runs the charts keep. */
-export const RUN_COLOURS = ['#4338ca', '#d97706', '#059669', '#db2777', '#0891b2'];
 
 /** The loss chart and the accuracy chart (0 to 1) that every training view shows side by side. */
 export function lossAndAccuracyCharts(lossCanvas, accuracyCanvas) {
@@ -180,11 +177,5 @@ export function drawWeightImages(canvas, firstLayer, { columns = 8 } = {}) {
 
 /** One MNIST digit (784 bytes, ink high) as dark ink on white, on a 28×28 canvas. */
 export function drawDigit(canvas, bytes) {
-  canvas.width = 28;
-  canvas.height = 28;
-  const image = new ImageData(28, 28);
-  for (let i = 0; i < 784; i += 1) {
-    image.data.set([...inkRgb(bytes[i] / 255), 255], i * 4);
-  }
-  canvas.getContext('2d').putImageData(image, 0, 0);
+  paintGrid(canvas, toRows(Array.from(bytes, (value) => value / 255), 28), inkRgb);
 }

@@ -1,5 +1,12 @@
-// Colour scales shared by the preview, the diagram and the unit explainer, so one meaning
-// (ink, activation, positive/negative push) always looks the same on the page.
+// Every colour that carries a meaning on the page, so that one meaning always looks the same:
+//   ink on paper      the drawing and every 28×28 image of digits (inkRgb)
+//   activation        how active a unit is, pale to dark indigo (activationRgb)
+//   blue raises, red lowers: any signed push, weight or gradient (divergingRgb, POSITIVE_COLOR,
+//                     NEGATIVE_COLOR); the stylesheets' --positive/--negative say it in text
+//   classes           one colour per class, where a legend or the digit itself names it
+//                     (CLASS_COLOURS): never for signs, which are blue and red
+//   runs              one colour per training run on a chart, training solid and validation
+//                     dashed (RUN_COLOURS)
 
 const PAPER = [255, 255, 255];
 const INK = [17, 24, 39];
@@ -14,6 +21,20 @@ const ACTIVATION_STOPS = [
 
 export const POSITIVE_COLOR = rgbString(POSITIVE);
 export const NEGATIVE_COLOR = rgbString(NEGATIVE);
+export const INK_COLOR = rgbString(INK);
+export const PAPER_COLOR = rgbString(PAPER);
+
+// Class k's colour: Petroff's ten-colour sequence (arXiv:2107.02270, matplotlib's "petroff10"),
+// chosen so that every pair stays apart for the three kinds of colour blindness
+// (tests/browser/test_colours.py checks it under simulated protanopia, deuteranopia and
+// tritanopia). A two-class model uses the first two, blue and orange.
+export const CLASS_COLOURS = [
+  '#3f90da', '#ffa90e', '#bd1f01', '#94a4a2', '#832db6',
+  '#a96b59', '#e76300', '#b9ac70', '#717581', '#92dadd',
+];
+
+// Training runs on a chart, in order; they stay distinct for the few runs the charts keep.
+export const RUN_COLOURS = ['#4338ca', '#d97706', '#059669', '#db2777', '#0891b2'];
 
 function clamp01(value) {
   if (!Number.isFinite(value)) return 0;

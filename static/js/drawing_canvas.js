@@ -3,8 +3,8 @@
 // Strokes are kept as points in [0, 1] canvas coordinates, so the picture can be redrawn at any
 // screen size or device pixel ratio and exported at a fixed small size for the server.
 
-const INK_COLOR = '#111827';
-const PAPER_COLOR = '#ffffff';
+import { INK_COLOR, PAPER_COLOR } from './colors.js';
+
 // About 1/13 of the side: after the server crops and scales a digit to MNIST's 20×20 box this
 // gives strokes 2–3 px wide, like the handwriting the network was trained on.
 const STROKE_WIDTH_FRACTION = 0.075;

@@ -5,7 +5,8 @@
 // its own form; its settings, by the names the socket uses, go in the page's URL (`settings`,
 // `applySettings`).
 
-import { RUN_COLOURS, drawWeightImages, lossAndAccuracyCharts } from './charts.js';
+import { drawWeightImages, lossAndAccuracyCharts } from './charts.js';
+import { RUN_COLOURS } from './colors.js';
 import { h } from './dom.js';
 import { formatPercent } from './format.js';
 import { ProbabilityBars } from './probability_bars.js';

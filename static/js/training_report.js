@@ -7,11 +7,10 @@
 //   report.show(name)                         // the report of model `name`
 
 import { decodeBytes, drawDigit, lossAndAccuracyCharts } from './charts.js';
+import { RUN_COLOURS } from './colors.js';
 import { h } from './dom.js';
 import { formatPercent } from './format.js';
 
-const TRAIN_COLOUR = '#4338ca';
-const VALIDATION_COLOUR = '#d97706';
 
 export class TrainingReport {
   #ui;
@@ -68,9 +67,10 @@ export class TrainingReport {
     const history = report.history ?? {};
     const curve = (values) => (values ?? []).map((y, i) => [i + 1, y]);
     const epochs = (history.loss ?? []).length;
+    // One run, so one colour, as in "Train your own": training solid, validation dashed.
     const series = (metric) => [
-      { colour: TRAIN_COLOUR, points: curve(history[metric]), dots: true },
-      { colour: VALIDATION_COLOUR, points: curve(history[`val_${metric}`]), dashed: true, dots: true },
+      { colour: RUN_COLOURS[0], points: curve(history[metric]), dots: true },
+      { colour: RUN_COLOURS[0], points: curve(history[`val_${metric}`]), dashed: true, dots: true },
     ];
     this.#lossChart.setSeries(series('loss'), { minX: Math.max(1, epochs) });
     this.#accuracyChart.setSeries(series('accuracy'), { minX: Math.max(1, epochs) });
