@@ -15,6 +15,8 @@ import { readUrlState, writeUrlState } from './url_state.js';
 
 const app = byId('app');
 const models = parseModels(app.dataset.models);
+// The models the page was served with; models trained on the page join modelSummaries only.
+const servedModels = new Set(models.map((model) => model.name));
 const modelSummaries = new Map(models.map((model) => [model.name, model]));
 const modelDetails = new ModelDetails(modelSummaries);
 
@@ -69,7 +71,7 @@ const page = {
   },
   /** Put the open section's settings in the URL, for a link that opens it so. */
   saveSettings(settings) {
-    writeUrlState({ section: sections.openId, model: state.model, settings });
+    writeUrl(settings);
   },
   /** A model trained on the page joins the model switch under `title`, and is chosen. */
   addModel(summary, title) {
@@ -222,7 +224,7 @@ function ensureDetails(result) {
 ui.modelSwitch.addEventListener('change', (event) => {
   if (event.target.name !== 'model' || event.target.value === state.model) return;
   useModel(event.target.value);
-  writeUrlState({ section: sections.openId, model: state.model, settings: page.settings });
+  writeUrl(page.settings);
 });
 if (models.length < 2) ui.modelSwitch.classList.add('is-single');
 
@@ -232,11 +234,18 @@ if (models.length < 2) ui.modelSwitch.classList.add('is-single');
 function followUrl({ focus }) {
   const url = readUrlState();
   const section = sections.has(url.section) ? url.section : SECTIONS[0].id;
-  const model = modelSummaries.has(url.model) ? url.model : state.model;
+  const model = servedModels.has(url.model) ? url.model : state.model;
   if (model !== state.model) useModel(model);
   sections.open(section, { focus }); // brings it up to date if it is open: its settings may differ
   // The hash says what is shown: a section and model it left out, not one it named wrongly.
-  if (window.location.hash) writeUrlState({ section, model, settings: url.settings });
+  if (window.location.hash) writeUrl(url.settings);
+}
+
+/** The open section, the model and `settings` in the URL. A model trained on the page is left
+ * out: it lives on the server for a while only, and its name is for whoever trained it. */
+function writeUrl(settings) {
+  const model = servedModels.has(state.model) ? state.model : null;
+  writeUrlState({ section: sections.openId, model, settings });
 }
 
 window.addEventListener('hashchange', () => followUrl({ focus: true }));
@@ -244,7 +253,7 @@ window.addEventListener('hashchange', () => followUrl({ focus: true }));
 updateDrawingControls();
 if (state.model) {
   const linked = readUrlState().model;
-  useModel(modelSummaries.has(linked) ? linked : state.model);
+  useModel(servedModels.has(linked) ? linked : state.model);
   followUrl({ focus: false });
 } else {
   answer.showError('The server listed no models, so there is nothing to ask.');

@@ -86,6 +86,8 @@ def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
     your_model = page.get_by_label("Your model", exact=True)
     expect(your_model).to_be_checked()
     assert your_model.get_attribute("value").startswith("yours-0-1-")
+    # Its name is for whoever trained it, and a link could not bring it back: not in the URL.
+    assert "yours" not in page.evaluate("location.hash"), page.evaluate("location.hash")
     expect(page.locator("#train-download")).to_have_attribute(
         "href", f"/models/{your_model.get_attribute('value')}/download"
     )
