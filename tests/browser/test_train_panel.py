@@ -187,3 +187,8 @@ def test_the_runs_settings_live_in_the_url(train_page: Any) -> None:
     expect(page.locator("#train-form")).to_be_visible()
     expect(page.locator("#train-activation")).to_have_value("tanh")
     expect(page.locator("#train-epochs")).to_have_value("7")
+
+    # Away and back through the plain link: the URL says the knobs the form still has.
+    open_section(page, "see")
+    open_section(page, "train")
+    expect(page).to_have_url(re.compile(r"#train\?model=digits-0-1&.*activation=tanh&epochs=7"))

@@ -8,28 +8,37 @@ export default class TrainYourOwn {
   #page;
   #panel;
   #result;
-  #applied = ''; // the URL's settings as last applied, to tell a new link from our own write
+  #applied = ''; // the settings last read from the URL or written to it, as JSON
+  #chosen = false; // a person or a link set the knobs: the URL keeps them when it comes back here
 
   constructor(root, page) {
     this.#page = page;
     this.#panel = new TrainPanel(root, { addModel: (summary, title) => page.addModel(summary, title) });
     this.#panel.addEventListener('settingschange', () => {
-      const settings = this.#panel.settings;
-      this.#applied = JSON.stringify(settings);
-      page.saveSettings(settings);
+      this.#chosen = true;
+      this.#save();
     });
   }
 
   update() {
     const settings = this.#page.settings;
-    if (JSON.stringify(settings) !== this.#applied) {
+    if (Object.keys(settings).length === 0 && this.#chosen) {
+      this.#save(); // back here through a plain #train link: the form still has its knobs
+    } else if (JSON.stringify(settings) !== this.#applied) {
       this.#applied = JSON.stringify(settings);
       this.#panel.applySettings(settings);
+      this.#chosen ||= Object.keys(settings).length > 0;
     }
     const { result } = this.#page;
     if (result !== this.#result) {
       this.#result = result;
       this.#panel.watch(result?.input ?? null);
     }
+  }
+
+  #save() {
+    const settings = this.#panel.settings;
+    this.#applied = JSON.stringify(settings);
+    this.#page.saveSettings(settings);
   }
 }
