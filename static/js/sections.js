@@ -15,14 +15,17 @@
 //                                 last: it may have been closed through several changes.
 //        close()                  (optional) another section opened: stop what costs meanwhile.
 //      Build it from the shared parts rather than drawing your own: page.network (the diagram
-//      and the explainer, one for the whole page), probability_bars.js, input_preview.js,
+//      and the explainer, one for the whole page: network.placeIn(a slot of yours), then
+//      network.show({details, result, gradients})), probability_bars.js, input_preview.js,
 //      charts.js, and colors.js for every colour that carries a meaning. Its settings go in the
-//      URL with page.saveSettings({...}) and come back as page.settings (strings).
-//   2. Add its line to SECTIONS below: the name in the URL's hash, the title of its link and
-//      heading, and its module. The order of SECTIONS is the order of the links.
-//   3. Styles it alone needs go in static/css/NAME.css, linked from templates/index.html; its
-//      flow and an axe-core check on desktop and phone go in tests/browser/ (as in
-//      test_sections.py).
+//      URL with page.saveSettings({...}) and come back as page.settings (strings). A closed
+//      section stays in the page, hidden: ids inside it must be unique on the whole page.
+//   2. Add its line to SECTIONS below: the name in the URL's hash (also its <section>'s id),
+//      the title of its link and heading, and its module. Their order is the links' order.
+//   3. Add it to SECTIONS in tests/browser/test_sections.py, which holds every section to the
+//      same checks (landmark, hash, keyboard, axe-core on desktop and phone), and test its own
+//      flow beside it. Styles it alone needs go in static/css/NAME.css, linked from
+//      templates/index.html.
 
 import { h } from './dom.js';
 
