@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from app.drawing_input import DrawingInput
 from app.gradient_schemas import AfterStep, GradientsResponse, LayerGradients
 from app.model_registry import LoadedModel, Prediction
 from app.schemas import LayerActivations, PredictResponse
@@ -17,9 +18,11 @@ from core.network import after_one_step, backward, class_probabilities
 
 
 def predict_answer(
-    x: np.ndarray, model: LoadedModel, prediction: Prediction | None = None
+    drawing: DrawingInput, model: LoadedModel, prediction: Prediction | None = None
 ) -> PredictResponse:
-    """/predict's answer for the 28×28 input ``x``; ``prediction`` when it is already made."""
+    """/predict's answer for the ``drawing``; ``prediction`` when it is already made."""
+    x = drawing.field
+    steps = {"steps": drawing.steps()} if drawing.show_steps else {}
     if prediction is None:
         prediction = model.predict(x.reshape(-1))
     return PredictResponse(
@@ -38,23 +41,25 @@ def predict_answer(
         ],
         input=x.tolist(),
         **out_of_distribution(model, prediction),
+        preprocessing=drawing.preprocessing(),
+        **steps,  # set only when asked: the route leaves fields that were not set out
     )
 
 
 def gradients_answer(
-    x: np.ndarray,
+    drawing: DrawingInput,
     model: LoadedModel,
     target_index: int,
     learning_rate: float,
     with_weight_gradients: bool = False,
 ) -> GradientsResponse:
-    """/predict's answer for ``x`` plus the backward pass for the class ``target_index`` and
-    one step of ``learning_rate`` on a copy of the model."""
-    pixels = x.reshape(-1).astype(np.float32)
+    """/predict's answer for the ``drawing`` plus the backward pass for the class
+    ``target_index`` and one step of ``learning_rate`` on a copy of the model."""
+    pixels = drawing.field.reshape(-1).astype(np.float32)
     prediction = model.predict(pixels)
     gradients = backward(model.layers, pixels, prediction.layers, target_index)
     after = after_one_step(model.layers, pixels, gradients, target_index, learning_rate)
-    answer = predict_answer(x, model, prediction)
+    answer = predict_answer(drawing, model, prediction)
     layers = [
         LayerGradients(
             **layer.model_dump(),
@@ -67,7 +72,7 @@ def gradients_answer(
     ]
     after_probabilities = class_probabilities(after.output, len(model.classes))
     return GradientsResponse(
-        **answer.model_dump(exclude={"layers"}),
+        **answer.model_dump(exclude={"layers"}, exclude_unset=True),
         layers=layers,
         target=model.classes[target_index],
         loss=gradients.loss,

@@ -1,5 +1,5 @@
 """What an endpoint can ask for: the settings, the loaded models, the model a request names, and
-the drawing it sends as the network's 28×28 input.
+the drawing it sends made into the network's input (with every step of the way).
 
 The look-ups are `async def`: they do no blocking work, so they need no thread. Turning a drawing
 into the input decodes an image, so `mnist_input` is a plain `def`, run in FastAPI's threadpool.
@@ -12,12 +12,20 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import Depends, HTTPException, Query, Request
 
+from app.drawing_input import (
+    CENTRE_DESCRIPTION,
+    FIT_DESCRIPTION,
+    STEPS_DESCRIPTION,
+    DrawingInput,
+    StageRecorder,
+)
 from app.model_registry import LoadedModel, ModelRegistry, UnknownModelError
 from app.request_body import json_or_form
 from app.schemas import DRAWING_HINT, DrawingJson, DrawingUpload
 from app.settings import Settings
 from app.temporary_models import TEMPORARY_PREFIX, TemporaryModel, TemporaryModels
 from core.mnist_form import drawing_to_mnist
+from core.mnist_pixels import pixel_stages
 from core.run_settings import shown
 
 
@@ -90,26 +98,53 @@ async def image_decoding_slot(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., np.ndarray]:
-    """A dependency: the 28×28 input from the drawing in the body `read_body` gives (a model
-    with a `drawing()` method: image bytes, or pixels already checked). This module keeps its
-    annotations evaluated (no `from __future__ import annotations`): FastAPI reads this
-    function's, and `read_body` exists only in this closure. Its dependencies are resolved in
-    order: the decoding slot first, then the body."""
+def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., DrawingInput]:
+    """A dependency: the drawing in the body `read_body` gives (a model with a `drawing()`
+    method: image bytes, or pixels already checked) made into the network's input, with the
+    preprocessing switches `fit`, `centre` and `steps` from the query or the body. This module
+    keeps its annotations evaluated (no `from __future__ import annotations`): FastAPI reads
+    this function's, and `read_body` exists only in this closure. Its dependencies are resolved
+    in order: the decoding slot first, then the body."""
 
     def mnist_input(
         slot: Annotated[None, Depends(image_decoding_slot, scope="function")],
         body: Annotated[Any, Depends(read_body)],
         settings: SettingsDep,
-    ) -> np.ndarray:
+        fit: Annotated[bool | None, Query(description=FIT_DESCRIPTION)] = None,
+        centre: Annotated[bool | None, Query(description=CENTRE_DESCRIPTION)] = None,
+        steps: Annotated[bool | None, Query(description=STEPS_DESCRIPTION)] = None,
+    ) -> DrawingInput:
+        fit = _switch("fit", fit, body, default=True)
+        centre = _switch("centre", centre, body, default=True)
+        record = StageRecorder(keep=_switch("steps", steps, body, default=False))
         drawing = body.drawing()
         if isinstance(drawing, np.ndarray):
-            return drawing
-        return drawing_to_mnist(drawing, max_side=settings.max_image_side)
+            for stage in pixel_stages(drawing):
+                record(stage)
+            return DrawingInput(drawing, fit=False, centre=False, recorded=record)
+        field = drawing_to_mnist(
+            drawing, max_side=settings.max_image_side, fit=fit, centre=centre, on_stage=record
+        )
+        return DrawingInput(field, fit=fit, centre=centre, recorded=record)
 
     return mnist_input
 
 
+def _switch(name: str, in_query: bool | None, body: Any, default: bool) -> bool:
+    """A switch given in the query or the body (once, or twice alike), else `default`."""
+    in_body = getattr(body, name)
+    if in_query is not None and in_body is not None and in_query != in_body:
+        raise HTTPException(
+            422,
+            f"{name!r} is given twice, {str(in_query).lower()} in the query and "
+            f"{str(in_body).lower()} in the body: give it once",
+        )
+    for value in (in_body, in_query):
+        if value is not None:
+            return value
+    return default
+
+
 read_drawing_body = json_or_form(DrawingJson, DrawingUpload, DRAWING_HINT)
 # The drawing of POST /predict, as JSON {"image"}, {"pixels"} or a multipart `file`.
-DrawingDep = Annotated[np.ndarray, Depends(mnist_input_from(read_drawing_body))]
+DrawingDep = Annotated[DrawingInput, Depends(mnist_input_from(read_drawing_body))]

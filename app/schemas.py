@@ -18,10 +18,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
 
+from app.drawing_input import CENTRE_DESCRIPTION, FIT_DESCRIPTION, STEPS_DESCRIPTION
 from core.mnist_pixels import pixels_to_mnist
 
 DATA_URL_EXAMPLE = "data:image/png;base64,…"
@@ -141,10 +143,24 @@ FileField = Annotated[
 ]
 
 
+def _not_null(value: object, info: ValidationInfo) -> object:
+    if value is None:
+        raise ValueError(f"{info.field_name!r} is null: send true or false, or leave it out")
+    return value
+
+
+# The preprocessing switches, as JSON or form fields (or query parameters): true or false (a form
+# field also 1/0, yes/no, on/off); left out, the query's or the default.
+Switch = Annotated[
+    bool | None, BeforeValidator(_not_null), WithJsonSchema({"type": "boolean"})
+]
+SWITCHES = ("fit", "centre", "steps")
+
+
 def _exactly_one_of_image_or_pixels(schema: dict[str, Any]) -> None:
     """What the validators check, said in the schema: one field or the other (neither null: a
     field left out is absent, a null one is an error)."""
-    for name in ("image", "pixels"):
+    for name in ("image", "pixels", *SWITCHES):
         schema["properties"][name].pop("default", None)
     schema["oneOf"] = [{"required": ["image"]}, {"required": ["pixels"]}]
     schema["examples"] = [
@@ -155,7 +171,8 @@ def _exactly_one_of_image_or_pixels(schema: dict[str, Any]) -> None:
 
 
 class DrawingJson(BaseModel):
-    """One drawing as JSON: exactly one of `image` or `pixels`."""
+    """One drawing as JSON: exactly one of `image` or `pixels`; optionally the preprocessing
+    switches (or as query parameters)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -165,6 +182,9 @@ class DrawingJson(BaseModel):
 
     image: ImageField = None
     pixels: PixelsField = None
+    fit: Switch = Field(None, description=FIT_DESCRIPTION)
+    centre: Switch = Field(None, description=CENTRE_DESCRIPTION)
+    steps: Switch = Field(None, description=STEPS_DESCRIPTION)
 
     @model_validator(mode="after")
     def exactly_one_input(self) -> DrawingJson:
@@ -177,14 +197,24 @@ class DrawingJson(BaseModel):
         return self.image if self.image is not None else self.pixels  # type: ignore[return-value]
 
 
-class DrawingUpload(BaseModel):
-    """One drawing as an image file in the multipart field `file`."""
+def _upload_schema(schema: dict[str, Any]) -> None:
+    """The example file; and the switches left out mean "the query's, else the default", not
+    null (OpenAPI leaves a null default out)."""
+    for name in SWITCHES:
+        schema["properties"][name].pop("default", None)
+    schema["examples"] = [{"file": EXAMPLE_BMP_TEXT}]
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"file": EXAMPLE_BMP_TEXT}]}
-    )
+
+class DrawingUpload(BaseModel):
+    """One drawing as an image file in the multipart field `file`, and optionally the
+    preprocessing switches as form fields (or query parameters)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_upload_schema)
 
     file: FileField
+    fit: Switch = Field(None, description=FIT_DESCRIPTION)
+    centre: Switch = Field(None, description=CENTRE_DESCRIPTION)
+    steps: Switch = Field(None, description=STEPS_DESCRIPTION)
 
     def drawing(self) -> bytes:
         return self.file
@@ -202,6 +232,23 @@ class LayerActivations(BaseModel):
     activation: str = Field(description="g in a = g(z): sigmoid, relu, tanh or softmax")
     values: list[float] = Field(description="a: the activation of each unit")
     preactivations: list[float] = Field(description="z = a_prev · W + b for each unit")
+
+
+class Preprocessing(BaseModel):
+    fit: bool = Field(description="Whether the ink was cropped and its box scaled to 20 px")
+    centre: bool = Field(description="Whether its centre of mass was moved to the middle")
+    ran: list[str] = Field(
+        description="The steps that ran, in order: canvas, ink, box, scaled (or squashed "
+        "without fit), centred (or placed without centre), input; for pixels: pixels, input"
+    )
+
+
+class PreprocessingStep(BaseModel):
+    name: str
+    shape: list[int] = Field(description="Of the array at this step, e.g. [280, 280, 4]")
+    dtype: str = Field(description="Of the array at this step, e.g. uint8 or float32")
+    image: str = Field(description="A PNG data URL of this step (at most 280 px a side)")
+    note: str = Field(description="What this step did, in one line")
 
 
 class PredictResponse(BaseModel):
@@ -223,6 +270,12 @@ class PredictResponse(BaseModel):
     )
     ood_threshold: float | None = Field(
         None, description="Out-of-distribution scores above this are out of distribution"
+    )
+    preprocessing: Preprocessing = Field(description="Which preprocessing steps ran")
+    steps: list[PreprocessingStep] | None = Field(
+        None,
+        description="With steps=true only: the drawing at every step, in order; the last is "
+        "`input`, the network's input (1, 784)",
     )
 
 

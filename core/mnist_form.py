@@ -10,6 +10,14 @@ sits at the centre. `image_to_mnist` does the same for any image, read top to bo
 3. crop to the ink, drop faint noise, and scale the ink's box so its longer side is 20 px;
 4. shift it whole pixels so that its centre of mass is in the middle of a 28×28 field.
 
+Two switches skip steps, to show what they are for: without `fit` the whole image is squashed
+to 28×28 as naive demos do (no crop, no 20 px box, the aspect ratio lost); without `centre` the
+digit stays where it is (with `fit`, its box goes in the middle of the field instead).
+`image_to_mnist(…, on_stage=…)` hands over the drawing at every step as it is made, each a
+`Stage` (the image as sent, its ink, …, the network's input (1, 784)), for the page's strip of
+steps; `image_stages` lists them. A caller keeps only the stages it shows: holding on to the
+image as sent while the next steps run would cost every request a tenth of a millisecond.
+
 `drawing_to_mnist` decodes an image file first, as POST /predict does; input that is already in
 MNIST form is only checked, by `core.mnist_pixels.pixels_to_mnist`.
 """
@@ -17,6 +25,8 @@ MNIST form is only checked, by `core.mnist_pixels.pixels_to_mnist`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -28,8 +38,11 @@ __all__ = [
     "DIGIT_BOX_SIDE",
     "FIELD_SIDE",
     "NOISE_FLOOR_FRACTION",
+    "Stage",
     "drawing_to_mnist",
+    "image_stages",
     "image_to_mnist",
+    "input_stage",
 ]
 
 FIELD_SIDE = 28
@@ -47,31 +60,110 @@ NOISE_FLOOR_FRACTION = 0.2
 WORKING_SIDE = 512
 
 
-def drawing_to_mnist(data: bytes, max_side: int = 4096) -> np.ndarray:
+@dataclass(frozen=True)
+class Stage:
+    """The drawing at one step on its way to the network's input."""
+
+    name: str  # canvas, ink, box, scaled or squashed, centred or placed, input
+    values: np.ndarray | Image.Image  # the image as sent stays a Pillow image
+    note: str  # what this step did, in one line
+
+
+def _ignore(stage: Stage) -> None:
+    """The default `on_stage`: the stages are not kept."""
+
+
+def drawing_to_mnist(
+    data: bytes,
+    max_side: int = 4096,
+    *,
+    fit: bool = True,
+    centre: bool = True,
+    on_stage: Callable[[Stage], object] = _ignore,
+) -> np.ndarray:
     """Decode an image file (see `core.image_decoding`) and return the digit in it."""
-    return image_to_mnist(decode_image(data, max_side))
+    return image_to_mnist(decode_image(data, max_side), fit=fit, centre=centre, on_stage=on_stage)
 
 
-def image_to_mnist(image: Image.Image) -> np.ndarray:
+def image_stages(image: Image.Image, *, fit: bool = True, centre: bool = True) -> list[Stage]:
+    """The digit in `image` at every step to MNIST input, in order; the last is the network's
+    input (1, 784)."""
+    stages: list[Stage] = []
+    image_to_mnist(image, fit=fit, centre=centre, on_stage=stages.append)
+    return stages
+
+
+def image_to_mnist(
+    image: Image.Image,
+    *,
+    fit: bool = True,
+    centre: bool = True,
+    on_stage: Callable[[Stage], object] = _ignore,
+) -> np.ndarray:
     """Return the digit in `image` as MNIST input: (28, 28) float32 in [0, 1], ink high.
 
     Whatever is far from the background is ink: opaque strokes on a transparent canvas (what the
     page sends), dark on light, light on dark, or coloured. Raises EmptyDrawingError if there is
-    no ink.
+    no ink. `on_stage` gets each stage as it is made, holding the arrays the step made (nothing
+    is copied for it); the last is the network's input (1, 784).
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"image_to_mnist expects a PIL image, got {type(image).__name__}")
     if image.width == 0 or image.height == 0:
         raise EmptyDrawingError
+    on_stage(Stage("canvas", image, f"the image as sent: {_size(image)} pixels, {image.mode}"))
     image = _bands_showing_ink(_in_a_mode_with_ink_bands(image))
 
     factor = math.ceil(max(image.size) / WORKING_SIDE)
     overview = image.reduce(factor) if factor > 1 else image
     background = [_border_median(band) for band in _bands(overview)]
     ink = _ink(overview, background)
-    if factor > 1:
+    reduced = f"; on a copy reduced {factor}× to {_size(overview)}" if factor > 1 else ""
+    if fit and factor > 1:
         ink = _ink(_detail_around_ink(image, ink, factor), background)
-    return _centred_in_field(_scaled_to_digit_box(ink))
+        reduced = f"; the part holding the ink, reduced to {_size(ink)}"
+    on_stage(Stage("ink", ink, f"ink 0–255: how far each pixel is from the background{reduced}"))
+
+    if fit:
+        levels, box = _ink_in_its_box(ink)
+        note = f"cropped to the ink's box, {box}; faint noise dropped, the ink stretched to 0–1"
+        on_stage(Stage("box", levels, note))
+        digit = _scaled_to_digit_box(levels)
+        note = f"scaled to {_size(digit)}: its longer side {DIGIT_BOX_SIDE} px, its shape kept"
+        on_stage(Stage("scaled", digit, note))
+    else:
+        digit = _squashed_to_field(ink)
+        note = f"the whole image squashed to {_size(digit)}, margins and all (as naive demos do)"
+        on_stage(Stage("squashed", digit, note))
+    if centre:
+        field, (row, column) = _centred_in_field(digit if fit else _ink_only(digit))
+        note = f"moved so that its centre of mass is at {_centre_text(row, column)}, as in MNIST"
+        on_stage(Stage("centred", field, note))
+    elif fit:
+        field = _placed_in_field(digit)
+        centre_of_mass = _centre_text(*_centre_of_mass(field))
+        note = f"its box in the middle of the field; its centre of mass at {centre_of_mass}"
+        on_stage(Stage("placed", field, note))
+    else:
+        field = digit  # squashed, it fills the field already
+    on_stage(input_stage(field))
+    return field
+
+
+def input_stage(field: np.ndarray) -> Stage:
+    """The network's input: the 28×28 field read row by row, one row for one drawing."""
+    return Stage(
+        "input",
+        field.reshape(1, FIELD_SIDE * FIELD_SIDE),
+        f"read row by row into (1, {FIELD_SIDE * FIELD_SIDE}): one drawing, one row, "
+        "the network's input",
+    )
+
+
+def _size(values: np.ndarray | Image.Image) -> str:
+    if isinstance(values, Image.Image):
+        return f"{values.width}×{values.height}"
+    return f"{values.shape[1]}×{values.shape[0]}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,26 +295,52 @@ def _bounding_box(values: np.ndarray, threshold: int) -> tuple[int, int, int, in
 # 3. The ink's box, scaled to 20 px
 
 
-def _scaled_to_digit_box(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink and scale it so its longer side is DIGIT_BOX_SIDE, strongest ink = 1."""
-    peak = int(ink.max())
-    if peak < MIN_INK_CONTRAST:
-        raise EmptyDrawingError
-    floor = int(peak * NOISE_FLOOR_FRACTION)
+def _ink_in_its_box(ink: np.ndarray) -> tuple[np.ndarray, str]:
+    """The ink's bounding box, faint noise dropped and the rest stretched to 0–1; and the box
+    in words."""
+    floor, peak = _noise_floor(ink)
     box = _bounding_box(ink, floor)
     assert box is not None  # the peak is above the floor
     top, bottom, left, right = box
-    # Stretch floor..peak to 0..1 before scaling, so that faint noise is gone and a thin stroke
+    levels = _stretched(ink[top:bottom, left:right], floor, peak)
+    return levels, f"{right - left}×{bottom - top} px at column {left}, row {top}"
+
+
+def _noise_floor(ink: np.ndarray) -> tuple[int, int]:
+    """(the level below which ink is noise, the strongest ink); EmptyDrawingError if even the
+    strongest is too faint to be a drawing."""
+    peak = int(ink.max())
+    if peak < MIN_INK_CONTRAST:
+        raise EmptyDrawingError
+    return int(peak * NOISE_FLOOR_FRACTION), peak
+
+
+def _stretched(ink: np.ndarray, floor: int, peak: int) -> np.ndarray:
+    """Ink 0–255 → levels 0–1, the floor to 0 and the peak to 1."""
+    # Stretching floor..peak to 0..1 before scaling takes faint noise away and a thin stroke
     # keeps its strength. Scaling in float keeps faint anti-aliasing (8 bits would round a thin
     # stroke's faint end away, leaving a 19 px box).
-    levels = (ink[top:bottom, left:right].astype(np.float32) - floor) / (peak - floor)
-    levels = np.clip(levels, 0.0, 1.0)
+    levels = (ink.astype(np.float32) - floor) / (peak - floor)
+    return np.clip(levels, 0.0, 1.0, out=levels)
+
+
+def _scaled_to_digit_box(levels: np.ndarray) -> np.ndarray:
+    """The ink's box scaled so its longer side is DIGIT_BOX_SIDE, strongest ink = 1."""
+    height, width = levels.shape
+    return _resized(levels, _digit_box_size(width, height))
+
+
+def _squashed_to_field(ink: np.ndarray) -> np.ndarray:
+    """The whole image's ink resized to the 28×28 field, whatever its shape: no crop, no box."""
+    return _resized(_stretched(ink, *_noise_floor(ink)), (FIELD_SIDE, FIELD_SIDE))
+
+
+def _resized(levels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`levels` resized to `size` (width, height), strongest = 1."""
     # Box-filter by the largest whole factor that leaves at least twice the target size, then
     # antialiased Lanczos-3: on real MNIST digits blown up 10× this gives them back best (mean
     # correlation 0.996 up to a one-pixel shift, against 0.992 for plain area averaging).
-    scaled = Image.fromarray(levels).resize(
-        _digit_box_size(right - left, bottom - top), Image.Resampling.LANCZOS, reducing_gap=2.0
-    )
+    scaled = Image.fromarray(levels).resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
     values = np.clip(np.asarray(scaled), 0.0, None)  # Lanczos undershoots next to strong edges
     strongest = float(values.max())
     if strongest <= 0.0:
@@ -240,8 +358,9 @@ def _digit_box_size(width: int, height: int) -> tuple[int, int]:
 # 4. Centred by its centre of mass
 
 
-def _centred_in_field(digit: np.ndarray) -> np.ndarray:
-    """Put the digit in the 28×28 field with its intensity-weighted centre of mass centred.
+def _centred_in_field(digit: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """Put the digit in the 28×28 field with its intensity-weighted centre of mass centred; and
+    where that centre is then (row, column).
 
     Pixel (row i, column j) has its centre at (i, j), so the field's centre is (13.5, 13.5).
     Real MNIST puts the centre of mass inside the central pixel (14, 14): over all 60,000
@@ -250,10 +369,7 @@ def _centred_in_field(digit: np.ndarray) -> np.ndarray:
     sharp (a sub-pixel shift would smear its edges into a 21st column).
     """
     height, width = digit.shape
-    mass = digit.astype(np.float64)
-    total = float(mass.sum())
-    centre_row = float(mass.sum(axis=1) @ np.arange(height)) / total
-    centre_column = float(mass.sum(axis=0) @ np.arange(width)) / total
+    centre_row, centre_column = _centre_of_mass(digit)
     field_centre = (FIELD_SIDE - 1) / 2
     # The shift is rounded to 4 decimals before ceil: a symmetric stroke's centre lies exactly
     # halfway between two pixels, where float rounding in the scaling would pick either shift at
@@ -262,6 +378,40 @@ def _centred_in_field(digit: np.ndarray) -> np.ndarray:
     # such tails off, we keep all ink instead.
     top = min(max(math.ceil(round(field_centre - centre_row, 4)), 0), FIELD_SIDE - height)
     left = min(max(math.ceil(round(field_centre - centre_column, 4)), 0), FIELD_SIDE - width)
+    return _in_field(digit, top, left), (centre_row + top, centre_column + left)
+
+
+def _placed_in_field(digit: np.ndarray) -> np.ndarray:
+    """The digit in the 28×28 field with its box in the middle, wherever its mass is."""
+    height, width = digit.shape
+    return _in_field(digit, (FIELD_SIDE - height) // 2, (FIELD_SIDE - width) // 2)
+
+
+def _in_field(digit: np.ndarray, top: int, left: int) -> np.ndarray:
+    height, width = digit.shape
     field = np.zeros((FIELD_SIDE, FIELD_SIDE), dtype=np.float32)
     field[top : top + height, left : left + width] = digit
     return np.clip(field, 0.0, 1.0, out=field)
+
+
+def _ink_only(field: np.ndarray) -> np.ndarray:
+    """A squashed field cut to where its ink is, so that the ink can move in it."""
+    box = _bounding_box(field, 0)
+    assert box is not None  # its strongest ink is 1
+    top, bottom, left, right = box
+    return field[top:bottom, left:right]
+
+
+def _centre_of_mass(values: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the intensity-weighted centre of `values`."""
+    height, width = values.shape
+    mass = values.astype(np.float64)
+    total = float(mass.sum())
+    return (
+        float(mass.sum(axis=1) @ np.arange(height)) / total,
+        float(mass.sum(axis=0) @ np.arange(width)) / total,
+    )
+
+
+def _centre_text(row: float, column: float) -> str:
+    return f"row {row:.1f}, column {column:.1f} (the middle is {(FIELD_SIDE - 1) / 2})"

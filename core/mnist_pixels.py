@@ -11,9 +11,9 @@ from itertools import chain
 import numpy as np
 
 from core.input_errors import PixelsError
-from core.mnist_form import FIELD_SIDE
+from core.mnist_form import FIELD_SIDE, Stage, input_stage
 
-__all__ = ["pixels_to_mnist"]
+__all__ = ["pixel_stages", "pixels_to_mnist"]
 
 _EXPECTED_PIXELS = "28 rows of 28 numbers, or a flat list of 784 numbers"
 
@@ -42,6 +42,13 @@ def pixels_to_mnist(pixels: object) -> np.ndarray:
             f"{_position(index)}"
         )
     return values.reshape(FIELD_SIDE, FIELD_SIDE).astype(np.float32)
+
+
+def pixel_stages(field: np.ndarray) -> list[Stage]:
+    """The stages of pixels already in MNIST form (checked by `pixels_to_mnist`): as sent, and
+    the network's input they are, no step between."""
+    note = "28×28 pixels already in MNIST form (white ink on black, 0–1), used as they are"
+    return [Stage("pixels", field, note), input_stage(field)]
 
 
 def _checked_array(pixels: np.ndarray) -> np.ndarray:

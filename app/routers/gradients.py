@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from app.answers import gradients_answer
 from app.dependencies import ModelDep, mnist_input_from
+from app.drawing_input import DrawingInput
 from app.gradient_schemas import (
     GRADIENTS_HINT,
     GradientsJson,
@@ -30,7 +30,7 @@ router = APIRouter(tags=["gradients"])
 read_gradients_body = json_or_form(GradientsJson, GradientsUpload, GRADIENTS_HINT)
 # FastAPI solves a dependency once per request: the input and the options share one body read.
 GradientsBodyDep = Annotated[GradientsJson | GradientsUpload, Depends(read_gradients_body)]
-GradientsInputDep = Annotated[np.ndarray, Depends(mnist_input_from(read_gradients_body))]
+GradientsInputDep = Annotated[DrawingInput, Depends(mnist_input_from(read_gradients_body))]
 WeightsQuery = Annotated[
     bool,
     Query(
@@ -57,7 +57,10 @@ WeightsQuery = Annotated[
     summary="The backward pass: how this drawing would change the network",
 )
 def gradients(
-    x: GradientsInputDep, body: GradientsBodyDep, model: ModelDep, weights: WeightsQuery = False
+    drawing: GradientsInputDep,
+    body: GradientsBodyDep,
+    model: ModelDep,
+    weights: WeightsQuery = False,
 ) -> GradientsResponse:
     """Send a drawing as /predict takes it (JSON `image` or `pixels`, or a multipart `file`),
     plus `target`, the class it should be, and optionally `learning_rate` (form fields in
@@ -66,7 +69,7 @@ def gradients(
     probabilities after one step of gradient descent on a copy of the model.
     """
     target_index = _target_index(model, body.target)
-    return gradients_answer(x, model, target_index, body.learning_rate, weights)
+    return gradients_answer(drawing, model, target_index, body.learning_rate, weights)
 
 
 def _target_index(model: LoadedModel, target: str) -> int:

@@ -16,17 +16,22 @@ router = APIRouter(tags=["predict"])
 @router.post(
     "/predict",
     response_model=PredictResponse,
+    response_model_exclude_unset=True,  # `steps` only when asked for
     responses=DRAWING_ERRORS,
     openapi_extra=openapi_for(DrawingJson, DrawingUpload),
     summary="Classify a drawing and show what every layer did",
 )
-async def predict(x: DrawingDep, model: ModelDep, registry: RegistryDep) -> PredictResponse:
+async def predict(
+    drawing: DrawingDep, model: ModelDep, registry: RegistryDep
+) -> PredictResponse:
     """Send a drawing as JSON `{"image": data URL}`, MNIST pixels as `{"pixels": …}`, or an
     image file as multipart field `file`. The answer holds the class probabilities, each
-    Dense layer's activations (a) and pre-activations (z), and the 28×28 input the network saw.
+    Dense layer's activations (a) and pre-activations (z), the 28×28 input the network saw and
+    which preprocessing steps made it; with `steps=true`, every step as an image.
     """
     # async: decoding the drawing, the request's real work, runs in the threadpool (DrawingDep,
     # a plain def); what is left is a few small matrix products, done where the request is.
-    answer = predict_answer(x, model)
+    # The steps' PNGs are made here only when asked for (a few ms).
+    answer = predict_answer(drawing, model)
     count_prediction(model.name, shipped=model.name in registry.models)
     return answer

@@ -33,6 +33,7 @@ PREDICT_KEYS = {
     "in_distribution",
     "ood_score",
     "ood_threshold",
+    "preprocessing",
 }
 BACKWARD_KEYS = {"target", "loss", "input_gradient", "after_step"}
 

@@ -32,7 +32,7 @@ STROKE_WIDTH = 21
 
 RESPONSE_KEYS = {
     "model", "prediction", "label", "probabilities", "layers", "input",
-    "in_distribution", "ood_score", "ood_threshold",
+    "in_distribution", "ood_score", "ood_threshold", "preprocessing",
 }
 LAYER_KEYS = {"name", "units", "activation", "values", "preactivations"}
 # MNIST-form digits (n, 28, 28) float32 in [0, 1] and their labels (see conftest.py).
