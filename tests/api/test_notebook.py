@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from project_paths import MODEL_STORE
 
 from app.model_notebook import NotebookUnavailableError, model_notebook
 from app.model_registry import LoadedModel
-from core.network import DenseLayer
+from core.network import Conv2DLayer, DenseLayer
 
-MODEL_STORE = Path(__file__).resolve().parents[2] / "model_store"
 SHIPPED_MODELS = sorted(path.stem for path in MODEL_STORE.glob("*.json"))
 
 
@@ -110,14 +110,18 @@ def _shipped(client: TestClient, name: str) -> LoadedModel:
     return client.app.state.registry.get(name)  # type: ignore[attr-defined]
 
 
-def test_a_layer_that_is_not_dense_is_refused_with_its_kind(client: TestClient) -> None:
-    @dataclasses.dataclass(frozen=True)
-    class Conv2DLayer:  # what a convolutional model's first layer is to the notebook
-        name: str = "conv_1"
-        kind: str = "conv2d"
-
+def test_a_convolutional_layer_is_refused_with_its_kind(client: TestClient) -> None:
     model = _shipped(client, "digits-0-1")
-    convolutional = dataclasses.replace(model, layers=(Conv2DLayer(), *model.layers[1:]))
+    convolution = Conv2DLayer(
+        name="conv_1",
+        activation="relu",
+        weights=np.zeros((3, 3, 1, 4), np.float32),
+        biases=np.zeros(4, np.float32),
+        strides=(1, 1),
+        padding="valid",
+        input_shape=(28, 28, 1),
+    )
+    convolutional = dataclasses.replace(model, layers=(convolution, *model.layers[1:]))
     with pytest.raises(NotebookUnavailableError, match=r"dense networks \(MLPs\) only.*conv2d"):
         model_notebook(convolutional)
 

@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from fastapi.testclient import TestClient
 from nbclient import NotebookClient
+from project_paths import SHARED_DATA, SHARED_MNIST_NPZ
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 # The floors the from-scratch networks must reach on their digits' MNIST test images. The 0/1
 # one is the issue's; the ten-digit one trains for only a few epochs of plain gradient descent;
 # the three-class one learns 2, 5 and 7 apart with one hidden layer of 12.
@@ -27,7 +27,7 @@ CELL_TIMEOUT_S = 900
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.full_mnist,
-    pytest.mark.skipif(not (SHARED_DATA / "mnist.npz").is_file(), reason="needs ../shared/data"),
+    pytest.mark.skipif(not SHARED_MNIST_NPZ.is_file(), reason=f"needs {SHARED_MNIST_NPZ}"),
     pytest.mark.timeout(1800),
 ]
 
