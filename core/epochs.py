@@ -9,15 +9,14 @@ sources, and `epoch_dataset` feeds any of them to Keras's fit, cut into batches 
 
 An epoch is a pure function of (seed, k): its order comes from a generator seeded with
 (seed, k), block i of its augmentation from one seeded with (seed, k, i). So the same seed gives
-the same batches, whichever thread made them, and retraining gives the same weights.
+the same batches, whichever thread made them, and retraining gives the same weights. Making
+epochs ahead while the network trains is the training command's business (training/train.py).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 # (images (n, 28, 28) uint8, class indices (n,)) of one epoch, in its order.
 Epoch = tuple[np.ndarray, np.ndarray]
 INPUT_SIZE = 784  # what the networks read: a digit's 28×28 pixels, row by row
-BLOCK = 256  # digits augmented at once by one thread
+BLOCK = 256  # digits augmented at once
 
 
 class Epochs(Protocol):
@@ -74,25 +73,20 @@ class DigitEpochs:
 
 def augment_in_blocks(images: np.ndarray, digits: np.ndarray, seeds: Sequence[int],
                       strengths: Strengths) -> np.ndarray:
-    """`images` (n, 28, 28) uint8 showing `digits`, each augmented once: block i of BLOCK with
-    a generator seeded (*seeds, i), the blocks shared among the CPU's cores. NumPy lets go of
-    the GIL in its array work, and a block this small stays in the processor's cache, where the
-    same work on 2,048 digits at once took half again as long per digit."""
-
-    def one_block(start: int) -> np.ndarray:
-        rows = slice(start, start + BLOCK)
-        rng = np.random.default_rng([*seeds, start // BLOCK])
-        return augment(images[rows], digits[rows], rng, strengths)
-
-    starts = range(0, len(images), BLOCK)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        blocks = list(pool.map(one_block, starts))
+    """`images` (n, 28, 28) uint8 showing `digits`, each augmented once, block i of BLOCK with
+    a generator seeded (*seeds, i). A block this small stays in the processor's cache, where
+    the same work on 2,048 digits at once took half again as long per digit."""
+    blocks = [
+        augment(images[start : start + BLOCK], digits[start : start + BLOCK],
+                np.random.default_rng([*seeds, start // BLOCK]), strengths)
+        for start in range(0, len(images), BLOCK)
+    ]
     return np.concatenate(blocks) if blocks else images[:0].copy()
 
 
 def epoch_dataset(epochs: Epochs, count: int, batch_size: int) -> tf.data.Dataset:
     """Batches (inputs (b, 784) float32, class indices (b,)) of epochs(0), epochs(1), ...
-    epochs(count − 1), one after the other; each epoch is made while the one before trains.
+    epochs(count − 1), one after the other, each epoch made when its first batch is due.
     Give Keras's fit ``steps_per_epoch=steps_per_epoch(len(epochs), batch_size)`` and
     ``epochs=count``, so that its epochs are these."""
     import tensorflow as tf
@@ -116,7 +110,6 @@ def epoch_dataset(epochs: Epochs, count: int, batch_size: int) -> tf.data.Datase
     return (
         tf.data.Dataset.range(count)
         .map(load)
-        .prefetch(1)  # the next epoch, made in the background
         .flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size))
         .map(inputs)
         .prefetch(2)

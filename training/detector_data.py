@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.augmentation import Strengths
+from core.augmentation import TRAINING
 from core.epochs import Epoch, Epochs, augment_in_blocks
 from core.mnist_data import Mnist
 from core.recipe import RecipeSettings, Splits
@@ -64,15 +64,17 @@ def find_outliers(mnist: Mnist, splits: Splits, settings: RecipeSettings) -> Out
 
 class DetectorEpochs:
     """Epoch k of the detector's training data: the classes' epoch k with their class indices,
-    and outliers with class `none`, shuffled together. The outliers are a fresh sample of
-    OTHER_DIGITS_PER_EPOCH other digits each epoch (so that over the epochs the detector sees
-    many more of them than any one epoch holds) and every non-digit; given augmentation
-    `strengths`, they are changed afresh every epoch."""
+    and outliers with the last class, "none of these", shuffled together. The outliers are a
+    fresh sample of OTHER_DIGITS_PER_EPOCH other digits each epoch (so that over the epochs the
+    detector sees many more of them than any one epoch holds) and every non-digit; with
+    ``settings.augment`` they are changed afresh every epoch, as the classes' digits are."""
 
-    def __init__(self, classes: Epochs, outliers: Outliers, none: int, seed: int,
-                 strengths: Strengths | None) -> None:
+    def __init__(self, classes: Epochs, outliers: Outliers, settings: RecipeSettings) -> None:
+        """`classes`: the classifier's training epochs; `settings`: the detector's."""
         self.classes, self.outliers = classes, outliers
-        self.none, self.seed, self.strengths = none, seed, strengths
+        self.none = len(settings.classes) - 1
+        self.seed = settings.seed + 3  # apart from the classifier's and the outliers' choice
+        self.strengths = TRAINING if settings.augment else None
         self.others_per_epoch = other_digits_per_epoch(outliers)
 
     def __len__(self) -> int:

@@ -4,11 +4,11 @@ Outlier exposure (Hendrycks, Mazeika & Dietterich, ICLR 2019): besides the train
 the classes, with their labels, the detector sees training images that are none of the classes,
 labelled as one more class, "none of these" (a background class, Dhamija, Günther & Boult,
 NeurIPS 2018; core/ood.py says why not the uniform target). So the detector is a classifier of
-its own, built and fitted by the classifier's recipe (core/recipe.py) with that one class more
-(`DetectorSettings`), on the classes' epochs and outliers (training/detector_data.py). Its score
-is the probability of "none of these"; the threshold is the quantile of the classes'
-*validation* scores that flags a chosen share of them (THRESHOLD_QUANTILE). The test split is
-used only to report the rates.
+its own, built and fitted by the classifier's recipe (core/recipe.py, called in
+training/train.py) with that one class more (`DetectorSettings`), on the classes' epochs and
+outliers (training/detector_data.py). Its score is the probability of "none of these"; the
+threshold is the quantile of the classes' *validation* scores that flags a chosen share of them
+(`thresholded`). The test split is used only to report the rates (`detector_report`).
 """
 
 from __future__ import annotations
@@ -19,17 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.augmentation import TRAINING, augment
-from core.epochs import Epochs, as_inputs
+from core.epochs import as_inputs
 from core.mnist_data import Mnist
 from core.network import layers_from_keras
 from core.ood import OodDetector
-from core.recipe import RecipeSettings, Splits, build_network, fit
-from training.detector_data import (
-    DetectorEpochs,
-    Outliers,
-    other_digit_splits,
-    other_digits_per_epoch,
-)
+from core.recipe import RecipeSettings, Splits
+from training.detector_data import Outliers, other_digit_splits, other_digits_per_epoch
 from training.non_digit_shapes import KINDS
 
 if TYPE_CHECKING:
@@ -67,23 +62,13 @@ def detector_settings(classifier: RecipeSettings) -> DetectorSettings:
                             augment=classifier.augment)
 
 
-def train_detector(settings: DetectorSettings, class_epochs: Epochs, outliers: Outliers,
-                   splits: Splits, verbose: int = 2) -> tuple[keras.Model, OodDetector]:
-    """Fit the detector on `class_epochs` (the classifier's training epochs) and `outliers`,
-    and set its threshold; returns (keras model, OodDetector). ``verbose`` is Keras's."""
-    epochs = DetectorEpochs(class_epochs, outliers, none=len(settings.classes) - 1,
-                            seed=settings.seed + 3,
-                            strengths=TRAINING if settings.augment else None)
-    print(f"out-of-distribution detector: {len(class_epochs)} class images, "
-          f"{other_digits_per_epoch(outliers)} other digits of {len(outliers.other_digits)} and "
-          f"{len(outliers.non_digits)} derived shapes per epoch", flush=True)
-    model = build_network(settings, name="ood_detector")
-    fit(model, settings, epochs, verbose=verbose)
-
+def thresholded(model: keras.Model, settings: DetectorSettings, splits: Splits) -> OodDetector:
+    """The fitted detector as the app runs it (core/ood.py), with its threshold: the
+    THRESHOLD_QUANTILE of its scores on `threshold_images`."""
     layers = layers_from_keras(model)
     scores = OodDetector(layers, threshold=np.inf).scores(as_inputs(threshold_images(settings,
                                                                                      splits)))
-    return model, OodDetector(layers, threshold=float(np.quantile(scores, THRESHOLD_QUANTILE)))
+    return OodDetector(layers, threshold=float(np.quantile(scores, THRESHOLD_QUANTILE)))
 
 
 def threshold_images(settings: DetectorSettings, splits: Splits) -> np.ndarray:

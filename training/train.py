@@ -16,7 +16,9 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +27,21 @@ from core.epochs import Epoch, Epochs
 from core.mnist_data import DataError, Mnist, load_mnist
 from core.model_card import build_model_card
 from core.quiet_tensorflow import import_tensorflow_quietly
-from core.recipe import build_network, evaluate_splits, fit, select_digits, training_epochs
-from training.detector_data import find_outliers
-from training.ood_detector import detector_report, detector_settings, train_detector
+from core.recipe import (
+    Splits,
+    build_network,
+    evaluate_splits,
+    fit,
+    select_digits,
+    training_epochs,
+)
+from training.detector_data import DetectorEpochs, Outliers, find_outliers
+from training.ood_detector import (
+    DetectorSettings,
+    detector_report,
+    detector_settings,
+    thresholded,
+)
 from training.settings import SettingsError, TrainSettings, parse_args
 from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
@@ -55,8 +69,9 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     model = build_network(settings, name=settings.model_name.replace(".", "_"))
     model.summary()
 
-    # 3. Training: every epoch the digits in a fresh order and, with --augment, changed afresh.
-    #    The detector (step 6) trains on these same epochs again: those it reads are kept.
+    # 3. Training: every epoch the digits in a fresh order and, with --augment, changed afresh,
+    #    each epoch made while the one before trains. The detector (step 6) trains on these same
+    #    epochs again: those it reads are kept.
     epochs = KeptEpochs(training_epochs(settings, splits), detector.epochs if detector else 0)
     with ThreadPoolExecutor(max_workers=1) as meanwhile:
         # Neither the shifted test set (step 4) nor the detector's outliers (step 6) depends on
@@ -65,7 +80,8 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
         outliers_made = (
             meanwhile.submit(find_outliers, mnist, splits, detector) if detector else None
         )
-        fitted = fit(model, settings, epochs, splits.validation, verbose=verbose)
+        fitted = fit(model, settings, MadeAhead(epochs, settings.epochs), splits.validation,
+                     verbose=verbose)
         shifted_test = shifted_test_made.result()
 
     # 4. Evaluation: the test set is used only here, for the final report ...
@@ -88,25 +104,11 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
         metrics, command,
     )
 
-    # 6. The "neither of these" detector, for models that do not cover all ten digits: the
-    #    same recipe with one class more, on the same epochs and on outliers.
+    # 6. The "neither of these" detector, for models that do not cover all ten digits.
     extra_files = {}
     if detector and outliers_made:
-        outliers = outliers_made.result()
-        detector_model, ood = train_detector(detector, epochs, outliers, splits, verbose)
-        detector_file = f"{settings.model_name}.ood.keras"
-        card["ood"] = {
-            "file": detector_file,
-            **detector_report(ood, detector, outliers, mnist, splits, shifted_test),
-        }
-        rates = card["ood"]["rates"]["test"]
-        print(
-            f"out-of-distribution on the test set: {rates['other_digits_flagged']:.1%} of "
-            f"other digits flagged, {rates['classes_flagged']:.2%} of {settings.classes} "
-            "flagged",
-            flush=True,
-        )
-        extra_files[detector_file] = detector_model.save
+        extra_files = add_detector(detector, epochs, outliers_made.result(), mnist, splits,
+                                   shifted_test, card, verbose)
 
     # 7. Save atomically: the good model is replaced only by a complete, loadable new one.
     from training.model_store_writer import save_model_with_card
@@ -128,6 +130,54 @@ def wants_detector(settings: TrainSettings, mnist: Mnist) -> bool:
               flush=True)
         return False
     return True
+
+
+def add_detector(
+    settings: DetectorSettings, class_epochs: Epochs, outliers: Outliers, mnist: Mnist,
+    splits: Splits, shifted_test: np.ndarray, card: dict[str, Any], verbose: int,
+) -> dict[str, Callable[[Path], None]]:
+    """Step 6: the classifier's recipe with one class more, "none of these", fitted on the
+    classifier's epochs mixed with outliers; its threshold and rates go into ``card["ood"]``.
+    Returns the file to save beside the model."""
+    epochs = DetectorEpochs(class_epochs, outliers, settings)
+    print(f"out-of-distribution detector: {len(class_epochs)} class images, "
+          f"{epochs.others_per_epoch} other digits of {len(outliers.other_digits)} and "
+          f"{len(outliers.non_digits)} derived shapes per epoch", flush=True)
+    model = build_network(settings, name="ood_detector")
+    fit(model, settings, MadeAhead(epochs, settings.epochs), verbose=verbose)
+    detector = thresholded(model, settings, splits)
+
+    detector_file = f"{card['name']}.ood.keras"
+    card["ood"] = {
+        "file": detector_file,
+        **detector_report(detector, settings, outliers, mnist, splits, shifted_test),
+    }
+    rates = card["ood"]["rates"]["test"]
+    print(
+        f"out-of-distribution on the test set: {rates['other_digits_flagged']:.1%} of "
+        f"other digits flagged, {rates['classes_flagged']:.2%} of {card['classes']} flagged",
+        flush=True,
+    )
+    return {detector_file: model.save}
+
+
+class MadeAhead:
+    """`epochs`, the next one made on a thread of its own while this one trains: augmenting an
+    epoch takes about as long as training on it, and the two share the machine's two cores."""
+
+    def __init__(self, epochs: Epochs, count: int) -> None:
+        self.epochs, self.count = epochs, count
+        self.maker = ThreadPoolExecutor(max_workers=1)
+        self.ahead: dict[int, Future[Epoch]] = {}
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __call__(self, epoch: int) -> Epoch:
+        if epoch + 1 < self.count:
+            self.ahead[epoch + 1] = self.maker.submit(self.epochs, epoch + 1)
+        made = self.ahead.pop(epoch, None)
+        return made.result() if made else self.epochs(epoch)
 
 
 class KeptEpochs:

@@ -17,7 +17,8 @@ from core.epochs import (
     steps_per_epoch,
 )
 from training.detector_data import DetectorEpochs, Outliers
-from training.train import KeptEpochs
+from training.ood_detector import DetectorSettings
+from training.train import KeptEpochs, MadeAhead
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_augmented_epochs_change_the_digits_afresh(digits: tuple[np.ndarray, ...
                                                              [3, 0], TRAINING))
 
 
-def test_blocks_give_the_same_images_whichever_thread_makes_them() -> None:
+def test_each_block_of_an_epoch_is_augmented_with_its_own_seed() -> None:
     rng = np.random.default_rng(5)
     images = rng.integers(0, 256, (3 * BLOCK + 7, 28, 28), dtype=np.uint8)
     digits = rng.integers(0, 10, len(images))
@@ -129,7 +130,8 @@ def test_the_detectors_epoch_is_the_classes_epoch_and_outliers_shuffled_together
     classes = DigitEpochs(images, labels, labels, seed=3, strengths=TRAINING)
     outliers = Outliers(other_digits=images[:20], other_digit_labels=labels[:20] + 2,
                         non_digits=images[20:25])
-    epochs = DetectorEpochs(classes, outliers, none=9, seed=4, strengths=TRAINING)
+    settings = DetectorSettings(digits=tuple(range(9)), seed=1, augment=True)  # "none": 9
+    epochs = DetectorEpochs(classes, outliers, settings)
 
     images_0, targets_0 = epochs(0)
 
@@ -142,5 +144,32 @@ def test_the_detectors_epoch_is_the_classes_epoch_and_outliers_shuffled_together
     }
     assert not np.array_equal(epochs(1)[0], images_0)
     np.testing.assert_array_equal(
-        DetectorEpochs(classes, outliers, none=9, seed=4, strengths=TRAINING)(0)[0], images_0
+        DetectorEpochs(classes, outliers, settings)(0)[0], images_0
     )
+
+
+class Counted:
+    """An epoch source that notes which epochs were made."""
+
+    def __init__(self, epochs: DigitEpochs) -> None:
+        self.epochs, self.made = epochs, []
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __call__(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        self.made.append(epoch)
+        return self.epochs(epoch)
+
+
+def test_epochs_made_ahead_are_the_same_and_none_past_the_last(epochs: DigitEpochs) -> None:
+    counted = Counted(epochs)
+    ahead = MadeAhead(counted, count=3)
+
+    served = [ahead(k) for k in range(3)]
+
+    for k, (images, targets) in enumerate(served):
+        np.testing.assert_array_equal(images, epochs(k)[0])
+        np.testing.assert_array_equal(targets, epochs(k)[1])
+    assert sorted(counted.made) == [0, 1, 2]  # each once, and no epoch 3
+    assert len(ahead) == len(epochs)
