@@ -16,7 +16,7 @@ epochs ahead while the network trains is the training command's business (traini
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -91,27 +91,25 @@ def epoch_dataset(epochs: Epochs, count: int, batch_size: int) -> tf.data.Datase
     ``epochs=count``, so that its epochs are these."""
     import tensorflow as tf
 
-    def made(epoch: np.int64) -> Epoch:
-        images, targets = epochs(int(epoch))
-        return images, targets.astype(np.int64, copy=False)
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for epoch in range(count):
+            yield from cut(*epochs(epoch))  # one epoch held at a time
 
-    def load(epoch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        images, targets = tf.numpy_function(made, [epoch], [tf.uint8, tf.int64])
-        return tf.ensure_shape(images, [None, 28, 28]), tf.ensure_shape(targets, [None])
+    def cut(images: np.ndarray, targets: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, len(images), batch_size):
+            rows = slice(start, start + batch_size)
+            yield as_inputs(images[rows]), targets[rows]
 
-    def inputs(images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        x = tf.numpy_function(as_inputs, [images], tf.float32)
-        return tf.ensure_shape(x, [None, INPUT_SIZE]), targets
-
+    signature = (
+        tf.TensorSpec((None, INPUT_SIZE), tf.float32),
+        tf.TensorSpec((None,), tf.int64),
+    )
     # No autotuning: its model thread kept the iterator's teardown, at the end of fit, waiting
     # for ~10 s in about half the runs, and there is nothing here for it to tune.
     options = tf.data.Options()
     options.autotune.enabled = False
     return (
-        tf.data.Dataset.range(count)
-        .map(load)
-        .flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size))
-        .map(inputs)
+        tf.data.Dataset.from_generator(batches, output_signature=signature)
         .prefetch(2)
         .with_options(options)
     )
