@@ -39,7 +39,6 @@ class ImageConfig:
     env: dict[str, str]
     cmd: list[str]
     entrypoint: list[str]
-    working_dir: str
     labels: dict[str, str]
 
 
@@ -47,10 +46,7 @@ def require_image() -> None:
     """Skips the test (fails it in CI) unless buildah is here and has the built image."""
     if shutil.which("buildah") is None:
         _unavailable("buildah is not installed (apt-get install buildah debootstrap)")
-    found = subprocess.run(
-        ["buildah", "inspect", "--type", "image", IMAGE],
-        capture_output=True, text=True, timeout=BUILDAH_TIMEOUT_S, check=False,
-    )
+    found = _run("buildah", "inspect", "--type", "image", IMAGE)
     if found.returncode != 0:
         _unavailable(f"buildah has no image {IMAGE}: {found.stderr.strip()}")
 
@@ -73,7 +69,6 @@ def image_config() -> ImageConfig:
         env=dict(item.split("=", 1) for item in config.get("Env", [])),
         cmd=config.get("Cmd") or [],
         entrypoint=config.get("Entrypoint") or [],
-        working_dir=config.get("WorkingDir", ""),
         labels=config.get("Labels") or {},
     )
 
@@ -92,10 +87,7 @@ def image_container() -> Iterator[str]:
 
 def run_in(container: str, *command: str) -> subprocess.CompletedProcess[str]:
     """Runs a command in the container as the image's user, in its working directory."""
-    return subprocess.run(
-        ["buildah", "run", "--isolation", "chroot", container, "--", *command],
-        capture_output=True, text=True, timeout=BUILDAH_TIMEOUT_S, check=False,
-    )
+    return _run("buildah", "run", "--isolation", "chroot", container, "--", *command)
 
 
 @contextmanager
@@ -116,11 +108,15 @@ def serving_container(container: str) -> Iterator[RunningServer]:
         yield server
 
 
-def _buildah(*arguments: str) -> str:
-    done = subprocess.run(
-        ["buildah", *arguments],
-        capture_output=True, text=True, timeout=BUILDAH_TIMEOUT_S, check=False,
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=BUILDAH_TIMEOUT_S, check=False
     )
+
+
+def _buildah(*arguments: str) -> str:
+    """buildah's output; a failure fails the test with buildah's own words."""
+    done = _run("buildah", *arguments)
     if done.returncode != 0:
         pytest.fail(f"buildah {' '.join(arguments)} failed: {done.stderr.strip()}")
     return done.stdout
