@@ -23,38 +23,31 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/digit-lens
 
-# Dependencies first, in their own layer: from the hashed lock file where there is one
-# (requirements.lock: every package pinned and checked against its sha256), else the ranges
-# pyproject.toml asks for (tensorflow-cpu on Linux) and its build backend. Only a change to
-# those files rebuilds this layer.
+# Dependencies first, in their own layer, exactly as locked: every package pinned and checked
+# against its sha256 (requirements.lock, made from pyproject.toml by `make lock`). Only a change
+# to the lock file rebuilds this layer.
 # A network whose proxy re-signs TLS: pass its CA bundle as the secret `ca-bundle`
 # (build.sh passes the build machine's); without it, pip trusts its own certificates.
-COPY pyproject.toml requirements.lock* ./
+COPY requirements.lock ./
 RUN --mount=type=secret,id=ca-bundle \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
     && python3 -m venv "$VIRTUAL_ENV" \
-    && if [ -f requirements.lock ]; then \
-        pip install --require-hashes --no-deps -r requirements.lock; \
-    else \
-        python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb")); \
-print("\n".join(p["project"]["dependencies"] + p["build-system"]["requires"]))' \
-            > /tmp/requirements.txt \
-        && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt; \
-    fi
+    && pip install --require-hashes --no-deps -r requirements.lock
 
 # A numeric user, so that Kubernetes' runAsNonRoot can check it is not root.
 RUN groupadd --gid 10001 digits \
     && useradd --create-home --uid 10001 --gid 10001 digits
 
 # Owned by root and not writable by the app's user: the code, the page and the models.
-COPY README.md ./
+COPY pyproject.toml README.md ./
 COPY core ./core
 COPY app ./app
 COPY training ./training
 COPY static ./static
 COPY templates ./templates
 COPY model_store ./model_store
-# The project itself (its `digits-serve` command), with nothing more fetched.
+# The project itself (its `digits-serve` command), with nothing more fetched: the locked
+# setuptools builds it.
 RUN pip install --no-deps --no-build-isolation -e .
 
 USER 10001:10001
