@@ -133,12 +133,15 @@ def test_model_whose_sha256_differs_from_its_card(
 
 def test_default_model_missing(run_startup: Callable[..., Any], store: Path) -> None:
     """The store holds a good model, but not the default one."""
-    for suffix in (".keras", ".json"):
+    for suffix in (".keras", ".json", ".ood.keras"):
         (store / f"{DEFAULT_MODEL}{suffix}").rename(store / f"digits-old{suffix}")
 
     def renamed(card: dict[str, Any]) -> None:
         card["name"] = "digits-old"
         card["files"]["model"] = "digits-old.keras"
+        # Its detector is renamed with it: a card's detector is NAME.ood.keras beside it.
+        card["ood"]["file"] = "digits-old.ood.keras"
+        card["files"]["digits-old.ood.keras"] = card["files"].pop(f"{DEFAULT_MODEL}.ood.keras")
 
     edit_card(store / "digits-old.json", renamed)
     assert_refused(
