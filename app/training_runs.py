@@ -45,23 +45,19 @@ RUN_FIELDS = (
     "snapshot_every", "pace",
 )
 CLOSE_POLICY, CLOSE_TOO_BIG = 1008, 1009
+# How a run sends a message to its client; safe to call from the training thread.
+Emit = Callable[[dict[str, Any]], None]
 
 
-class BadMessage(ValueError):
-    """A client message that cannot be acted on; the text says what to send instead. The socket
-    sends it as an `error` and closes with `code`, unless the message was only `fatal=False`
-    (a watched drawing that is not one: the run goes on)."""
+class Refusal(Exception):
+    """What the server will not do, and what to do instead: a client message it cannot act on,
+    or a run it will not start (busy, no data, no settings in time). The socket sends `detail`
+    as an `error` and closes with `code`; a refusal with `ends_run=False` (a watched drawing
+    that is not one) is only answered, and the run goes on."""
 
-    code = CLOSE_POLICY
-    fatal = True
-
-
-class MessageTooBig(BadMessage):
-    code = CLOSE_TOO_BIG
-
-
-class BadWatch(BadMessage):
-    fatal = False
+    def __init__(self, detail: str, code: int = CLOSE_POLICY, ends_run: bool = True) -> None:
+        super().__init__(detail)
+        self.detail, self.code, self.ends_run = detail, code, ends_run
 
 
 class HugeNumber:
@@ -81,18 +77,19 @@ def _integer(text: str) -> int | HugeNumber:
 def parse_message(text: str | None) -> Any:
     """A client's message (None: a binary one) as JSON, its size checked first."""
     if text is None:
-        raise BadMessage("send JSON text messages, not binary ones")
+        raise Refusal("send JSON text messages, not binary ones")
     if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
-        raise MessageTooBig(
+        raise Refusal(
             f"a message may be at most {MAX_MESSAGE_BYTES // 1024} KiB; a watched drawing is "
-            f"28×28 numbers"
+            f"28×28 numbers",
+            CLOSE_TOO_BIG,
         )
     try:
         return json.loads(text, parse_int=_integer)
     except ValueError as error:
-        raise BadMessage(f"a message must be JSON ({shown(str(error), 80)})") from None
+        raise Refusal(f"a message must be JSON ({shown(str(error), 80)})") from None
     except RecursionError:  # 64 KiB of "[" is valid-looking JSON nested too deep to read
-        raise BadMessage("a message must be JSON nested at most a few levels deep") from None
+        raise Refusal("a message must be JSON nested at most a few levels deep") from None
 
 
 @dataclass(frozen=True)
@@ -128,19 +125,19 @@ class RunRequest:
 def _whole_number(fields: dict[str, Any], name: str, lo: int, hi: int, default: int) -> int:
     value = fields.get(name, default)
     if type(value) is not int or not lo <= value <= hi:
-        raise BadMessage(f"{name} {shown(value)}: give a whole number from {lo} to {hi}")
+        raise Refusal(f"{name} {shown(value)}: give a whole number from {lo} to {hi}")
     return value
 
 
 def parse_run_request(message: Any) -> RunRequest:
     """The first message: every field optional; anything unknown or out of range is refused."""
     if not isinstance(message, dict):
-        raise BadMessage("the first message must be a JSON object choosing the run, e.g. {}")
+        raise Refusal("the first message must be a JSON object choosing the run, e.g. {}")
     fields = dict(message)
     kind = fields.pop("type", "start")
     if kind != "start":
         there_is_no = f"there is no run to {kind} yet" if kind in CONTROL_TYPES else "no such type"
-        raise BadMessage(
+        raise Refusal(
             f"the first message chooses the run (type 'start' or none), not {shown(kind)}: "
             f"{there_is_no}"
         )
@@ -148,13 +145,13 @@ def parse_run_request(message: Any) -> RunRequest:
     if unknown:
         names = ", ".join(shown(name, 30) for name in unknown[:3])
         more = f" and {len(unknown) - 3:,} more" if len(unknown) > 3 else ""
-        raise BadMessage(
+        raise Refusal(
             f"unknown field(s) {names}{more}; a run takes {', '.join(RUN_FIELDS)}"
         )
     defaults = RunRequest()
     pace = fields.get("pace", defaults.pace)
     if not isinstance(pace, str) or pace not in PACES:
-        raise BadMessage(
+        raise Refusal(
             f"pace {shown(pace)}: choose 'watch' (snapshots a person can follow) or 'fast'"
         )
     try:
@@ -185,7 +182,7 @@ def parse_run_request(message: Any) -> RunRequest:
             pace=pace,
         )
     except run_settings.SettingsError as error:
-        raise BadMessage(str(error)) from None
+        raise Refusal(str(error)) from None
 
 
 def parse_control(message: Any) -> tuple[str, np.ndarray | None]:
@@ -195,7 +192,7 @@ def parse_control(message: Any) -> tuple[str, np.ndarray | None]:
         settings_again = kind == "start" or (
             isinstance(message, dict) and kind is None and set(message) & set(RUN_FIELDS)
         )
-        raise BadMessage(
+        raise Refusal(
             f"during a run, send a JSON object whose type is one of {', '.join(CONTROL_TYPES)}"
             + ("; the run's settings can only be chosen once" if settings_again else "")
             + (f" (got type {shown(kind)})" if kind is not None else "")
@@ -207,19 +204,26 @@ def parse_control(message: Any) -> tuple[str, np.ndarray | None]:
 
 def watched_pixels(pixels: Any) -> np.ndarray:
     """A watched drawing: 28 rows of 28 JSON numbers in [0, 1] → 784 float32s. Anything else is
-    a BadWatch (the run goes on, watching what it watched before)."""
+    refused without ending the run (it goes on watching what it watched before)."""
     if not (
         isinstance(pixels, list)
         and len(pixels) == 28
         and all(isinstance(row, list) and len(row) == 28 for row in pixels)
     ):
-        raise BadWatch("watch: 'pixels' must be 28 rows of 28 numbers in [0, 1] (MNIST form)")
+        raise Refusal(
+            "watch: 'pixels' must be 28 rows of 28 numbers in [0, 1] (MNIST form)", ends_run=False
+        )
     # Only JSON numbers: NumPy would also read "0.5" or true, and a huge integer overflows it.
     if not all(type(value) is int or type(value) is float for row in pixels for value in row):
-        raise BadWatch("watch: 'pixels' must hold only numbers in [0, 1], not text or true/false")
+        raise Refusal(
+            "watch: 'pixels' must hold only numbers in [0, 1], not text or true/false",
+            ends_run=False,
+        )
     image = np.asarray(pixels, dtype=np.float64)
     if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
-        raise BadWatch("watch: 'pixels' must hold only numbers in [0, 1] (no NaN or Infinity)")
+        raise Refusal(
+            "watch: 'pixels' must hold only numbers in [0, 1] (no NaN or Infinity)", ends_run=False
+        )
     return image.reshape(784).astype(np.float32)
 
 
@@ -261,7 +265,7 @@ class RunControl:
     def step(self, batches: int) -> None:
         with self._changed:
             if not self._paused:
-                raise BadMessage(
+                raise Refusal(
                     "step trains one snapshot's worth of a paused run: send pause first"
                 )
             self._steps_left += batches

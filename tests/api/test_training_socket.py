@@ -26,6 +26,7 @@ from app.main import create_app
 from app.model_registry import load_registry
 from app.routers import training as training_router
 from app.settings import Settings
+from app.training_session import Outbox
 
 needs_mnist = pytest.mark.skipif(
     not (SHARED_DATA / "mnist.npz").is_file(), reason=f"MNIST is not in {SHARED_DATA}"
@@ -638,7 +639,7 @@ def test_the_outbox_keeps_only_the_latest_snapshot_and_error_in_order() -> None:
     import asyncio
 
     async def scenario() -> list[dict[str, Any]]:
-        outbox = training_router.Outbox()
+        outbox = Outbox()
         outbox.put({"type": "started"})
         for batch in range(10_000):  # a client that never reads, a run that goes on
             outbox.put({"type": "progress", "batch": batch})
@@ -666,7 +667,7 @@ def test_an_outbox_closed_on_an_error_sends_the_error_next() -> None:
     import asyncio
 
     async def scenario() -> list[dict[str, Any]]:
-        outbox = training_router.Outbox()
+        outbox = Outbox()
         for kind in ("started", "progress", "epoch"):
             outbox.put({"type": kind})
         outbox.close({"type": "error", "detail": "x"}, drop_waiting=True)
