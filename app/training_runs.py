@@ -6,6 +6,10 @@ same functions (core/run_settings.py), with tighter limits, because a visitor sp
 server's CPU: at most 50 epochs, 4 hidden layers of at most 256 units and batches of 1,024.
 Later messages (`parse_control`) watch a drawing, pause, resume, step or stop the run;
 `RunControl` carries them to the training thread (app/training_job.py).
+
+Over 300 lines because a visitor may send anything: each field's check, with a message that
+names what to send instead, lives here beside the others, so the socket's whole contract is
+read in one place.
 """
 
 from __future__ import annotations

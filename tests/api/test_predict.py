@@ -1,6 +1,7 @@
 """POST /predict in every input form, the answer's contract, and the read-only endpoints, through
 the app in-process on the shipped models (and on a store of two models). Which image formats
-decode, and how, is tested with the preprocessing (tests/core); here, each way of sending one."""
+decode, and how, is tested with the preprocessing (tests/core); here, each way of sending one.
+Over 300 lines: one small test per part of the contract, sharing the answers they check."""
 
 from __future__ import annotations
 

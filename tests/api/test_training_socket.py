@@ -1,6 +1,7 @@
 """WebSocket /train in the real app (in-process TestClient): a run's messages, its controls, its
 limits, and the temporary model it leaves. Runs that train need MNIST in ../shared/data and skip
-without it; the refusals need no data."""
+without it; the refusals need no data. Long because the socket's contract is long (docs/api.md):
+one small test per behaviour, sharing the runs that are slow to make."""
 
 from __future__ import annotations
 
