@@ -4,7 +4,6 @@ pass), as they appear in /docs."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -16,9 +15,9 @@ from app.schemas import (
     LayerActivations,
     PredictResponse,
 )
+from core.run_settings import MAX_LEARNING_RATE, is_learning_rate
 
 DEFAULT_LEARNING_RATE = 0.5
-MAX_LEARNING_RATE = 10.0
 
 TARGET_DESCRIPTION = (
     "The class the drawing should have: one of the model's `classes` (GET /models), e.g. \"0\". "
@@ -62,7 +61,7 @@ def _check_learning_rate(value: object) -> float:
         number = float(value)
     except ValueError:
         raise ValueError(f"{problem}, not {value!r}") from None
-    if not (math.isfinite(number) and 0 < number <= MAX_LEARNING_RATE):
+    if not is_learning_rate(number):
         raise ValueError(f"{problem}, not {value!r}")
     return number
 

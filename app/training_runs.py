@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from core import run_settings
-from core.recipe import RecipeSettings
+from core.recipe import QUICK_RUN, RecipeSettings
 from core.run_settings import shown
 
 MAX_EPOCHS = 50
@@ -98,14 +98,15 @@ def parse_message(text: str | None) -> Any:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """A run as the client chose it. The defaults are the learner's 25/15 network, for 5 epochs."""
+    """A run as the client chose it. The defaults are the page's quick run (core/recipe.py),
+    which the page's form starts from too (app/routers/pages.py)."""
 
-    digits: tuple[int, ...] = (0, 1)
-    hidden: tuple[int, ...] = (25, 15)
-    activation: str = "sigmoid"
-    epochs: int = 5
-    batch_size: int = 128
-    learning_rate: float = 0.005
+    digits: tuple[int, ...] = QUICK_RUN.digits
+    hidden: tuple[int, ...] = QUICK_RUN.hidden
+    activation: str = QUICK_RUN.activation
+    epochs: int = QUICK_RUN.epochs
+    batch_size: int = QUICK_RUN.batch_size
+    learning_rate: float = QUICK_RUN.learning_rate
     snapshot_every: int = 10
     pace: str = "watch"
 
@@ -162,7 +163,7 @@ def parse_run_request(message: Any) -> RunRequest:
         # Checked as the training script checks its flags (core/run_settings.py), with the
         # socket's tighter caps on epochs and on the network's size.
         return RunRequest(
-            digits=run_settings.parse_digits(fields.get("digits", "0,1")),
+            digits=run_settings.parse_digits(fields.get("digits", list(defaults.digits))),
             hidden=run_settings.parse_hidden(
                 fields.get("hidden", list(defaults.hidden)),
                 max_layers=MAX_HIDDEN_LAYERS,

@@ -24,7 +24,7 @@ from core.recipe import HIDDEN_ACTIVATIONS
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 65536
 MAX_UNITS = 4096
-MAX_LEARNING_RATE = 10.0
+MAX_LEARNING_RATE = 10.0  # Adam's for a training run; also η of the page's one gradient step
 # '0,1,2,3,4,5,6,7,8,9' with spaces is the longest sensible digits text; hidden sizes as text
 # ('512,256') are as short. Longer texts are refused before they are split.
 MAX_TEXT_CHARS = 64
@@ -135,13 +135,14 @@ def check_batch_size(
     return value
 
 
+def is_learning_rate(value: float) -> bool:
+    """Finite, above 0 and at most MAX_LEARNING_RATE: what any learning rate here must be."""
+    return math.isfinite(value) and 0 < value <= MAX_LEARNING_RATE
+
+
 def check_learning_rate(value: Any, label: str = "learning_rate") -> float:
     """Adam's learning rate: a number in (0, 10]."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not (math.isfinite(value) and 0 < value <= MAX_LEARNING_RATE)
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not is_learning_rate(value):
         raise SettingsError(
             f"{label} {shown(value)}: give a number in (0, {MAX_LEARNING_RATE:g}]"
         )

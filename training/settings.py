@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from core.recipe import HIDDEN_ACTIVATIONS, LEARNING_RATE_SCHEDULES, RecipeSettings
+from core.recipe import (
+    HIDDEN_ACTIVATIONS,
+    LEARNING_RATE_SCHEDULES,
+    ZERO_ONE_COMMAND,
+    RecipeSettings,
+)
 from core.run_settings import (
     SettingsError,
     check_activation,
@@ -34,15 +39,12 @@ class TrainSettings(RecipeSettings):
     name: str | None = None  # default: derived from the digits, e.g. "digits-0-1"
     out_of_distribution: bool = True  # train the "neither of these" detector too
     description: str = ""  # why this model is as it is, for its card
-    augment: bool = True  # the shipped models train on augmented images (core/recipe.py)
-    # The shipped 0/1 model, within issue 15's 30 s: each augmented epoch costs about a second
-    # of augmentation, so 12 epochs, with twice the updates per epoch (batch 64) at twice the
-    # recipe's learning rate. 30 epochs of batch 128 at 0.005 took 113 s (shifted test 99.34%);
-    # the recipe's own defaults (the page's live training) stay 20, 128 and 0.005.
-    epochs: int = 12
-    batch_size: int = 64
-    learning_rate: float = 0.01
-    learning_rate_schedule: str = "cosine"  # fine steps at the end (the recipe's: constant)
+    # The recipe's settings start from the 0/1 command's (core/recipe.py).
+    epochs: int = ZERO_ONE_COMMAND.epochs
+    batch_size: int = ZERO_ONE_COMMAND.batch_size
+    learning_rate: float = ZERO_ONE_COMMAND.learning_rate
+    learning_rate_schedule: str = ZERO_ONE_COMMAND.learning_rate_schedule
+    augment: bool = ZERO_ONE_COMMAND.augment
 
     @property
     def model_name(self) -> str:
@@ -61,6 +63,7 @@ class _OneLineErrorParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every flag, its default from `TrainSettings` (over 60 lines: one call per flag)."""
     defaults = TrainSettings()
     parser = _OneLineErrorParser(
         prog="python -m training.train",
@@ -82,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--name", help="model name (default: from the digits, e.g. digits-0-1)")
     parser.add_argument(
-        "--digits", default="0,1", help="digits to tell apart: '0,1' (default), '0-9', '0-4,7'"
+        "--digits",
+        default=",".join(map(str, defaults.digits)),
+        help="digits to tell apart: '0,1', '0-9', '0-4,7' (default: %(default)s)",
     )
     parser.add_argument(
         "--hidden",

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.dependencies import RegistryDep
 from app.settings import STATIC_DIR, TEMPLATES_DIR
+from app.training_runs import RunRequest
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -28,6 +29,8 @@ def _static_version() -> str:
 
 
 STATIC_VERSION = _static_version()
+# The settings the "Train your own" form starts from: the socket's defaults, by its names.
+QUICK_RUN_MESSAGE = RunRequest().as_message()
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -46,6 +49,7 @@ def index(request: Request, registry: RegistryDep) -> HTMLResponse:
         {
             "default_model": registry.default_name,
             "models": models,
+            "quick_run": QUICK_RUN_MESSAGE,
             "static_version": STATIC_VERSION,
         },
     )

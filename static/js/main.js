@@ -15,6 +15,8 @@ import { readUrlState, writeUrlState } from './url_state.js';
 
 const app = byId('app');
 const models = parseModels(app.dataset.models);
+// The settings a run from "Train your own" starts with: the server's, by the socket's names.
+const quickRun = JSON.parse(app.dataset.quickRun);
 // The models the page was served with; models trained on the page join modelSummaries only.
 const servedModels = new Set(models.map((model) => model.name));
 const modelSummaries = new Map(models.map((model) => [model.name, model]));
@@ -45,6 +47,10 @@ let network = null;
 
 /** What every section works on (see sections.js). */
 const page = {
+  /** The settings "Train your own" starts from ({digits: '0,1', hidden: [25, 15], …}). */
+  get quickRun() {
+    return quickRun;
+  },
   /** The name of the current model. */
   get model() {
     return state.model;

@@ -29,12 +29,13 @@ export class TrainPanel extends EventTarget {
   #lossChart;
   #accuracyChart;
 
-  /** Builds the panel into `root`. `addModel(summary, title)` makes a trained model known to
-   * the page and chooses it. Fires 'settingschange' when a person changes a setting. */
-  constructor(root, { addModel }) {
+  /** Builds the panel into `root`, its form filled from `quickRun` (the server's defaults, by
+   * the socket's names). `addModel(summary, title)` makes a trained model known to the page
+   * and chooses it. Fires 'settingschange' when a person changes a setting. */
+  constructor(root, { addModel, quickRun }) {
     super();
     this.#addModel = addModel;
-    this.#ui = buildPanel(root);
+    this.#ui = buildPanel(root, quickRun);
     [this.#lossChart, this.#accuracyChart] = lossAndAccuracyCharts(
       this.#ui.lossChart, this.#ui.accuracyChart);
     const ui = this.#ui;
@@ -310,23 +311,27 @@ export class TrainPanel extends EventTarget {
   }
 }
 
-/** The panel's form, buttons, messages, charts and weight images, built into `root`. */
-function buildPanel(root) {
+/** The panel's form (filled from `quickRun`), buttons, messages, charts and weight images,
+ * built into `root`. */
+function buildPanel(root, quickRun) {
   const field = (label, control, ...rest) => h('label', {}, label, control, ...rest);
-  const select = (id, options) => h('select', { id }, ...options.map(([value, text, selected]) =>
-    h('option', selected ? { value, selected: '' } : { value }, text)));
+  const select = (id, chosen, options) => h('select', { id }, ...options.map(([value, text]) =>
+    h('option', value === chosen ? { value, selected: '' } : { value }, text)));
   const button = (id, text) => h('button', { type: 'button', class: 'button', id, disabled: '' }, text);
   const ui = {
-    digits: select('train-digits', [['0,1', '0 vs 1', true], ['0-9', 'all ten']]),
+    digits: select('train-digits', quickRun.digits, [['0,1', '0 vs 1'], ['0-9', 'all ten']]),
     hidden: h('input', {
-      id: 'train-hidden', value: '25,15', inputmode: 'numeric', spellcheck: 'false',
+      id: 'train-hidden', value: quickRun.hidden.join(','), inputmode: 'numeric', spellcheck: 'false',
       pattern: '\\s*\\d{1,3}(\\s*,\\s*\\d{1,3}){0,3}\\s*',
       title: '1 to 4 layer sizes of 1 to 256 units, like 25,15',
       'aria-describedby': 'train-hidden-hint',
     }),
-    activation: select('train-activation', [['sigmoid', 'sigmoid', true], ['relu', 'relu'], ['tanh', 'tanh']]),
-    epochs: h('input', { id: 'train-epochs', type: 'number', min: 1, max: 50, step: 1, value: 5 }),
-    rate: h('input', { id: 'train-rate', type: 'number', min: 0.0001, max: 1, step: 'any', value: 0.005 }),
+    activation: select('train-activation', quickRun.activation,
+      [['sigmoid', 'sigmoid'], ['relu', 'relu'], ['tanh', 'tanh']]),
+    epochs: h('input', { id: 'train-epochs', type: 'number', min: 1, max: 50, step: 1, value: quickRun.epochs }),
+    rate: h('input', {
+      id: 'train-rate', type: 'number', min: 0.0001, max: 1, step: 'any', value: quickRun.learning_rate,
+    }),
     fast: h('input', { id: 'train-fast', type: 'checkbox' }),
     start: h('button', { type: 'submit', class: 'button', id: 'train-start' }, 'Start'),
     pause: button('train-pause', 'Pause'),
@@ -350,6 +355,7 @@ function buildPanel(root) {
       'aria-label': 'Probability of each class under the weights so far',
     }),
   };
+  ui.fast.checked = quickRun.pace === 'fast';
   ui.watchBars = new ProbabilityBars(ui.watchList);
   ui.form = h('form', { class: 'train-form', id: 'train-form', hidden: '' },
     h('div', { class: 'train-fields' },

@@ -24,6 +24,8 @@ from page_actions import (
 )
 from project_paths import MODEL_STORE, SHARED_DATA
 
+from app.training_runs import RunRequest
+
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_MS = 120_000
@@ -149,6 +151,19 @@ def test_pause_step_resume_and_stop_work_like_a_player(train_page: Any) -> None:
     page.click("#train-stop")
     expect(status).to_contain_text("You stopped it early", timeout=RUN_TIMEOUT_MS)
     expect(page.locator("#train-start")).to_be_enabled()
+
+
+def test_the_form_starts_from_the_servers_quick_run(train_page: Any) -> None:
+    quick_run = RunRequest().as_message()  # what the socket does when a client names nothing
+    page = train_page
+    page.goto("/#train")
+    expect(page.locator("#train-form")).to_be_visible()
+    expect(page.locator("#train-digits")).to_have_value(quick_run["digits"])
+    expect(page.locator("#train-hidden")).to_have_value(",".join(map(str, quick_run["hidden"])))
+    expect(page.locator("#train-activation")).to_have_value(quick_run["activation"])
+    expect(page.locator("#train-epochs")).to_have_value(str(quick_run["epochs"]))
+    expect(page.locator("#train-rate")).to_have_value(str(quick_run["learning_rate"]))
+    expect(page.locator("#train-fast")).not_to_be_checked()
 
 
 def test_the_runs_settings_live_in_the_url(train_page: Any) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.recipe import ZERO_ONE_COMMAND, RecipeSettings
 from training.settings import (
     SettingsError,
     TrainSettings,
@@ -19,7 +21,7 @@ from training.settings import (
 )
 
 
-def test_defaults_build_the_seeds_network_into_model_store() -> None:
+def test_defaults_are_the_0_1_commands_into_model_store() -> None:
     settings = parse_args([])
 
     assert settings.data is None  # Keras's own downloader
@@ -30,6 +32,8 @@ def test_defaults_build_the_seeds_network_into_model_store() -> None:
     assert settings.model_name == "digits-0-1"
     assert settings.is_binary
     assert settings == TrainSettings()
+    recipe = {field.name for field in fields(RecipeSettings)}
+    assert {name: getattr(settings, name) for name in recipe} == asdict(ZERO_ONE_COMMAND)
 
 
 def test_every_knob_reaches_the_settings(tmp_path: Path) -> None:

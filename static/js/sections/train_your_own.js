@@ -13,7 +13,10 @@ export default class TrainYourOwn {
 
   constructor(root, page) {
     this.#page = page;
-    this.#panel = new TrainPanel(root, { addModel: (summary, title) => page.addModel(summary, title) });
+    this.#panel = new TrainPanel(root, {
+      addModel: (summary, title) => page.addModel(summary, title),
+      quickRun: page.quickRun,
+    });
     this.#panel.addEventListener('settingschange', () => {
       this.#chosen = true;
       this.#save();
