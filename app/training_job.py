@@ -84,7 +84,8 @@ def run_job(
     settings = request.recipe_settings()
     mnist = load_training_mnist(data_path)
     splits = recipe.select_digits(
-        mnist, settings.digits, settings.validation_fraction, settings.seed
+        mnist, settings.digits, settings.validation_fraction, settings.seed,
+        settings.train_examples,
     )
     emit({
         "type": "started",
@@ -107,6 +108,7 @@ def run_job(
                         splits.validation, callbacks=[callback])
     if control.abandoned:
         return None
+    model = recipe.without_dropout(model)  # what is served and saved
     metrics = recipe.evaluate_splits(model, splits, settings.classes)
     card = model_card(model_name, request, mnist, splits, model, fitted, metrics, control)
     with tempfile.TemporaryDirectory(prefix="digits-train-") as folder:
@@ -149,6 +151,10 @@ def model_card(
         metrics,
         command="WebSocket /train " + json.dumps(request.as_message()),
         training_extra={
+            "initializer": request.initializer,
+            "l2": request.l2,
+            "dropout": request.dropout,
+            "train_examples": request.train_examples,
             "snapshot_every": request.snapshot_every,
             "pace": request.pace,
             "stopped": control.stop_reason,

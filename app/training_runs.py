@@ -46,7 +46,7 @@ MAX_INTEGER_DIGITS = 18
 CONTROL_TYPES = ("watch", "pause", "resume", "step", "stop")
 RUN_FIELDS = (
     "digits", "hidden", "activation", "epochs", "batch_size", "learning_rate",
-    "snapshot_every", "pace",
+    "optimizer", "initializer", "l2", "dropout", "train_examples", "snapshot_every", "pace",
 )
 CLOSE_POLICY, CLOSE_TOO_BIG = 1008, 1009
 # How a run sends a message to its client; safe to call from the training thread.
@@ -107,6 +107,11 @@ class RunRequest:
     epochs: int = QUICK_RUN.epochs
     batch_size: int = QUICK_RUN.batch_size
     learning_rate: float = QUICK_RUN.learning_rate
+    optimizer: str = QUICK_RUN.optimizer
+    initializer: str = QUICK_RUN.initializer
+    l2: float = QUICK_RUN.l2
+    dropout: float = QUICK_RUN.dropout
+    train_examples: int | None = QUICK_RUN.train_examples
     snapshot_every: int = 10
     pace: str = "watch"
 
@@ -118,6 +123,11 @@ class RunRequest:
             epochs=self.epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            optimizer=self.optimizer,
+            initializer=self.initializer,
+            l2=self.l2,
+            dropout=self.dropout,
+            train_examples=self.train_examples,
         )
 
     def as_message(self) -> dict[str, Any]:
@@ -180,6 +190,15 @@ def parse_run_request(message: Any) -> RunRequest:
             ),
             learning_rate=run_settings.check_learning_rate(
                 fields.get("learning_rate", defaults.learning_rate)
+            ),
+            optimizer=run_settings.check_optimizer(fields.get("optimizer", defaults.optimizer)),
+            initializer=run_settings.check_initializer(
+                fields.get("initializer", defaults.initializer)
+            ),
+            l2=run_settings.check_l2(fields.get("l2", defaults.l2)),
+            dropout=run_settings.check_dropout(fields.get("dropout", defaults.dropout)),
+            train_examples=run_settings.check_train_examples(
+                fields.get("train_examples", defaults.train_examples)
             ),
             snapshot_every=_whole_number(
                 fields, "snapshot_every", 1, MAX_SNAPSHOT_EVERY, defaults.snapshot_every

@@ -53,7 +53,7 @@ def build_model_card(
         "architecture": architecture(model, classes),
         "training": {
             "loss": loss_name(settings),
-            "optimizer": "adam",
+            "optimizer": settings.optimizer,
             "learning_rate": settings.learning_rate,
             "learning_rate_schedule": settings.learning_rate_schedule,
             "epochs": settings.epochs,

@@ -43,6 +43,13 @@ if TYPE_CHECKING:
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "relu", "tanh")
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
+# How a step moves the weights: plain gradient descent, the same with momentum 0.9, or Adam.
+OPTIMIZERS = ("sgd", "momentum", "adam")
+MOMENTUM = 0.9
+# Where the kernels start (the biases start at 0): Keras's default (Glorot's uniform), He's
+# normal (scaled for ReLU), all zeros (every unit of a layer alike, and alike they stay), or a
+# normal with σ = 1 (large: sigmoid and tanh units start saturated).
+INITIALIZERS = ("glorot", "he", "zeros", "large")
 
 
 @dataclass
@@ -59,7 +66,7 @@ class RecipeSettings:
     activation: str = "sigmoid"
     epochs: int = 5
     batch_size: int = 128
-    learning_rate: float = 0.005  # Adam's
+    learning_rate: float = 0.005  # the optimizer's
     validation_fraction: float = 0.1  # held out of the training split
     seed: int = 1  # one seed for the split, the weights and the shuffling
     # Change the training images afresh every epoch (core/augmentation.py, its TRAINING
@@ -69,6 +76,13 @@ class RecipeSettings:
     # Adam's learning rate over the epochs: "constant", or "cosine" (from learning_rate down
     # towards 0 along half a cosine, epoch by epoch: big steps first, fine ones at the end).
     learning_rate_schedule: str = "constant"
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    initializer: str = "glorot"  # one of INITIALIZERS
+    l2: float = 0.0  # the kernels' L2 penalty, l2 · Σw², added to the loss
+    dropout: float = 0.0  # share of each hidden layer's outputs dropped at random while fitting
+    # Fit on only the first n digits of the (shuffled) training split, to watch a network learn
+    # them by heart; None: all of them. The validation and test splits stay whole.
+    train_examples: int | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -119,10 +133,15 @@ class Fitted:
 
 
 def select_digits(
-    mnist: Mnist, digits: tuple[int, ...], validation_fraction: float, seed: int
+    mnist: Mnist,
+    digits: tuple[int, ...],
+    validation_fraction: float,
+    seed: int,
+    train_examples: int | None = None,
 ) -> Splits:
     """Keep the requested digits and hold out a validation split; class i is the i-th requested
-    digit. The test split stays apart: it is for the final report."""
+    digit. The test split stays apart: it is for the final report. ``train_examples`` keeps
+    only that many of the training digits (after the held-out ones are taken)."""
     for split, labels in (("training", mnist.y_train), ("test", mnist.y_test)):
         missing = [d for d in digits if not np.any(labels == d)]
         if missing:
@@ -138,6 +157,7 @@ def select_digits(
     order = train[np.random.default_rng(seed).permutation(len(train))]
     n_val = max(1, round(len(order) * validation_fraction))
     fitting, held_out = order[n_val:], order[:n_val]
+    fitting = fitting[:train_examples]
     return Splits(
         mnist.x_train[fitting], class_of_digit[mnist.y_train[fitting]],
         mnist.x_train[held_out], class_of_digit[mnist.y_train[held_out]],
@@ -172,22 +192,66 @@ def build_network(settings: RecipeSettings, name: str = "digits") -> keras.Model
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
 
+    def dense(units: int, activation: str, name: str) -> keras.layers.Dense:
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=kernel_initializer(settings.initializer),
+            kernel_regularizer=keras.regularizers.L2(settings.l2) if settings.l2 else None,
+            name=name,
+        )
+
     layers: list[Any] = [keras.Input(shape=(INPUT_SIZE,), name="pixels")]
     for i, units in enumerate(settings.hidden, start=1):
-        layers.append(keras.layers.Dense(units, activation=settings.activation, name=f"hidden_{i}"))
+        layers.append(dense(units, settings.activation, f"hidden_{i}"))
+        if settings.dropout:
+            layers.append(keras.layers.Dropout(settings.dropout, name=f"dropout_{i}"))
     if settings.is_binary:
         # One unit: p(second class), with binary cross-entropy, as in the learner's notebook.
-        layers.append(keras.layers.Dense(1, activation="sigmoid", name="output"))
+        layers.append(dense(1, "sigmoid", "output"))
     else:
-        layers.append(keras.layers.Dense(len(settings.classes), activation="softmax",
-                                         name="output"))
+        layers.append(dense(len(settings.classes), "softmax", "output"))
     model = keras.Sequential(layers, name=name)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
+        optimizer=build_optimizer(settings.optimizer, settings.learning_rate),
         loss=loss_name(settings),
         metrics=["accuracy"],
     )
     return model
+
+
+def kernel_initializer(name: str) -> keras.initializers.Initializer:
+    """A fresh initializer per layer (one instance called twice would repeat its values)."""
+    import keras
+
+    if name == "large":
+        return keras.initializers.RandomNormal(stddev=1.0)
+    return keras.initializers.get(
+        {"glorot": "glorot_uniform", "he": "he_normal", "zeros": "zeros"}[name]
+    )
+
+
+def build_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    import keras
+
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate)
+    return keras.optimizers.SGD(
+        learning_rate=learning_rate, momentum=MOMENTUM if name == "momentum" else 0.0
+    )
+
+
+def without_dropout(model: keras.Model) -> keras.Model:
+    """The same network without its Dropout layers, sharing the trained Dense layers: what is
+    served and saved (dropout only acts while fitting; the app's NumPy twin has no such layer).
+    A model without dropout is returned as it is."""
+    import keras
+
+    dense = [layer for layer in model.layers if not isinstance(layer, keras.layers.Dropout)]
+    if len(dense) == len(model.layers):
+        return model
+    return keras.Sequential([keras.Input(shape=(INPUT_SIZE,), name="pixels"), *dense],
+                            name=model.name)
 
 
 def fit(

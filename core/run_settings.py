@@ -2,11 +2,12 @@
 
 `python -m training.train` (training/settings.py) and WebSocket /train (app/training_runs.py)
 both choose the digits, the hidden layers, the activation, the epochs, the batch size and the
-learning rate; both check them here. Each caller names the setting as its user wrote it
-(``label``: "--digits" on the command line, "digits" in a socket message) and passes its own
-limits where they differ (the socket's are tighter: a visitor spends the server's CPU). Every
-problem raises `SettingsError`, whose message says what to fix; the command line prints it as
-its one `error:` line, the socket sends it as its `error` message.
+learning rate; both check them here, and so are the socket's own knobs of the training lab (the
+optimizer, the initializer, l2, dropout and how many training digits). Each caller names the
+setting as its user wrote it (``label``: "--digits" on the command line, "digits" in a socket
+message) and passes its own limits where they differ (the socket's are tighter: a visitor spends
+the server's CPU). Every problem raises `SettingsError`, whose message says what to fix; the
+command line prints it as its one `error:` line, the socket sends it as its `error` message.
 
 Every value is checked for its size before any work is done on it: a range is checked before it
 is expanded, a text's length before it is split, and an error quotes at most a few dozen
@@ -19,12 +20,16 @@ import math
 import re
 from typing import Any
 
-from core.recipe import HIDDEN_ACTIVATIONS
+from core.recipe import HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 65536
 MAX_UNITS = 4096
-MAX_LEARNING_RATE = 10.0  # Adam's for a training run; also η of the page's one gradient step
+# Any optimizer's for a training run (plain SGD diverges well below it); also η of the page's
+# one gradient step.
+MAX_LEARNING_RATE = 10.0
+MAX_L2 = 0.1
+MAX_DROPOUT = 0.8
 # '0,1,2,3,4,5,6,7,8,9' with spaces is the longest sensible digits text; hidden sizes as text
 # ('512,256') are as short. Longer texts are refused before they are split.
 MAX_TEXT_CHARS = 64
@@ -111,10 +116,53 @@ def parse_hidden(
     return tuple(sizes)
 
 
+def check_choice(value: Any, choices: tuple[str, ...], label: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise SettingsError(f"{label} {shown(value)}: choose one of {', '.join(choices)}")
+    return value
+
+
 def check_activation(value: Any, label: str = "activation") -> str:
-    if not isinstance(value, str) or value not in HIDDEN_ACTIVATIONS:
+    return check_choice(value, HIDDEN_ACTIVATIONS, label)
+
+
+def check_optimizer(value: Any, label: str = "optimizer") -> str:
+    return check_choice(value, OPTIMIZERS, label)
+
+
+def check_initializer(value: Any, label: str = "initializer") -> str:
+    return check_choice(value, INITIALIZERS, label)
+
+
+def check_fraction(value: Any, label: str, most: float) -> float:
+    """A JSON number in [0, most] (l2, dropout)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= most
+    ):
+        raise SettingsError(f"{label} {shown(value)}: give a number from 0 to {most:g}")
+    return float(value)
+
+
+def check_l2(value: Any, label: str = "l2") -> float:
+    return check_fraction(value, label, MAX_L2)
+
+
+def check_dropout(value: Any, label: str = "dropout") -> float:
+    return check_fraction(value, label, MAX_DROPOUT)
+
+
+def check_train_examples(value: Any, label: str = "train_examples") -> int | None:
+    """How many training digits to fit on: a whole number from 10, or None for all of them
+    (more than the split holds is all of them too)."""
+    if value is None:
+        return None
+    if type(value) is not int or not 10 <= value <= 60_000:
         raise SettingsError(
-            f"{label} {shown(value)}: choose one of {', '.join(HIDDEN_ACTIVATIONS)}"
+            f"{label} {shown(value)}: give a whole number of digits from 10 to 60000, "
+            f"or null for all of them"
         )
     return value
 
@@ -141,7 +189,7 @@ def is_learning_rate(value: float) -> bool:
 
 
 def check_learning_rate(value: Any, label: str = "learning_rate") -> float:
-    """Adam's learning rate: a number in (0, 10]."""
+    """The optimizer's learning rate: a number in (0, 10]."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not is_learning_rate(value):
         raise SettingsError(
             f"{label} {shown(value)}: give a number in (0, {MAX_LEARNING_RATE:g}]"

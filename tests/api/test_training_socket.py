@@ -247,6 +247,30 @@ def test_a_temporary_model_is_dropped_30_minutes_after_its_last_use(
         kept.clock = real_clock
 
 
+@needs_mnist
+def test_the_labs_knobs_reach_the_run_and_its_model_is_served_without_dropout(
+    client: TestClient,
+) -> None:
+    knobs = {"optimizer": "momentum", "initializer": "he", "l2": 0.001, "dropout": 0.5,
+             "train_examples": 200, "learning_rate": 0.05}
+    with client.websocket_connect("/train") as ws:
+        ws.send_json({**QUICK_RUN, **knobs, "activation": "relu"})
+        messages = receive_until(ws, "done")
+    started, done = messages[0], messages[-1]
+    assert {key: started["settings"][key] for key in knobs} == knobs
+    assert started["examples"]["train"] == 200
+    assert all(m["batches"] == 2 for m in messages if m["type"] == "progress")
+    assert done["type"] == "done" and done["metrics"]["train"]["count"] == 200
+    assert done["metrics"]["test"]["accuracy"] > 0.9  # 200 digits suffice for 0 vs 1
+    card = client.app.state.temporary_models.get(done["model"]).model.card
+    assert card["training"]["optimizer"] == "momentum"
+    assert (card["training"]["dropout"], card["training"]["train_examples"]) == (0.5, 200)
+    assert [layer["name"] for layer in card["architecture"]["layers"]] == [
+        "hidden_1", "hidden_2", "output"]
+    answer = client.post(f"/predict?model={done['model']}", json={"pixels": mnist_test_digit(1)})
+    assert answer.status_code == 200 and answer.json()["prediction"] == 1
+
+
 # ---------------------------------------------------------------- controls
 @needs_mnist
 def test_stop_ends_the_run_early_with_done_for_the_model_so_far(client: TestClient) -> None:
@@ -354,6 +378,24 @@ def test_a_run_ends_at_the_time_limit() -> None:
         ({"activation": ["relu"]}, "activation"),
         ({"pace": {"watch": 1}}, "pace"),
         ({"x" * 50_000: 1}, "unknown field(s)"),
+        # The lab's knobs, checked like the others.
+        ({"optimizer": "rmsprop"}, "optimizer 'rmsprop': choose one of sgd, momentum, adam"),
+        ({"optimizer": ["sgd"]}, "optimizer"),
+        ({"optimizer": "x" * 50_000}, "optimizer"),
+        ({"initializer": "ones"}, "initializer 'ones': choose one of glorot, he, zeros, large"),
+        ({"initializer": None}, "initializer"),
+        ({"l2": 0.2}, "l2 0.2: give a number from 0 to 0.1"),
+        ({"l2": -0.01}, "l2"),
+        ({"l2": "0.01"}, "l2"),
+        ({"l2": True}, "l2"),
+        ({"dropout": 0.9}, "dropout 0.9: give a number from 0 to 0.8"),
+        ({"dropout": -1}, "dropout"),
+        ({"dropout": [0.5]}, "dropout"),
+        ({"train_examples": 5}, "train_examples 5: give a whole number of digits from 10"),
+        ({"train_examples": 60_001}, "train_examples"),
+        ({"train_examples": 100.0}, "train_examples"),
+        ({"train_examples": "100"}, "train_examples"),
+        ({"learning_rate": 10.5}, "learning_rate"),
     ],
 )
 def test_bad_settings_get_an_error_naming_what_to_fix(
@@ -379,6 +421,11 @@ def test_bad_settings_get_an_error_naming_what_to_fix(
         ('{"learning_rate": 1e999}', "learning_rate inf"),
         ('{"batch_size": -1' + "0" * 30 + "}", "batch_size <a number of 32 digits>"),
         ('{"hidden": ' + "[" * 500 + "]" * 500 + "}", "hidden"),
+        ('{"dropout": NaN}', "dropout nan"),
+        ('{"l2": Infinity}', "l2 inf"),
+        ('{"l2": 1e-999, "epochs": 0}', "epochs 0"),  # 0.0, allowed: the next field is refused
+        ('{"train_examples": 1' + "0" * 40 + "}", "train_examples <a number of 41 digits>"),
+        ('{"dropout": 1' + "0" * 5000 + "}", "dropout <a number of 5,001 digits>"),
     ],
 )
 def test_huge_and_odd_json_numbers_get_an_error_naming_the_field(

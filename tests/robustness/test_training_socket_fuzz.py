@@ -79,6 +79,19 @@ FIRST_MESSAGES: list[tuple[str, str | bytes, str, int]] = [
     ("a JSON array", "[1, 2]", "JSON object", 1008),
     ("JSON null", "null", "JSON object", 1008),
     ("a control before any run", '{"type": "pause"}', "no run to pause", 1008),
+    # The training lab's knobs.
+    ("an unknown optimizer", '{"optimizer": "rmsprop"}', "optimizer", 1008),
+    ("a 60 KB optimizer", json.dumps({"optimizer": "x" * 60_000}), "optimizer", 1008),
+    ("an initializer as a list", '{"initializer": ["zeros"]}', "initializer", 1008),
+    ("dropout of 1", '{"dropout": 1}', "dropout", 1008),
+    ("dropout NaN", '{"dropout": NaN}', "dropout", 1008),
+    ("l2 of -Infinity", '{"l2": -Infinity}', "l2", 1008),
+    ("l2 as a 5,000-digit integer", '{"l2": 1' + "0" * 5000 + "}", "l2", 1008),
+    ("l2 as a string", '{"l2": "0.01"}', "l2", 1008),
+    ("train_examples of 1e300", '{"train_examples": 1e300}', "train_examples", 1008),
+    ("train_examples of 40 digits", '{"train_examples": -' + "9" * 40 + "}",
+     "train_examples", 1008),
+    ("train_examples nested", '{"train_examples": ' + nested(500) + "}", "train_examples", 1008),
 ]
 
 # Hostile messages during a run: each ends it with an error and a close...

@@ -19,6 +19,7 @@ from core.recipe import (
     fit,
     select_digits,
     training_epochs,
+    without_dropout,
 )
 
 FAST = {"hidden": (4,), "epochs": 2, "batch_size": 16, "seed": 3}
@@ -67,6 +68,72 @@ def test_build_network_starts_from_the_seeds_weights() -> None:
 
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "kind", "momentum"),
+    [("sgd", keras.optimizers.SGD, 0.0), ("momentum", keras.optimizers.SGD, 0.9),
+     ("adam", keras.optimizers.Adam, None)],
+)
+def test_build_network_uses_the_optimizer_asked_for(
+    optimizer: str, kind: type, momentum: float | None
+) -> None:
+    model = build_network(RecipeSettings(optimizer=optimizer, learning_rate=3.0))
+    assert type(model.optimizer) is kind
+    assert float(model.optimizer.learning_rate) == pytest.approx(3.0)
+    if momentum is not None:
+        assert model.optimizer.momentum == pytest.approx(momentum)
+
+
+@pytest.mark.parametrize(
+    ("initializer", "std"),
+    [
+        ("glorot", (2 / (784 + 64)) ** 0.5),  # uniform, variance 2 / (fan_in + fan_out)
+        ("he", (2 / 784) ** 0.5),  # variance 2 / fan_in
+        ("zeros", 0.0),
+        ("large", 1.0),
+    ],
+)
+def test_build_network_starts_every_kernel_from_the_initializer(
+    initializer: str, std: float
+) -> None:
+    model = build_network(RecipeSettings(hidden=(64, 64), initializer=initializer))
+    first = model.get_layer("hidden_1").kernel.numpy()  # 784 × 64
+    assert first.std() == pytest.approx(std, rel=0.05)
+    if initializer == "large":
+        assert model.get_layer("hidden_2").kernel.numpy().std() == pytest.approx(1.0, rel=0.1)
+    if initializer == "zeros":
+        assert all(not np.any(layer.kernel.numpy()) for layer in model.layers)
+
+
+def test_l2_and_dropout_reach_every_layer_and_the_served_network_drops_the_dropout() -> None:
+    settings = RecipeSettings(hidden=(8, 6), l2=0.01, dropout=0.5)
+    model = build_network(settings)
+    names = [layer.name for layer in model.layers]
+    assert names == ["hidden_1", "dropout_1", "hidden_2", "dropout_2", "output"]
+    assert model.get_layer("dropout_2").rate == 0.5
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert all(float(layer.kernel_regularizer.l2) == pytest.approx(0.01) for layer in dense)
+
+    served = without_dropout(model)
+    assert [layer.name for layer in served.layers] == ["hidden_1", "hidden_2", "output"]
+    x = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    assert np.allclose(served(x), model(x, training=False), atol=1e-6)
+    plain = build_network(RecipeSettings(hidden=(8,)))
+    assert without_dropout(plain) is plain
+    assert all(layer.kernel_regularizer is None for layer in plain.layers)
+
+
+def test_train_examples_keeps_the_first_digits_of_the_shuffled_split(
+    tiny_mnist: dict[str, np.ndarray],
+) -> None:
+    mnist = Mnist(**tiny_mnist, source="tiny", format="npz")
+    whole = select_digits(mnist, (0, 1), 0.1, seed=3)
+    few = select_digits(mnist, (0, 1), 0.1, seed=3, train_examples=10)
+    assert np.array_equal(few.x_train, whole.x_train[:10]) and len(few.y_train) == 10
+    assert np.array_equal(few.x_val, whole.x_val) and np.array_equal(few.x_test, whole.x_test)
+    more = select_digits(mnist, (0, 1), 0.1, seed=3, train_examples=60_000)
+    assert len(more.y_train) == len(whole.y_train)
 
 
 class StopAfterBatches(keras.callbacks.Callback):
