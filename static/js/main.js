@@ -41,6 +41,8 @@ const state = {
   details: null,
   // The /predict answer for the drawing as it is, or null.
   result: null,
+  // What the open section asks /predict for besides the answer ({steps, fit, centre}), or {}.
+  predictOptions: {},
 };
 
 let network = null;
@@ -75,6 +77,14 @@ const page = {
     const url = readUrlState();
     return url.section === sections.openId ? url.settings : {};
   },
+  /** Ask /predict for more, or differently ({steps: true, fit: false, …}: see docs/api.md),
+   * from now on; the drawing is predicted again when they change. {} goes back to the default. */
+  setPredictOptions(options) {
+    if (JSON.stringify(options) === JSON.stringify(state.predictOptions)) return;
+    state.predictOptions = options;
+    state.answerGeneration += 1;
+    if (!drawing.isEmpty()) client.schedule({ urgent: true });
+  },
   /** Put the open section's settings in the URL, for a link that opens it so. */
   saveSettings(settings) {
     writeUrl(settings);
@@ -97,6 +107,7 @@ const client = new PredictClient({
     model: state.model,
     answerGeneration: state.answerGeneration,
     image: drawing.toDataURL(),
+    options: state.predictOptions,
   }),
   onResult: (result, snapshot) => {
     if (!isStale(snapshot)) showResult(result);

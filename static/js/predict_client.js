@@ -29,8 +29,9 @@ export class PredictClient {
 
   /**
    * @param {object} options
-   * @param {() => ({model: string, image: string} & object) | null} options.readDrawing
-   *   returns what to send now (the latest drawing), or null when there is nothing to send
+   * @param {() => ({model: string, image: string, options?: object} & object) | null} options.readDrawing
+   *   returns what to send now (the latest drawing), or null when there is nothing to send;
+   *   `options` go in the query ({steps: true, fit: false, centre: true}: see docs/api.md)
    * @param {(result: object, snapshot: object) => void} options.onResult
    * @param {(error: PredictError, snapshot: object) => void} options.onError
    * @param {(busy: boolean) => void} options.onBusyChange
@@ -91,7 +92,8 @@ export class PredictClient {
   }
 
   async #send(snapshot) {
-    const url = `${ENDPOINT}?model=${encodeURIComponent(snapshot.model)}`;
+    const query = new URLSearchParams({ model: snapshot.model, ...snapshot.options });
+    const url = `${ENDPOINT}?${query}`;
     const body = await postJson(url, { image: snapshot.image }, 'predict this drawing');
     if (!body || !body.probabilities || !Array.isArray(body.layers)) {
       throw new PredictError('The server sent an answer this page does not understand.');
