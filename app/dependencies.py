@@ -6,6 +6,7 @@ into the input decodes an image, so `mnist_input` is a plain `def`, run in FastA
 """
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -98,10 +99,13 @@ async def image_decoding_slot(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., DrawingInput]:
+def mnist_input_from(
+    read_body: Callable[..., Any], stages_switch: bool = True
+) -> Callable[..., DrawingInput]:
     """A dependency: the drawing in the body `read_body` gives (a model with a `drawing()`
     method: image bytes, or pixels already checked) made into the network's input, with the
-    preprocessing switches `fit`, `centre` and `steps` from the query or the body. This module
+    preprocessing switches `fit`, `centre` and `steps` from the query or the body. Without
+    `stages_switch`, `steps` is not a switch (POST /adversarial counts its own steps). This module
     keeps its annotations evaluated (no `from __future__ import annotations`): FastAPI reads
     this function's, and `read_body` exists only in this closure. Its dependencies are resolved
     in order: the decoding slot first, then the body."""
@@ -116,7 +120,8 @@ def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., DrawingInpu
     ) -> DrawingInput:
         fit = _switch("fit", fit, body, default=True)
         centre = _switch("centre", centre, body, default=True)
-        record = StageRecorder(keep=_switch("steps", steps, body, default=False))
+        keep = _switch("steps", steps, body, default=False) if stages_switch else False
+        record = StageRecorder(keep=keep)
         drawing = body.drawing()
         if isinstance(drawing, np.ndarray):
             for stage in pixel_stages(drawing):
@@ -127,7 +132,24 @@ def mnist_input_from(read_body: Callable[..., Any]) -> Callable[..., DrawingInpu
         )
         return DrawingInput(field, fit=fit, centre=centre, recorded=record)
 
+    if not stages_switch:  # no `steps` query parameter, in /docs or anywhere
+        signature = inspect.signature(mnist_input)
+        parameters = [p for p in signature.parameters.values() if p.name != "steps"]
+        mnist_input.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return mnist_input
+
+
+def target_index(model: LoadedModel, target: str) -> int:
+    """The index of class `target` of `model`, or 422 naming the classes it has."""
+    try:
+        return model.classes.index(target)
+    except ValueError:
+        classes = ", ".join(f'"{name}"' for name in model.classes)
+        raise HTTPException(
+            422,
+            f"'target' {shown(target, 40)} is not a class of {model.name}: choose one of "
+            f"{classes}",
+        ) from None
 
 
 def _switch(name: str, in_query: bool | None, body: Any, default: bool) -> bool:

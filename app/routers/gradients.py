@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from app.answers import gradients_answer
-from app.dependencies import ModelDep, mnist_input_from
+from app.dependencies import ModelDep, mnist_input_from, target_index
 from app.drawing_input import DrawingInput
 from app.gradient_schemas import (
     GRADIENTS_HINT,
@@ -21,7 +21,6 @@ from app.gradient_schemas import (
     GradientsResponse,
     GradientsUpload,
 )
-from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
 from app.schemas import DRAWING_ERRORS
 
@@ -68,16 +67,6 @@ def gradients(
     `delta` (δ = ∂L/∂z), `input_gradient` (∂L/∂x, 28×28) and `after_step`: the loss and the
     probabilities after one step of gradient descent on a copy of the model.
     """
-    target_index = _target_index(model, body.target)
-    return gradients_answer(drawing, model, target_index, body.learning_rate, weights)
+    index = target_index(model, body.target)
+    return gradients_answer(drawing, model, index, body.learning_rate, weights)
 
-
-def _target_index(model: LoadedModel, target: str) -> int:
-    try:
-        return model.classes.index(target)
-    except ValueError:
-        classes = ", ".join(f'"{name}"' for name in model.classes)
-        raise HTTPException(
-            422,
-            f"'target' {target!r} is not a class of {model.name}: choose one of {classes}",
-        ) from None

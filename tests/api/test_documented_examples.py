@@ -79,3 +79,20 @@ def test_each_example_runs_as_pasted(
     answer = json.loads(run.stdout)
     assert answer["prediction"] == 1, run.stdout[:500]
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_adversarial_example_runs_as_pasted(server: RunningServer, tmp_path: Path) -> None:
+    """docs/api.md's POST /adversarial example: the bar it sends ends up read as a 0."""
+    command = first_sh_block("docs/api.md", "## POST /adversarial").strip()
+    assert DOCUMENTED_ADDRESS in command
+    run = subprocess.run(
+        ["bash", "-c", command.replace(DOCUMENTED_ADDRESS, f"{server.host}:{server.port}")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert answer["original"]["label"] == "1", run.stdout[:500]
+    assert answer["reached"] and answer["label"] == "0", run.stdout[:500]

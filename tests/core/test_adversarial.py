@@ -1,0 +1,114 @@
+"""core/adversarial.py on networks the app may serve, dense or convolutional, built in NumPy
+(the maths of each backward pass is checked against tf.GradientTape in test_backward_pass.py):
+the ε-box holds exactly, the target's loss falls, and the same call gives the same trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.adversarial import epsilon_box, projected_gradient_descent, step_size
+from core.network import (
+    Conv2DLayer,
+    DenseLayer,
+    FlattenLayer,
+    Layer,
+    MaxPoolLayer,
+    backward,
+    forward,
+)
+
+
+def conv_network(seed: int) -> tuple[Layer, ...]:
+    """conv 4×3×3 relu → max pool 2×2 → flatten → dense 10 softmax, random weights."""
+    rng = np.random.default_rng(seed)
+    conv = Conv2DLayer(
+        "conv", "relu", rng.normal(0, 0.5, (3, 3, 1, 4)).astype(np.float32),
+        rng.normal(0, 0.1, 4).astype(np.float32), (1, 1), "same", (28, 28, 1),
+    )
+    pool = MaxPoolLayer("pool", (2, 2), (2, 2), "valid", (28, 28, 4))
+    flatten = FlattenLayer("flatten", (14, 14, 4))
+    dense = DenseLayer(
+        "output", "softmax", rng.normal(0, 0.05, (784, 10)).astype(np.float32),
+        np.zeros(10, np.float32),
+    )
+    return (conv, pool, flatten, dense)
+
+
+def dense_network(seed: int) -> tuple[Layer, ...]:
+    """784 → 16 sigmoid → 1 sigmoid, random weights: the 0/1 model's shape."""
+    rng = np.random.default_rng(seed)
+    return (
+        DenseLayer("hidden", "sigmoid", rng.normal(0, 0.1, (784, 16)).astype(np.float32),
+                   np.zeros(16, np.float32)),
+        DenseLayer("output", "sigmoid", rng.normal(0, 0.5, (16, 1)).astype(np.float32),
+                   np.zeros(1, np.float32)),
+    )
+
+
+def drawings(count: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((count, 784), dtype=np.float32)
+
+
+def loss(layers: tuple[Layer, ...], x: np.ndarray, target: int) -> float:
+    return backward(layers, x, forward(layers, x), target).loss  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(("network", "classes"), [(conv_network, 10), (dense_network, 2)])
+@pytest.mark.parametrize("epsilon", [0.01, 0.1, 0.25, 1.0])
+def test_every_step_stays_within_epsilon_and_inside_0_1(
+    network: object, classes: int, epsilon: float
+) -> None:
+    layers, x = network(1), drawings(4)  # type: ignore[operator]
+    attack = projected_gradient_descent(layers, x, 1, classes, epsilon, 6)
+    for image in attack.trace_images:
+        assert np.abs(image.astype(np.float64) - x.astype(np.float64)).max() <= epsilon
+        assert image.min() >= 0.0 and image.max() <= 1.0
+
+
+@pytest.mark.parametrize(("network", "classes"), [(conv_network, 10), (dense_network, 2)])
+def test_the_targets_loss_falls(network: object, classes: int) -> None:
+    layers = network(2)  # type: ignore[operator]
+    for x in drawings(3, seed=5):
+        attack = projected_gradient_descent(layers, x, 1, classes, 0.1, 10)
+        assert loss(layers, attack.image, 1) < loss(layers, x, 1)
+        before = forward(layers, x)[-1].a.reshape(-1)
+        assert attack.trace[-1][1] >= (before[0] if classes == 2 else before[1])
+
+
+def test_a_batch_is_attacked_as_each_example_alone() -> None:
+    layers, x = conv_network(3), drawings(3)
+    batch = projected_gradient_descent(layers, x, 4, 10, 0.2, 5)
+    for row, image in zip(x, batch.image, strict=True):
+        alone = projected_gradient_descent(layers, row, 4, 10, 0.2, 5).image
+        np.testing.assert_allclose(alone, image, atol=1e-6)
+
+
+def test_the_same_call_gives_the_same_trace() -> None:
+    layers, x = conv_network(4), drawings(1)[0]
+    first = projected_gradient_descent(layers, x, 2, 10, 0.25, 8)
+    again = projected_gradient_descent(layers, x, 2, 10, 0.25, 8)
+    for one, other in zip(first.trace + first.trace_images, again.trace + again.trace_images,
+                          strict=True):
+        np.testing.assert_array_equal(one, other)
+
+
+def test_one_step_is_the_fast_gradient_sign_method() -> None:
+    assert step_size(0.25, 1) == 0.25
+    assert step_size(0.25, 20) == pytest.approx(0.03125)
+
+
+@pytest.mark.parametrize(("epsilon", "steps"), [(0.0, 5), (1.5, 5), (float("nan"), 5),
+                                                 (0.1, 0), (0.1, 101)])
+def test_settings_outside_the_bounds_are_refused(epsilon: float, steps: int) -> None:
+    with pytest.raises(ValueError, match=r"epsilon|steps"):
+        projected_gradient_descent(dense_network(0), drawings(1)[0], 1, 2, epsilon, steps)
+
+
+def test_the_box_holds_exactly_where_float32_rounding_would_step_past_it() -> None:
+    x = np.linspace(0, 1, 10001, dtype=np.float32)
+    for epsilon in (0.25, 0.1, 1 / 3):
+        low, high = epsilon_box(x, epsilon)
+        exact = x.astype(np.float64)
+        assert np.all(exact - low <= epsilon) and np.all(high - exact <= epsilon)
+        assert np.all(low >= 0) and np.all(high <= 1) and np.all(low <= x) and np.all(x <= high)
