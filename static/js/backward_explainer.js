@@ -66,7 +66,7 @@ export class BackwardExplainer extends EventTarget {
     const layer = gradients.layers[ref.layer];
     const delta = layer.delta[ref.unit];
     const n = ref.layer + 1; // δ₁ belongs to the first dense layer; a₀ is the input x
-    const inputs = ref.layer === 0 ? 784 : gradients.layers[ref.layer - 1].units;
+    const inputs = ref.layer === 0 ? (model.layers[0].weights?.length ?? 784) : gradients.layers[ref.layer - 1].units;
     const parts = [h('h4', { class: 'backward-title' },
       `Backward pass: how “${gradients.target}” would change ${unitTag(ref.layer, ref.unit, count)}`)];
     parts.push(h('dl', { class: 'unit-values' },
@@ -155,7 +155,7 @@ export class BackwardExplainer extends EventTarget {
     const list = h('ol', { class: 'push-list' });
     for (const term of terms) {
       const connection = { into: ref.layer, source: term.source, target: ref.unit };
-      const from = ref.layer === 0 ? pixelName(term.source)
+      const from = ref.layer === 0 ? inputName(this.#model, term.source)
         : unitTag(ref.layer - 1, term.source, count);
       const button = h('button', { type: 'button', class: 'link-button', 'data-source': term.source },
         `${from}: ∂L/∂w = ${formatSmall(term.value)}`);
@@ -177,7 +177,11 @@ export class BackwardExplainer extends EventTarget {
     if (source < 0) {
       part.append(
         h('h4', {}, `Weights ${connectionName(model, into, source, target)}`),
-        h('p', {}, `Each of the 784 weights from a pixel into this unit has ∂L/∂w = x · δ, with `,
+        model.flatInput ? h('p', {}, `Each weight from the flattened ${model.flatInput.name} maps into `,
+          `this unit has ∂L/∂w = x · δ, with δ = ${formatSmall(delta)}. Where a map is 0 (ReLU `,
+          `off), x = 0 gives 0; the others move all ${delta > 0 ? 'down' : 'up'}, by up to η·x·|δ| `,
+          `(η = ${formatNumber(eta, 2)}).`)
+          : h('p', {}, `Each of the 784 weights from a pixel into this unit has ∂L/∂w = x · δ, with `,
           `δ = ${formatSmall(delta)}. Blank pixels (x = 0) give 0, so only the weights from `,
           `inked pixels move, all ${delta > 0 ? 'down' : 'up'}, by up to η·|δ| = `,
           `${formatSmall(eta * Math.abs(delta))} (η = ${formatNumber(eta, 2)}).`),
@@ -187,7 +191,7 @@ export class BackwardExplainer extends EventTarget {
     const a = into === 0 ? gradients.input.flat()[source] : gradients.layers[into - 1].values[source];
     const gradient = a * delta;
     const w = model.layers[into]?.weights?.[source]?.[target];
-    const from = into === 0 ? pixelName(source) : unitTag(into - 1, source, model.layers.length);
+    const from = into === 0 ? inputName(model, source) : unitTag(into - 1, source, model.layers.length);
     const moved = -eta * gradient;
     const direction = moved === 0 ? 'not at all' : moved > 0 ? 'up' : 'down';
     part.append(
@@ -220,6 +224,16 @@ function slopeOf(activation, a, z, n) {
       numbers: `is 1 where z > 0 and 0 elsewhere; z = ${formatNumber(z)}, so ${slope}` };
   }
   return { formula: '1', slope: 1, numbers: 'of a linear unit is 1' };
+}
+
+/** What feeds the first dense layer, by name: a pixel, or a cell of a flattened map. */
+function inputName(model, index) {
+  const flat = model.flatInput;
+  if (!flat) return pixelName(index);
+  const [, width, channels] = flat.shape;
+  const position = Math.floor(index / channels);
+  return `${flat.name} map ${(index % channels) + 1} (${Math.floor(position / width) + 1}, ${
+    (position % width) + 1})`;
 }
 
 function pixelName(index) {

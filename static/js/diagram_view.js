@@ -5,7 +5,9 @@
 //
 // API:
 //   const view = new DiagramView(svgElement, wrapElement);
-//   view.setModel(model)   // {classes, layers: [{units, activation}, …]}: builds the columns
+//   view.setModel(model)   // {classes, layers: [{units, activation}, …], flatInput?}: builds the
+//                          // columns; flatInput {name, shape}: what feeds the first layer when
+//                          // it is not the image (a convolutional network's flattened maps)
 //   view.paint(picture)    // draws a picture; repainted by itself when the width changes
 //   view.addEventListener('unitpick' | 'unithover', (e) => e.detail.ref)  // {layer, unit} or null
 //   view.addEventListener('connectionpick', (e) => e.detail.connection)  // a clicked line {into, source, target}
@@ -112,8 +114,15 @@ export class DiagramView extends EventTarget {
   #buildTitles(layout) {
     const titles = svgElement('g', { class: 'column-titles' }, this.#svg);
     const layers = this.#model.layers;
+    // A convolutional network's dense layers are fed by its flattened maps, not the image.
+    const flat = this.#model.flatInput;
+    const flatSize = flat ? flat.shape.reduce((product, size) => product * size, 1) : 0;
     const columns = [
-      {
+      flat ? {
+        x: layout.input.x + layout.input.size / 2,
+        name: 'Flatten',
+        details: layout.narrow ? [`${flatSize}`] : [`${flat.shape.join('·')} = ${flatSize}`],
+      } : {
         x: layout.input.x + layout.input.size / 2,
         name: 'Input',
         details: layout.narrow ? ['28×28'] : ['28×28 = 784'],
@@ -159,7 +168,7 @@ export class DiagramView extends EventTarget {
     const inputCaption = svgElement('text', {
       x: x + size / 2, y: imageY + size + 16, class: 'image-caption',
     }, group);
-    inputCaption.textContent = 'your digit';
+    inputCaption.textContent = this.#model.flatInput ? `${this.#model.flatInput.name}, flat` : 'your digit';
   }
 
   #buildUnits(layout) {

@@ -3,6 +3,10 @@
 // (backward_explainer.js). There is one for the whole page: every section that shows the
 // network borrows it (placeIn), so a unit picked in one section is still picked in the next.
 // It paints the forward pass, or the backward pass once a section hands it gradients.
+// A convolutional network gets its feature maps (feature_maps_view.js) above the dense layers,
+// and its cells explained by conv_explainer.js; the dense diagram then shows the dense layers
+// only, fed by the flattened maps (conv_layers.js cuts the details and answers for it). Under
+// both, the line of tensor shapes from the input to the output.
 //
 // API:
 //   const network = new NetworkView()
@@ -15,9 +19,17 @@
 
 import { BackwardExplainer } from './backward_explainer.js';
 import { backwardPicture } from './backward_picture.js';
+import { toRows } from './colors.js';
+import { ConvBackwardExplainer } from './conv_backward_explainer.js';
+import { ConvExplainer } from './conv_explainer.js';
+import {
+  denseAnswer, denseView, isConvolutional, strongestCell, tensorShapes,
+} from './conv_layers.js';
 import { DiagramView } from './diagram_view.js';
 import { h } from './dom.js';
+import { FeatureMapsView } from './feature_maps_view.js';
 import { forwardPicture } from './forward_picture.js';
+import { backwardMapPicture, forwardMapPicture, kernelImages } from './map_picture.js';
 import { UnitExplainer } from './unit_explainer.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -28,7 +40,16 @@ export class NetworkView {
   #legends;
   #diagram;
   #explainer;
+  #convExplainer;
   #backwardMaths;
+  #convBackwardMaths;
+  #maps;
+  #mapsRoot;
+  #shapes;
+  // The details as the dense diagram draws them: all of them for a dense network, the dense
+  // layers only (fed by the flattened maps) for a convolutional one.
+  #dense = null;
+  #convolutional = false;
   #details = null;
   #result = null;
   #gradients = null;
@@ -62,15 +83,39 @@ export class NetworkView {
         ['swatch', 'swatch-saturated', 'saturated']]),
     };
     this.#legends.backward.hidden = true;
+    this.#mapsRoot = h('div', {
+      class: 'feature-maps', id: 'feature-maps', role: 'group', hidden: '',
+      'aria-label': 'Feature maps: the input, then each convolution’s and pooling’s maps',
+    });
+    this.#shapes = h('div', { class: 'tensor-shapes', id: 'tensor-shapes' });
     this.#element = h('div', { class: 'network-view' },
       h('div', { class: 'network-head' },
         h('h3', { id: 'network-heading' }, 'Inside the network'),
         this.#legends.backward, this.#legends.forward),
-      h('div', { class: 'network-body' }, wrap, explainerRoot));
+      h('div', { class: 'network-body' },
+        h('div', { class: 'diagram-column' }, this.#mapsRoot, wrap, this.#shapes),
+        explainerRoot));
 
     this.#diagram = new DiagramView(this.#svg, wrap);
     this.#explainer = new UnitExplainer(explainerRoot);
+    this.#convExplainer = new ConvExplainer(explainerRoot.querySelector('#explainer-body'),
+      explainerRoot.querySelector('#explainer-empty'));
+    this.#maps = new FeatureMapsView(this.#mapsRoot);
+    this.#maps.addEventListener('mappick', (event) => {
+      this.#pinned = this.#withCell(event.detail.ref);
+      this.#render();
+    });
+    this.#maps.addEventListener('maphover', (event) => {
+      this.#hovered = event.detail.ref;
+      this.#render();
+    });
+    this.#convExplainer.addEventListener('close', () => {
+      this.#pinned = null;
+      this.#hovered = null;
+      this.#render();
+    });
     this.#backwardMaths = new BackwardExplainer(explainerRoot.querySelector('#backward-explainer'));
+    this.#convBackwardMaths = new ConvBackwardExplainer(explainerRoot.querySelector('#backward-explainer'));
     this.#diagram.addEventListener('unitpick', (event) => {
       this.#pinned = event.detail.ref;
       this.#render();
@@ -104,9 +149,18 @@ export class NetworkView {
     if (details && details !== this.#details) {
       this.#pinned = null;
       this.#hovered = null;
-      this.#diagram.setModel(details);
-      this.#explainer.setModel(details);
-      this.#backwardMaths.setModel(details);
+      this.#convolutional = isConvolutional(details);
+      this.#dense = this.#convolutional ? denseView(details) : details;
+      this.#mapsRoot.hidden = !this.#convolutional;
+      if (this.#convolutional) {
+        this.#maps.setModel(details, kernelImages(details));
+        this.#convExplainer.setModel(details);
+        this.#convBackwardMaths.setModel(details);
+      }
+      this.#diagram.setModel(this.#dense);
+      this.#explainer.setModel(this.#dense);
+      this.#backwardMaths.setModel(this.#dense);
+      this.#shapes.replaceChildren(...shapesLine(details, this.#convolutional));
     }
     if (gradients !== this.#gradients) this.#connection = null;
     this.#details = details;
@@ -120,20 +174,85 @@ export class NetworkView {
     const details = this.#details;
     const shown = this.#hovered ?? this.#pinned;
     const gradients = details ? this.#gradients : null;
+    const cell = shown?.map ? shown : null;
+    const unit = shown?.map ? null : shown;
+    const conv = this.#convolutional && details;
+    const result = conv ? denseAnswer(this.#result, details) : this.#result;
+    const denseGradients = conv ? denseAnswer(gradients, details) : gradients;
     if (details) {
-      this.#diagram.paint(gradients ? backwardPicture(details, gradients, shown)
-        : forwardPicture(details, this.#result, shown));
+      const picture = denseGradients ? backwardPicture(this.#dense, denseGradients, unit)
+        : forwardPicture(this.#dense, result, unit);
+      this.#diagram.paint(conv ? flatInputPicture(picture, this.#dense, unit, Boolean(gradients)) : picture);
+    }
+    if (conv) {
+      this.#maps.paint(gradients ? backwardMapPicture(details, gradients, cell)
+        : forwardMapPicture(details, this.#result, cell));
     }
     this.#svg.classList.toggle('is-backward', Boolean(gradients));
     this.#legends.forward.hidden = Boolean(gradients);
     this.#legends.backward.hidden = !gradients;
-    if (shown && details) {
-      this.#explainer.show(shown, this.#result);
+    if (cell && conv) {
+      this.#convExplainer.show(cell, this.#result);
+    } else if (unit && details) {
+      this.#explainer.show(unit, result);
     } else {
       this.#explainer.hide();
     }
-    this.#backwardMaths.show({ unit: shown, connection: this.#connection }, gradients);
+    this.#backwardMaths.show({ unit, connection: this.#connection }, denseGradients);
+    // A map cell's backward maths take the same place (the dense one above has left it empty).
+    if (cell && conv && gradients && !this.#connection) this.#convBackwardMaths.show(cell, gradients);
   }
+
+  /** A map picked as a whole (focused) is explained at its strongest cell. */
+  #withCell(ref) {
+    if (!ref || ref.row !== undefined) return ref;
+    const layer = this.#details.layers[ref.layer];
+    const values = this.#result?.layers?.[ref.layer]?.values;
+    return { ...ref, ...(values ? strongestCell(values, layer.shape, ref.channel) : { row: 0, column: 0 }) };
+  }
+}
+
+/** The dense diagram's input column for a convolutional network: the flattened maps (one row
+ * per position, one column per channel) instead of the digit, and under it the explained first
+ * dense unit's weights on them, laid out the same way. */
+function flatInputPicture(picture, dense, unit, backward) {
+  const width = dense.flatInput.shape.at(-1);
+  const rows = picture.input;
+  const largest = rows ? Math.max(...rows.flat().map(Math.abs), 1e-9) : 1;
+  const input = rows ? rows.map((row) => row.map((value) => Math.max(0, value) / largest)) : null;
+  let under = picture.under;
+  const weights = dense.layers[0]?.weights;
+  if (!backward) {
+    under = { rows: null, caption: ['weights of a', 'Hidden 1 unit'] };
+    if (unit?.layer === 0 && weights) {
+      const column = weights.map((row) => row[unit.unit]);
+      const strongest = Math.max(...column.map(Math.abs), 1e-9);
+      under = { rows: toRows(column.map((w) => w / strongest), width), caption: ['its weights', 'on the maps'] };
+    }
+  }
+  return { ...picture, input, under };
+}
+
+/** The line of tensor shapes, input to output, and what their axes are. */
+function shapesLine(details, convolutional) {
+  const shapes = tensorShapes(details);
+  const list = h('ol', { class: 'tensor-list', 'aria-label': 'Tensor shapes from the input to the output' },
+    ...shapes.map(({ name, shape }) => h('li', { class: 'tensor' }, h('span', { class: 'tensor-text' },
+      h('code', { class: 'tensor-shape' }, `(${shape.join(', ')})`),
+      h('span', { class: 'tensor-name' }, name)))));
+  const first = shapes[1]?.shape ?? [];
+  const sentence = convolutional
+    ? h('p', { class: 'caption tensor-note' }, 'Each is a tensor: an array with one axis per ',
+      'number in its shape. The first axis is the batch: 1, because the page sends one drawing; ',
+      'in training the same layers take 128 digits at once. The last axis of a map is its ',
+      `channels: 1 grey channel in the input, one per filter after a convolution (${
+        first.at(-1)} in ${shapes[1]?.name}), each channel a 2-D map over height and width. That `,
+      'flow of 4-axis arrays from layer to layer is the tensor TensorFlow is named for; ',
+      'Flatten reads them row by row into one long vector for the dense layers.')
+    : h('p', { class: 'caption tensor-note' }, 'Each is a tensor: an array with one axis per ',
+      'number in its shape. The first axis is the batch: 1, because the page sends one drawing; ',
+      'in training the same layers take 128 digits at once, as rows of one matrix.');
+  return [list, sentence];
 }
 
 /** A legend of [kind ('swatch' | 'line'), class, text] items, for sighted readers only: the

@@ -72,8 +72,11 @@ export class UnitExplainer extends EventTarget {
       valueTerm('g', 'activation function', `${activation}: ${FORMULAS[activation] ?? activation}`, 'g'),
     );
 
-    const previousName = ref.layer === 0 ? 'x, the 784 input pixels'
-      : `a of Hidden layer ${ref.layer}`;
+    // A convolutional network's first dense layer reads the flattened maps, not the pixels.
+    const flat = model.flatInput;
+    const previousName = ref.layer > 0 ? `a of Hidden layer ${ref.layer}`
+      : flat ? `the ${flat.name} maps read row by row into ${inputs} numbers (${flat.shape.join('·')})`
+        : 'x, the 784 input pixels';
     const shapes = `${shape(1, inputs)}\u00b7${shape(inputs, layer.units)} + ${shape(1, layer.units)}`;
     const equation = h('div', { class: 'equation' },
       h('p', { class: 'math math-main' }, 'z = a', h('sub', {}, 'prev'), ' · W + b'),
@@ -90,10 +93,12 @@ export class UnitExplainer extends EventTarget {
 
     const parts = [title, values, equation];
     if (isOutput) parts.push(h('p', { class: 'note' }, outputUnitNote(model, a)));
-    if (ref.layer === 0 && column) {
+    if (ref.layer === 0 && column && !flat) {
       parts.push(weightFigures(column, previous, ref.unit));
     } else if (column && previous) {
-      parts.push(strongestInputs(column, previous, ref.layer - 1, count));
+      const nameOf = ref.layer > 0 || !flat ? (i) => unitTag(ref.layer - 1, i, count)
+        : (i) => flatName(flat, i);
+      parts.push(strongestInputs(column, previous, nameOf));
     }
     if (!layerResult) {
       parts.push(h('p', { class: 'hint' }, 'Draw a digit to see this unit’s a and z.'));
@@ -144,7 +149,15 @@ function weightFigures(column, input, unitIndex) {
   return h('div', { class: 'weight-figures' }, ...figures);
 }
 
-function strongestInputs(column, previous, previousLayer, count) {
+/** "p2·5 (3, 4)": the flattened maps' number `index`, by its map and cell. */
+function flatName(flat, index) {
+  const [, width, channels] = flat.shape;
+  const short = flat.name.replace('Pool ', 'p').replace('Conv ', 'c');
+  const position = Math.floor(index / channels);
+  return `${short}·${(index % channels) + 1} (${Math.floor(position / width) + 1}, ${(position % width) + 1})`;
+}
+
+function strongestInputs(column, previous, nameOf) {
   const terms = column
     .map((w, i) => ({ i, w, a: previous[i], value: w * previous[i] }))
     .sort((left, right) => Math.abs(right.value) - Math.abs(left.value))
@@ -152,7 +165,7 @@ function strongestInputs(column, previous, previousLayer, count) {
   return h('div', { class: 'strongest' },
     h('h4', {}, 'Strongest pushes on z'),
     h('ol', { class: 'push-list' }, ...terms.map((term) => h('li', {},
-      h('span', { class: 'unit-chip unit-chip-small' }, unitTag(previousLayer, term.i, count)),
+      h('span', { class: 'unit-chip unit-chip-small' }, nameOf(term.i)),
       h('span', { class: 'push-math' },
         `a ${formatNumber(term.a, 3)} × w ${formatSigned(term.w, 3)} = `),
       h('span', { class: term.value >= 0 ? 'pos push-value' : 'neg push-value' },
