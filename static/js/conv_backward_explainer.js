@@ -18,7 +18,7 @@ import {
 } from './conv_layers.js';
 import { h, valueTerm } from './dom.js';
 import { formatNumber } from './format.js';
-import { receptiveField } from './map_picture.js';
+import { kernelTiles, receptiveField } from './map_picture.js';
 
 export class ConvBackwardExplainer {
   #root;
@@ -136,12 +136,7 @@ export class ConvBackwardExplainer {
       class: 'pixel-canvas kernel-image', 'data-role': 'kernel-gradient-image', role: 'img',
       'aria-label': `The gradient of filter ${ref.channel + 1}’s kernel as an image`,
     });
-    const columns = channelsIn === 1 ? 1 : Math.ceil(Math.sqrt(channelsIn * 2));
-    const tiles = Array.from({ length: Math.ceil(channelsIn / columns) * (kh + 1) - 1 },
-      () => new Array(columns * (kw + 1) - 1).fill(null));
-    gradient.forEach((rows, c) => rows.forEach((row, di) => row.forEach((value, dj) => {
-      tiles[Math.floor(c / columns) * (kh + 1) + di][(c % columns) * (kw + 1) + dj] = -value / largest;
-    })));
+    const tiles = kernelTiles(kh, kw, channelsIn, (c, i, j) => -gradient[c][i][j] / largest);
     paintGrid(canvas, tiles, (v) => (v === null ? [255, 255, 255] : divergingRgb(v)));
     return h('div', { class: 'equation', 'data-field': 'kernel-gradient' },
       h('h4', {}, `∂L/∂K for filter ${ref.channel + 1}’s kernel`),

@@ -15,7 +15,7 @@ import { divergingRgb, paintGrid } from './colors.js';
 import {
   layerInputShape, layerName, valueAt, windowOf,
 } from './conv_layers.js';
-import { h, valueTerm } from './dom.js';
+import { closeButton, h, valueTerm } from './dom.js';
 import { formatNumber } from './format.js';
 import { kernelImages } from './map_picture.js';
 
@@ -226,12 +226,4 @@ function kernelFigure(rows, ref, kh, kw, channelsIn) {
     h('span', { class: 'pos' }, 'blue'), ' weights raise z where the window is active, ',
     h('span', { class: 'neg' }, 'red'), ' ones lower it. The map above it is where this pattern ',
     'was found.'));
-}
-
-function closeButton(onClick) {
-  const button = h('button', {
-    type: 'button', class: 'icon-button', 'aria-label': 'Close the explanation',
-  }, '×');
-  button.addEventListener('click', onClick);
-  return button;
 }

@@ -5,6 +5,7 @@
 //   h(tag, attributes, ...children)        → a new element; children are nodes or text
 //                                            (null, undefined and '' are left out)
 //   valueTerm(symbol, name, value, field)  → one "a activation 0.83" line of an explainer's <dl>
+//   closeButton(onClick)                   → an explainer's × button, "Close the explanation"
 
 export function byId(id) {
   return document.getElementById(id);
@@ -26,4 +27,12 @@ export function valueTerm(symbol, name, value, field) {
     h('dt', {}, h('span', { class: 'symbol' }, symbol), ` ${name}`),
     h('dd', { 'data-field': field }, value),
   );
+}
+
+export function closeButton(onClick) {
+  const button = h('button', {
+    type: 'button', class: 'icon-button', 'aria-label': 'Close the explanation',
+  }, '×');
+  button.addEventListener('click', onClick);
+  return button;
 }

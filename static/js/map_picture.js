@@ -8,6 +8,8 @@
 //   backwardMapPicture(details, gradients, selected) → picture
 //   kernelImages(details)  → per conv2d layer index, per filter: its kernel as rows in [−1, 1],
 //                            one k×k tile per input channel, tiles in a grid with blank gaps
+//   kernelTiles(kh, kw, channelsIn, valueOf) → such an image of any kernel-shaped numbers
+//   kernelShape(weights)   → [kh, kw, channels_in, filters]
 //   receptiveField(details, values, selected) → the picture's `field` for a selected cell
 
 import { activationRgb, divergingRgb } from './colors.js';
@@ -96,27 +98,35 @@ export function kernelImages(details) {
   const images = {};
   details.layers.forEach((layer, index) => {
     if (layer.kind !== 'conv2d' || !Array.isArray(layer.weights)) return;
-    const kh = layer.weights.length;
-    const kw = layer.weights[0].length;
-    const channelsIn = layer.weights[0][0].length;
-    const filters = layer.weights[0][0][0].length;
-    const columns = channelsIn === 1 ? 1 : Math.ceil(Math.sqrt(channelsIn * 2));
-    const gridRows = Math.ceil(channelsIn / columns);
+    const [kh, kw, channelsIn, filters] = kernelShape(layer.weights);
     images[index] = Array.from({ length: filters }, (_, filter) => {
       let largest = 1e-9;
       for (const row of layer.weights) {
         for (const cell of row) for (const weights of cell) largest = Math.max(largest, Math.abs(weights[filter]));
       }
-      const rows = Array.from({ length: gridRows * (kh + 1) - 1 }, () => new Array(columns * (kw + 1) - 1).fill(null));
-      for (let c = 0; c < channelsIn; c += 1) {
-        const top = Math.floor(c / columns) * (kh + 1);
-        const left = (c % columns) * (kw + 1);
-        for (let i = 0; i < kh; i += 1) {
-          for (let j = 0; j < kw; j += 1) rows[top + i][left + j] = layer.weights[i][j][c][filter] / largest;
-        }
-      }
-      return rows;
+      return kernelTiles(kh, kw, channelsIn, (c, i, j) => layer.weights[i][j][c][filter] / largest);
     });
   });
   return images;
+}
+
+/** [kh, kw, channels_in, filters] of a kernel in Keras's layout (nested lists). */
+export function kernelShape(weights) {
+  return [weights.length, weights[0].length, weights[0][0].length, weights[0][0][0].length];
+}
+
+/** One filter's kernel as one image: a kh×kw tile per input channel, `valueOf(c, i, j)` each
+ * cell, the tiles in a grid about twice as wide as tall, with a blank (null) line between. */
+export function kernelTiles(kh, kw, channelsIn, valueOf) {
+  const columns = channelsIn === 1 ? 1 : Math.ceil(Math.sqrt(channelsIn * 2));
+  const gridRows = Math.ceil(channelsIn / columns);
+  const rows = Array.from({ length: gridRows * (kh + 1) - 1 }, () => new Array(columns * (kw + 1) - 1).fill(null));
+  for (let c = 0; c < channelsIn; c += 1) {
+    const top = Math.floor(c / columns) * (kh + 1);
+    const left = (c % columns) * (kw + 1);
+    for (let i = 0; i < kh; i += 1) {
+      for (let j = 0; j < kw; j += 1) rows[top + i][left + j] = valueOf(c, i, j);
+    }
+  }
+  return rows;
 }

@@ -3,7 +3,7 @@
 // its 784 incoming weights as a 28×28 image: the pattern it looks for.
 
 import { divergingRgb, paintGrid, toRows } from './colors.js';
-import { h, valueTerm } from './dom.js';
+import { closeButton, h, valueTerm } from './dom.js';
 import { formatNumber, formatSigned, layerTitle, shape, unitTag } from './format.js';
 import { outputUnitName, outputUnitNote } from './output_units.js';
 
@@ -177,12 +177,4 @@ function strongestInputs(column, previous, nameOf) {
 function flatInput(result) {
   const rows = result?.input;
   return Array.isArray(rows) ? rows.flat() : null;
-}
-
-function closeButton(onClick) {
-  const button = h('button', {
-    type: 'button', class: 'icon-button', 'aria-label': 'Close the explanation',
-  }, '×');
-  button.addEventListener('click', onClick);
-  return button;
 }
