@@ -27,7 +27,7 @@ from app.middleware import (
     size_text,
 )
 from app.model_registry import load_registry
-from app.routers import adversarial, gradients, health, models, notebook, pages, predict
+from app.routers import adversarial, dream, gradients, health, models, notebook, pages, predict
 from app.routers.training import add_training
 from app.settings import STATIC_DIR, Settings, get_settings, trusted_hosts
 
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(predict.router)
     app.include_router(gradients.router)
     app.include_router(adversarial.router)
+    app.include_router(dream.router)
     app.include_router(models.router)
     app.include_router(notebook.router)
     app.include_router(health.router)

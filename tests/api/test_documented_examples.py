@@ -96,3 +96,20 @@ def test_the_adversarial_example_runs_as_pasted(server: RunningServer, tmp_path:
     answer = json.loads(run.stdout)
     assert answer["original"]["label"] == "1", run.stdout[:500]
     assert answer["reached"] and answer["label"] == "0", run.stdout[:500]
+
+
+def test_the_dream_example_runs_as_pasted(server: RunningServer, tmp_path: Path) -> None:
+    """docs/api.md's POST /dream example: unit 3 of the first hidden layer, dreamt."""
+    command = first_sh_block("docs/api.md", "## POST /dream").strip()
+    assert DOCUMENTED_ADDRESS in command
+    run = subprocess.run(
+        ["bash", "-c", command.replace(DOCUMENTED_ADDRESS, f"{server.host}:{server.port}")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert (answer["layer"], answer["unit"]) == ("hidden_1", 3), run.stdout[:500]
+    assert len(answer["image"]) == 28

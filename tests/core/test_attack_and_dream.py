@@ -1,6 +1,7 @@
-"""core/adversarial.py on networks the app may serve, dense or convolutional, built in NumPy
-(the maths of each backward pass is checked against tf.GradientTape in test_backward_pass.py):
-the ε-box holds exactly, the target's loss falls, and the same call gives the same trace."""
+"""core/adversarial.py and core/dream.py on networks the app may serve, dense or convolutional,
+built in NumPy (the maths of each backward pass is checked against tf.GradientTape in
+test_backward_pass.py): the ε-box holds exactly, the target's loss falls, the same call gives the
+same trace, and a dream raises its unit."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.adversarial import epsilon_box, projected_gradient_descent, step_size
+from core.dream import dream
 from core.network import (
     Conv2DLayer,
     DenseLayer,
@@ -112,3 +114,24 @@ def test_the_box_holds_exactly_where_float32_rounding_would_step_past_it() -> No
         exact = x.astype(np.float64)
         assert np.all(exact - low <= epsilon) and np.all(high - exact <= epsilon)
         assert np.all(low >= 0) and np.all(high <= 1) and np.all(low <= x) and np.all(x <= high)
+
+
+# --- core/dream.py on the same networks -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("layer_index", "units"), [(0, [0, 5, 3000]), (1, [7]), (3, [2, 9])])
+def test_a_dream_raises_each_units_z_above_the_grey_start(
+    layer_index: int, units: list[int]
+) -> None:
+    layers = conv_network(6)
+    images = dream(layers, layer_index, units, steps=20)
+    grey = np.full((1, 784), 0.5, np.float32)
+    before = forward(layers, grey)[layer_index].z.reshape(1, -1)[0, units]
+    after = forward(layers, images)[layer_index].z.reshape(len(units), -1)
+    assert np.all(after[np.arange(len(units)), units] > before)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_a_unit_outside_the_layer_is_refused() -> None:
+    with pytest.raises(ValueError, match="units 0 to 3135"):
+        dream(conv_network(0), 0, [3136])

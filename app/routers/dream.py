@@ -1,0 +1,180 @@
+"""POST /dream: what a unit, or a class, wants to see. From a grey field, gradient ascent on the
+unit's pre-activation with the network's own backward pass (core/dream.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Body, HTTPException
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.dependencies import ModelDep
+from app.model_registry import LoadedModel
+from app.schemas import ErrorResponse
+from core.dream import DEFAULT_STEPS, MAX_STEPS, dream
+from core.network import DenseLayer
+from core.run_settings import shown
+
+router = APIRouter(tags=["dream"])
+
+
+class DreamRequest(BaseModel):
+    """A unit (`layer` and `unit`) or a class (`class`), and optionally `steps`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {"layer": "hidden_1", "unit": 3},
+                {"class": "1"},
+                {"layer": "output", "unit": 0, "steps": 80},
+            ]
+        },
+    )
+
+    layer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="A layer's name (GET /models lists them), with `unit`",
+    )
+    unit: int | None = Field(
+        None,
+        ge=0,
+        strict=True,
+        description="A unit of `layer`, from 0: one value of the layer's output, in the order "
+        "/predict lists its `values`",
+    )
+    class_: str | None = Field(
+        None,
+        alias="class",
+        min_length=1,
+        max_length=200,
+        description="Instead of a unit: a class of the model (its logit is raised), e.g. \"7\"",
+    )
+    steps: int = Field(
+        DEFAULT_STEPS,
+        ge=1,
+        strict=True,
+        le=MAX_STEPS,
+        description=f"Steps of gradient ascent, 1 to {MAX_STEPS}",
+    )
+
+    @model_validator(mode="after")
+    def a_unit_or_a_class(self) -> DreamRequest:
+        if self.class_ is not None:
+            if self.layer is not None or self.unit is not None:
+                raise ValueError("send 'class', or 'layer' and 'unit', not both")
+        elif self.layer is None or self.unit is None:
+            raise ValueError(
+                "send 'layer' and 'unit' (a unit of a layer), or 'class' (a class of the model)"
+            )
+        return self
+
+
+class DreamResponse(BaseModel):
+    model: str
+    layer: str = Field(description="The layer of the unit")
+    unit: int = Field(description="The unit, from 0")
+    class_: str | None = Field(
+        None, alias="class", description="The class whose logit was raised (null for a unit)"
+    )
+    steps: int
+    image: list[list[float]] = Field(description="The dreamt 28×28 input, in [0, 1]")
+    activation: float = Field(description="The unit's activation a on the dreamt image")
+    preactivation: float = Field(description="The unit's z on the dreamt image (what was raised)")
+    grey_activation: float = Field(description="The unit's activation on the grey start")
+    probabilities: dict[str, float] = Field(description="What the network says of the image")
+    highest_on_test_digits: float | None = Field(
+        None,
+        description="The unit's highest activation on the MNIST test digits of the digit atlas, "
+        "for comparison (null where the server has no atlas for this model)",
+    )
+
+
+@router.post(
+    "/dream",
+    response_model=DreamResponse,
+    response_model_by_alias=True,
+    responses={
+        404: {"model": ErrorResponse, "description": "Unknown model name"},
+        422: {
+            "model": ErrorResponse,
+            "description": "Not a layer, unit or class of the model; steps not 1 to 100",
+        },
+    },
+    summary="What a unit or a class wants to see: its input, dreamt from grey",
+)
+def dream_unit(wanted: Annotated[DreamRequest, Body()], model: ModelDep) -> dict[str, Any]:
+    """Send `{"layer": NAME, "unit": N}` for a unit, or `{"class": NAME}` for a class (its
+    logit, the output's z), and optionally `steps` (default 50). From a grey 28×28 field, each
+    step moves the input along the gradient of the unit's z (scaled so no pixel moves more than
+    0.1), less a small L2 pull towards black, with a blur every 4 steps. The same request always
+    dreams the same image.
+    """
+    # A plain def: up to 100 forward and backward passes run in the threadpool, not on the loop.
+    layer_index, unit, sign = _objective(model, wanted)
+    layer = model.layers[layer_index]
+    x = dream(model.layers, layer_index, [unit], wanted.steps, [sign])
+    grey = np.full((1, 784), 0.5, dtype=np.float32)
+    result = model.predict(x[0])
+    at_grey = model.predict(grey[0])
+    return {
+        "model": model.name,
+        "layer": layer.name,
+        "unit": unit,
+        "class": wanted.class_,
+        "steps": wanted.steps,
+        "image": x.reshape(28, 28).tolist(),
+        "activation": _value(result.layers[layer_index].a, unit),
+        "preactivation": _value(result.layers[layer_index].z, unit),
+        "grey_activation": _value(at_grey.layers[layer_index].a, unit),
+        "probabilities": dict(zip(model.classes, result.probabilities.tolist(), strict=True)),
+        "highest_on_test_digits": None,
+    }
+
+
+def _value(values: np.ndarray, unit: int) -> float:
+    return float(values.reshape(-1)[unit])
+
+
+def _objective(model: LoadedModel, request: DreamRequest) -> tuple[int, int, float]:
+    """(layer index, unit, sign): what to raise, or 422 naming what the model has."""
+    if request.class_ is not None:
+        try:
+            index = model.classes.index(request.class_)
+        except ValueError:
+            classes = ", ".join(f'"{name}"' for name in model.classes)
+            raise HTTPException(
+                422,
+                f"'class' {shown(request.class_)} is not a class of {model.name}: choose one "
+                f"of {classes}",
+            ) from None
+        output = model.layers[-1]
+        if isinstance(output, DenseLayer) and output.units == 1:  # one sigmoid: p(second class)
+            return len(model.layers) - 1, 0, 1.0 if index == 1 else -1.0
+        return len(model.layers) - 1, index, 1.0
+    names = [layer.name for layer in model.layers]
+    if request.layer not in names:
+        layers = ", ".join(f"{layer.name!r} ({_size(layer)} units)" for layer in model.layers)
+        raise HTTPException(
+            422,
+            f"'layer' {shown(request.layer)} is not a layer of {model.name}: choose one of "
+            f"{layers}",
+        )
+    layer_index = names.index(request.layer)
+    size = _size(model.layers[layer_index])
+    assert request.unit is not None
+    if request.unit >= size:
+        raise HTTPException(
+            422,
+            f"'unit' {request.unit} is not a unit of layer {request.layer!r}: it has {size} "
+            f"units, 0 to {size - 1}",
+        )
+    return layer_index, request.unit, 1.0
+
+
+def _size(layer: Any) -> int:
+    return int(np.prod(layer.output_shape))

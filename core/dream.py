@@ -1,0 +1,87 @@
+"""What a unit wants to see: activation maximisation with the network's own backward pass
+(core/network.py), the Distill "Feature Visualization" idea (Olah, Mordvintsev & Schubert, 2017)
+on a 28×28 input.
+
+From a plain grey field, gradient ascent on one unit's pre-activation z (a class's logit, for the
+output layer), with a small L2 penalty that pulls every pixel back towards MNIST's black
+background and a blur every few steps, so that the picture stays readable rather than a field of
+high-frequency noise that the unit happens to like:
+
+    x₀ = 0.5 everywhere
+    x_{k+1} = clip( x_k + η · ( ∂z/∂x / max|∂z/∂x|  −  λ · x_k ),  0 … 1 )
+    every BLUR_EVERY steps (but the last few): x ← x blurred by a 3×3 binomial kernel
+
+The gradient is scaled by its largest entry, so η is a pixel's largest change per step whatever
+the unit's scale. z, not a = g(z): g is increasing, so the image that raises z raises a, and a
+saturated sigmoid (a = 1 in float32) or a dead ReLU (a = 0) would stop a's gradient where z's
+goes on. Deterministic: no random start.
+
+Any layer of any network ``forward`` runs (dense, convolutional, pooling): a unit is one value of
+the layer's output, flattened row by row as /predict lists them. Several units at once make a
+batch, one image per unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.network import Layer, backward_from_delta, forward
+
+MAX_STEPS = 100  # bounded work per request
+DEFAULT_STEPS = 50
+GREY = 0.5
+STEP = 0.1  # η: a pixel's largest change per step
+L2_PENALTY = 0.2  # λ: the background darkens, the strokes the unit wants stay
+BLUR_EVERY = 4
+UNBLURRED_LAST_STEPS = 4  # the last steps sharpen what the blur softened
+_BINOMIAL = np.array([0.25, 0.5, 0.25], dtype=np.float32)
+
+
+def blur(x: np.ndarray) -> np.ndarray:
+    """A 3×3 binomial blur of 28×28 images (…, 784), edges repeated."""
+    images = x.reshape(-1, 28, 28)
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    rows = sum(w * padded[:, i : i + 28, :] for i, w in enumerate(_BINOMIAL))
+    blurred = sum(w * rows[:, :, j : j + 28] for j, w in enumerate(_BINOMIAL))
+    return blurred.reshape(x.shape).astype(np.float32)
+
+
+def unit_delta(layer: Layer, units: Sequence[int], signs: Sequence[float]) -> np.ndarray:
+    """∂f/∂z of the layer for f = sign · z[unit], one row per unit: (n, *output_shape)."""
+    size = int(np.prod(layer.output_shape))
+    delta = np.zeros((len(units), size), dtype=np.float32)
+    delta[np.arange(len(units)), list(units)] = signs
+    return delta.reshape(len(units), *layer.output_shape)
+
+
+def dream(
+    layers: tuple[Layer, ...],
+    layer_index: int,
+    units: Sequence[int],
+    steps: int = DEFAULT_STEPS,
+    signs: Sequence[float] | None = None,
+) -> np.ndarray:
+    """One image (784,) per unit of layer ``layer_index``, (n, 784): the grey field after
+    ``steps`` of ascent on that unit's z (times its sign: −1 makes a one-unit sigmoid output's
+    z fall, which is how class 0 of such a model is dreamt)."""
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be 1 to {MAX_STEPS}, not {steps!r}")
+    layer = layers[layer_index]
+    size = int(np.prod(layer.output_shape))
+    if not units or not all(0 <= unit < size for unit in units):
+        raise ValueError(f"layer {layer.name!r} has units 0 to {size - 1}, not {list(units)!r}")
+    signs = [1.0] * len(units) if signs is None else signs
+    delta = unit_delta(layer, units, signs)
+    net = layers[: layer_index + 1]
+    x = np.full((len(units), 784), GREY, dtype=np.float32)
+    for step in range(steps):
+        results = forward(net, x)
+        gradient = backward_from_delta(net, x, results, layer_index, delta).input_gradient
+        largest = np.abs(gradient).max(axis=1, keepdims=True)
+        ascent = np.divide(gradient, largest, out=np.zeros_like(gradient), where=largest > 0)
+        x = np.clip(x + np.float32(STEP) * (ascent - np.float32(L2_PENALTY) * x), 0.0, 1.0)
+        if (step + 1) % BLUR_EVERY == 0 and step < steps - UNBLURRED_LAST_STEPS:
+            x = blur(x)
+    return x
