@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.dependencies import RegistryDep
+from app.model_registry import LoadedModel
 from app.settings import STATIC_DIR, TEMPLATES_DIR
 from app.training_runs import RunRequest
 
@@ -39,7 +40,7 @@ def index(request: Request, registry: RegistryDep) -> HTMLResponse:
         {
             "name": name,
             "classes": list(model.classes),
-            "title": MODEL_TITLES.get(model.classes, " / ".join(model.classes)),
+            "title": _title(model),
         }
         for name, model in registry.models.items()
     ]
@@ -53,6 +54,15 @@ def index(request: Request, registry: RegistryDep) -> HTMLResponse:
             "static_version": STATIC_VERSION,
         },
     )
+
+
+def _title(model: LoadedModel) -> str:
+    """The model switch's label: its classes, and "CNN" for a convolutional network (whose
+    classes may be another model's)."""
+    title = MODEL_TITLES.get(model.classes, " / ".join(model.classes))
+    if any(layer.kind == "conv2d" for layer in model.layers):
+        title += " · CNN"
+    return title
 
 
 @router.get("/favicon.ico")

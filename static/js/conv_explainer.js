@@ -141,6 +141,9 @@ export class ConvExplainer extends EventTarget {
     parts.push(h('div', { class: 'equation conv-total' },
       h('p', { class: 'math', 'data-field': 'conv-sum' },
         `Σ products = ${formatNumber(total)}, + b (${formatNumber(bias)}) = z = ${formatNumber(total + bias)}`),
+      formatNumber(total + bias) !== formatNumber(z) && Number.isFinite(z)
+        ? h('p', { class: 'note' }, `(The server’s z, from the kernel before it was rounded to 5 `
+          + `decimals for this page, is ${formatNumber(z)}.)`) : null,
       h('p', { class: 'math', 'data-field': 'conv-activation' },
         activation === 'relu'
           ? `a = ReLU(z) = max(0, ${formatNumber(z)}) = ${formatNumber(a)}`

@@ -112,6 +112,9 @@ def test_the_cnn_shows_its_feature_maps_and_tensor_shapes(
 ) -> None:
     responses = predict_responses(page)
     open_cnn(page)
+    expect(page.locator(f'#model-switch .model-option:has(input[value="{CNN}"])')).to_contain_text(
+        "CNN"
+    )
     for index in map_layers(cnn):
         maps = page.locator(f'#feature-maps .feature-map[data-layer="{index}"]')
         expect(maps).to_have_count(cnn["layers"][index]["shape"][2])
@@ -304,12 +307,13 @@ def test_teach_it_paints_delta_maps_and_explains_a_kernels_gradient(
     expect(backward.locator('[data-field="kernel-gradient"]')).to_be_visible()
     cells = backward.locator('table[data-grid="kernel-gradient"] td')
     shown = [number(text) for text in cells.all_text_contents()]
-    # ∂L/∂K as the server computes it, for the same drawing and target.
-    image = page.evaluate("() => document.querySelector('#drawing-canvas').toDataURL()")
+    # ∂L/∂K as the server computes it, for the request the page sent.
     served = httpx.post(
         f"{server_url}/gradients?model={CNN}&weights=true",
-        json={"image": image, "target": "3", "learning_rate": 0.5},
+        content=gradients[-1].request.post_data,
+        headers={"Content-Type": "application/json"},
     ).json()
+    assert served["loss"] == pytest.approx(answer["loss"])
     kernel_gradient = np.asarray(served["layers"][first]["weight_gradient"], dtype=np.float64)
     expected = kernel_gradient[:, :, :, channel].transpose(2, 0, 1).ravel()
     allowed = 1e-4 + 1e-3 * float(np.abs(expected).max())
