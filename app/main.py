@@ -6,6 +6,7 @@ The models are loaded once, in the lifespan, before the server accepts any reque
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,10 +72,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # (app/dependencies.py); made here, on the server's event loop.
     app.state.image_decoding_slots = asyncio.Semaphore(settings.max_concurrent_predictions)
     logger.info("serving models: %s", ", ".join(app.state.registry.models))
-    # A request's forward pass is one row through small layers: BLAS threads would only wake,
-    # spin and take the core that decodes the next drawing. Requests run in parallel as workers.
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    # What start-up made lives as long as the server (TensorFlow and Keras alone are ~280,000
+    # objects): frozen, the garbage collector's full passes leave it out, which otherwise stall
+    # every request for 0.2–0.7 s, as one does after each training run (app/training_leftovers.py).
+    gc.collect()
+    gc.freeze()
+    try:
+        # A request's forward pass is one row through small layers: BLAS threads would only
+        # wake, spin and take the core that decodes the next drawing. Requests run in parallel
+        # as workers.
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        gc.unfreeze()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.model_registry import LoadedModel, dense_layers
+from app.training_leftovers import releasing_leftovers
 from app.training_runs import Emit, RunControl, RunRequest
 from core import recipe
 from core.mnist_data import NPZ_NAME, Mnist, load_mnist
@@ -80,7 +81,21 @@ def run_job(
     progress_wanted: Callable[[], bool] = lambda: True,
 ) -> TrainedRun | None:
     """Train as `request` says, sending started/progress/epoch messages; the model at the end
-    (None when the client left or erred: nobody would take it, so it is not evaluated)."""
+    (None when the client left or erred: nobody would take it, so it is not evaluated). What
+    the run leaves in TensorFlow is let go of when it ends, however it ends."""
+    with releasing_leftovers():
+        return train(request, run_id, model_name, data_path, control, emit, progress_wanted)
+
+
+def train(
+    request: RunRequest,
+    run_id: str,
+    model_name: str,
+    data_path: Path,
+    control: RunControl,
+    emit: Emit,
+    progress_wanted: Callable[[], bool],
+) -> TrainedRun | None:
     settings = request.recipe_settings()
     mnist = load_training_mnist(data_path)
     splits = recipe.select_digits(

@@ -16,6 +16,7 @@ epochs ahead while the network trains is the training command's business (traini
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -91,9 +92,20 @@ def epoch_dataset(epochs: Epochs, count: int, batch_size: int) -> tf.data.Datase
     ``epochs=count``, so that its epochs are these."""
     import tensorflow as tf
 
+    # TensorFlow keeps this generator for the life of the process: in eager mode
+    # `from_generator` ties its Python functions to the global graph, which is never freed. So
+    # it holds the epochs (a run's training digits, 9 to 42 MB) only weakly, and a finished
+    # run's are freed; the caller keeps them while the dataset is read (`fit` does).
+    source = weakref.ref(epochs)
+
     def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for epoch in range(count):
-            yield from cut(*epochs(epoch))  # one epoch held at a time
+            made = source()
+            if made is None:
+                raise RuntimeError("the epochs of this dataset were freed while it was read")
+            images, targets = made(epoch)  # one epoch held at a time
+            del made
+            yield from cut(images, targets)
 
     def cut(images: np.ndarray, targets: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start in range(0, len(images), batch_size):
