@@ -12,9 +12,16 @@ import numpy as np
 
 from app.drawing_input import DrawingInput
 from app.gradient_schemas import AfterStep, GradientsResponse, LayerGradients
-from app.model_registry import LoadedModel, Prediction
+from app.model_registry import LoadedModel, Prediction, layer_summary
 from app.schemas import LayerActivations, PredictResponse
-from core.network import after_one_step, backward, class_probabilities
+from core.network import (
+    FlattenLayer,
+    Gradients,
+    MaxPoolLayer,
+    after_one_step,
+    backward,
+    class_probabilities,
+)
 
 
 def predict_answer(
@@ -31,11 +38,9 @@ def predict_answer(
         probabilities=dict(zip(model.classes, prediction.probabilities.tolist(), strict=True)),
         layers=[
             LayerActivations(
-                name=layer.name,
-                units=layer.units,
-                activation=layer.activation,
-                values=result.a.tolist(),
-                preactivations=result.z.tolist(),
+                **layer_summary(layer),
+                values=result.a.reshape(-1).tolist(),  # maps (h, w, c) row by row
+                preactivations=result.z.reshape(-1).tolist(),
             )
             for layer, result in zip(model.layers, prediction.layers, strict=True)
         ],
@@ -63,10 +68,9 @@ def gradients_answer(
     layers = [
         LayerGradients(
             **layer.model_dump(),
-            delta=gradients.deltas[index].tolist(),
+            delta=gradients.deltas[index].reshape(-1).tolist(),  # as `values` are flattened
             # Set only when asked: the route leaves fields that were not set out of the answer.
-            **({"weight_gradient": gradients.weight_gradient(index).tolist()}
-               if with_weight_gradients else {}),
+            **(parameter_gradients(gradients, index) if with_weight_gradients else {}),
         )
         for index, layer in enumerate(answer.layers)
     ]
@@ -84,6 +88,15 @@ def gradients_answer(
             probabilities=dict(zip(model.classes, after_probabilities.tolist(), strict=True)),
         ),
     )
+
+
+def parameter_gradients(gradients: Gradients, index: int) -> dict[str, Any]:
+    """∂L/∂W (∂L/∂K in the kernel's layout for conv2d) and ∂L/∂b of a layer that learns; a
+    pooling or flatten layer has none."""
+    if isinstance(gradients.layers[index], MaxPoolLayer | FlattenLayer):
+        return {}
+    weight_gradient, bias_gradient = gradients.parameter_gradients(index)
+    return {"weight_gradient": weight_gradient.tolist(), "bias_gradient": bias_gradient.tolist()}
 
 
 def class_answer(model: LoadedModel, index: int) -> dict[str, Any]:

@@ -114,14 +114,22 @@ GRADIENTS_HINT = (
 
 class LayerGradients(LayerActivations):
     delta: list[float] = Field(
-        description="δ = ∂L/∂z for each unit: how the loss changes with this unit's z. "
-        "Output: δ = a − y; earlier layers: δ = (δ_next · W_nextᵀ) ⊙ g′(z)"
+        description="δ = ∂L/∂z for each unit: how the loss changes with this unit's z, in the "
+        "order of `values`. Output: δ = a − y; earlier layers: δ = (δ_next · W_nextᵀ) ⊙ g′(z) "
+        "(for max_pool and flatten, which apply no g, ∂L/∂a)"
     )
-    weight_gradient: list[list[float]] | None = Field(
+    weight_gradient: list[Any] | None = Field(
         None,
-        description="∂L/∂W = a_prevᵀ · δ (inputs × units), only with ?weights=true: it is "
-        "the outer product of the previous layer's `values` (or `input`, flattened) and this "
-        "layer's `delta`, so a client can compute it itself. ∂L/∂b is `delta`.",
+        description="Only with ?weights=true, for dense and conv2d layers. dense: ∂L/∂W = "
+        "a_prevᵀ · δ (inputs × units), the outer product of the previous layer's `values` (or "
+        "`input`, flattened) and this layer's `delta`; conv2d: ∂L/∂K in the kernel's layout "
+        "[kernel_height][kernel_width][channels_in][filters], each window's a_prevᵀ · δ summed "
+        "over the windows",
+    )
+    bias_gradient: list[float] | None = Field(
+        None,
+        description="Only with ?weights=true, for dense and conv2d layers: ∂L/∂b, `delta` for "
+        "dense, δ summed over every position of the filter's map for conv2d",
     )
 
 
@@ -141,7 +149,7 @@ class GradientsResponse(PredictResponse):
         "the network is confidently wrong"
     )
     layers: list[LayerGradients] = Field(  # type: ignore[assignment]
-        description="Every Dense layer, the output last, each with its δ"
+        description="Every layer, the output last, each with its δ"
     )
     input_gradient: list[list[float]] = Field(
         description="∂L/∂x as 28×28: where more ink would raise (positive) or lower "

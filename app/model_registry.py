@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ import numpy as np
 
 from core.network import (
     DenseLayer,
+    Layer,
     LayerResult,
     UnservableModelError,
     WeightedLayer,
@@ -56,7 +58,7 @@ class UnknownModelError(KeyError):
 @dataclass(frozen=True)
 class Prediction:
     probabilities: np.ndarray  # (classes,)
-    layers: list[LayerResult]  # one per Dense layer, output last
+    layers: list[LayerResult]  # one per layer, output last
     ood_score: float | None = None  # None when the model has no detector
 
     @property
@@ -68,7 +70,7 @@ class Prediction:
 class LoadedModel:
     name: str
     classes: tuple[str, ...]
-    layers: tuple[DenseLayer, ...]
+    layers: tuple[Layer, ...]  # dense, or convolution, pooling and flatten before dense
     card: dict[str, Any] = field(repr=False)
     ood: OodDetector | None = None  # says when an input is none of the classes
 
@@ -85,11 +87,13 @@ class LoadedModel:
         return {
             "name": self.name,
             "classes": list(self.classes),
-            "layers": [
-                {"name": layer.name, "units": layer.units, "activation": layer.activation}
+            "input_shape": list(self.layers[0].input_shape),
+            "layers": [layer_summary(layer) for layer in self.layers],
+            "parameters": sum(
+                layer.weights.size + layer.biases.size
                 for layer in self.layers
-            ],
-            "parameters": sum(layer.weights.size + layer.biases.size for layer in self.layers),
+                if isinstance(layer, WeightedLayer)
+            ),
             "metrics": self.card.get("metrics", {}),
             "training_time_s": self.card.get("training_time_s"),
             "created": self.card.get("created"),
@@ -137,7 +141,7 @@ def load_model(card_path: Path) -> LoadedModel:
     if not model_path.is_file():
         raise ModelStoreError(f"{model_path}: missing (its card {card_path.name} exists)")
     files = card.get("files", {})
-    keras_model, layers = _load_dense_network(model_path, files.get("model_sha256"), card_path)
+    keras_model, layers = _load_network(model_path, files.get("model_sha256"), card_path)
     classes = tuple(card["classes"])
     _check_shapes(layers, classes, model_path)
     probe = np.random.default_rng(0).random((8, INPUT_UNITS), dtype=np.float32)
@@ -173,24 +177,27 @@ def _load_ood_detector(
     path = card_path.parent / file_name
     if not path.is_file():
         raise ModelStoreError(f"{path}: missing (the card {card_path.name} names it)")
-    keras_model, layers = _load_dense_network(
-        path, card.get("files", {}).get(file_name), card_path
-    )
-    if layers[0].weights.shape[0] != INPUT_UNITS or layers[-1].units != n_classes + 1:
+    keras_model, layers = _load_network(path, card.get("files", {}).get(file_name), card_path)
+    if (
+        not all(isinstance(layer, DenseLayer) for layer in layers)
+        or layers[0].input_shape != (INPUT_UNITS,)
+        or layers[-1].output_shape != (n_classes + 1,)
+    ):
         raise ModelStoreError(
-            f"{path}: the detector must map 784 inputs to one softmax unit per class and one "
-            f"for 'none of these'"
+            f"{path}: the detector must be dense layers mapping 784 inputs to one softmax unit "
+            f"per class and one for 'none of these'"
         )
     probe = np.random.default_rng(1).random((4, INPUT_UNITS), dtype=np.float32)
     _check_parity(keras_model, layers, probe, path)
-    return OodDetector(layers=layers, threshold=float(threshold))
+    return OodDetector(layers=layers, threshold=float(threshold))  # type: ignore[arg-type]
 
 
-def _load_dense_network(
+def _load_network(
     path: Path, expected_sha256: str | None, card_path: Path
-) -> tuple[Any, tuple[DenseLayer, ...]]:
-    """Load a .keras file of Dense layers, checking it is the file its card describes: a
-    .keras file is read by Keras's own code, so only one whose sha256 its card records."""
+) -> tuple[Any, tuple[Layer, ...]]:
+    """Load a .keras file of layers the NumPy network serves, checking it is the file its card
+    describes: a .keras file is read by Keras's own code, so only one whose sha256 its card
+    records."""
     if not isinstance(expected_sha256, str) or not expected_sha256:
         raise ModelStoreError(
             f"{path}: its card {card_path.name} records no sha256 for it (files: model_sha256, "
@@ -220,7 +227,7 @@ def _load_dense_network(
         raise ModelStoreError(
             f"{path}: cannot be loaded by Keras ({type(error).__name__}: {first_line})"
         ) from None
-    return keras_model, dense_layers(keras_model, path)
+    return keras_model, served_layers(keras_model, path)
 
 
 def _read_card(card_path: Path) -> dict[str, Any]:
@@ -247,19 +254,22 @@ def _read_card(card_path: Path) -> dict[str, Any]:
     return card
 
 
-def dense_layers(keras_model: Any, model_path: Path | str) -> tuple[DenseLayer, ...]:
-    """The Keras model's Dense layers as NumPy weights, or ModelStoreError naming the file."""
+def served_layers(keras_model: Any, model_path: Path | str) -> tuple[Layer, ...]:
+    """The Keras model's layers as NumPy ones (core/network.py), or ModelStoreError naming
+    the file."""
     try:
         return layers_from_keras(keras_model)
     except UnservableModelError as error:
         raise ModelStoreError(f"{model_path}: {error}") from None
 
 
-def _check_shapes(layers: tuple[DenseLayer, ...], classes: tuple[str, ...], path: Path) -> None:
-    inputs = layers[0].weights.shape[0]
+def _check_shapes(layers: tuple[Layer, ...], classes: tuple[str, ...], path: Path) -> None:
+    inputs = math.prod(layers[0].input_shape)
     if inputs != INPUT_UNITS:
         raise ModelStoreError(f"{path}: takes {inputs} inputs, expected 784 (28×28 pixels)")
     output = layers[-1]
+    if not isinstance(output, DenseLayer):
+        raise ModelStoreError(f"{path}: its last layer is a {output.kind}; it must be dense")
     binary_sigmoid = len(classes) == 2 and output.units == 1 and output.activation == "sigmoid"
     softmax = output.units == len(classes) and output.activation == "softmax"
     if not (binary_sigmoid or softmax):
@@ -271,13 +281,13 @@ def _check_shapes(layers: tuple[DenseLayer, ...], classes: tuple[str, ...], path
 
 
 def _check_parity(
-    keras_model: Any, layers: tuple[DenseLayer, ...], probe: np.ndarray, path: Path
+    keras_model: Any, layers: tuple[Layer, ...], probe: np.ndarray, path: Path
 ) -> None:
     expected = np.asarray(keras_model(probe, training=False))
     results = forward(layers, probe)
     a_prev = results[-2].a if len(results) > 1 else probe
     error = np.abs(expected - results[-1].a)
-    allowed = parity_allowance(layers[-1], a_prev)
+    allowed = parity_allowance(layers[-1], a_prev)  # type: ignore[arg-type]  # dense: checked
     if not np.all(error <= allowed):
         worst = np.unravel_index(np.argmax(error - allowed), error.shape)
         raise ModelStoreError(
@@ -306,7 +316,22 @@ def parity_allowance(layer: WeightedLayer, a_prev: np.ndarray) -> np.ndarray:
     return _LIPSCHITZ[layer.activation] * z_allowed
 
 
-def _shape_text(layers: tuple[DenseLayer, ...]) -> str:
+def layer_summary(layer: Layer) -> dict[str, Any]:
+    """What a client needs to know of one layer, without its weights: its kind, the shape of
+    its output for one example ([units] for dense, [height, width, channels] for maps),
+    `units` = how many values that is, and its activation (None for pooling and flatten)."""
+    return {
+        "name": layer.name,
+        "kind": layer.kind,
+        "shape": list(layer.output_shape),
+        "units": math.prod(layer.output_shape),
+        "activation": layer.activation,
+    }
+
+
+def _shape_text(layers: tuple[Layer, ...]) -> str:
     return " → ".join(
-        [str(INPUT_UNITS)] + [f"{layer.units} {layer.activation}" for layer in layers]
+        ["×".join(map(str, layers[0].input_shape))]
+        + [f"{'×'.join(map(str, layer.output_shape))} {layer.activation or layer.kind}"
+           for layer in layers]
     )

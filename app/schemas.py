@@ -226,12 +226,37 @@ DRAWING_HINT = (
 )
 
 
+LAYER_KIND_DESCRIPTION = (
+    "What the layer computes: dense (z = a_prev · W + b), conv2d (a kernel slid over the "
+    "maps below), max_pool (the largest value of each window) or flatten (the maps read row "
+    "by row)"
+)
+LAYER_SHAPE_DESCRIPTION = (
+    "The layer's output for one drawing: [units] for dense and flatten, [height, width, "
+    "channels] for conv2d and max_pool (a conv layer's channels are its filters)"
+)
+FLATTENED = (
+    "flattened in row-major (height, width, channels) order for maps: NumPy's reshape(-1) of "
+    "Keras's output for this one drawing, so the value at (i, j, c) is at (i·width + j)·channels "
+    "+ c"
+)
+
+
 class LayerActivations(BaseModel):
     name: str
-    units: int
-    activation: str = Field(description="g in a = g(z): sigmoid, relu, tanh or softmax")
-    values: list[float] = Field(description="a: the activation of each unit")
-    preactivations: list[float] = Field(description="z = a_prev · W + b for each unit")
+    kind: str = Field(description=LAYER_KIND_DESCRIPTION)
+    shape: list[int] = Field(description=LAYER_SHAPE_DESCRIPTION)
+    units: int = Field(description="How many values the layer gives: the product of `shape`")
+    activation: str | None = Field(
+        description="g in a = g(z): sigmoid, relu, tanh, linear or softmax; null for max_pool "
+        "and flatten, which apply none"
+    )
+    values: list[float] = Field(description=f"a: the activation of each unit, {FLATTENED}")
+    preactivations: list[float] = Field(
+        description="z = a_prev · W + b for each unit (for conv2d the kernel's sum over its "
+        "window, plus the bias), in the order of `values`; for max_pool and flatten, which "
+        "apply no g, the same as `values`"
+    )
 
 
 class Preprocessing(BaseModel):
@@ -256,7 +281,7 @@ class PredictResponse(BaseModel):
     prediction: int = Field(description="The predicted digit")
     label: str = Field(description="The predicted class, as named in `classes`")
     probabilities: dict[str, float] = Field(description="One per class; they sum to 1")
-    layers: list[LayerActivations] = Field(description="Every Dense layer, the output last")
+    layers: list[LayerActivations] = Field(description="Every layer, the output last")
     input: list[list[float]] = Field(description="The 28×28 input the network saw")
     # The out-of-distribution detector's verdict (`ood` is short for it); null for a model
     # without a detector. Clients read these names, so they stay.
@@ -281,19 +306,45 @@ class PredictResponse(BaseModel):
 
 class LayerSummary(BaseModel):
     name: str
-    units: int
-    activation: str
+    kind: str = Field(description=LAYER_KIND_DESCRIPTION)
+    shape: list[int] = Field(description=LAYER_SHAPE_DESCRIPTION)
+    units: int = Field(description="How many values the layer gives: the product of `shape`")
+    activation: str | None = Field(description="g in a = g(z); null for max_pool and flatten")
 
 
 class LayerWeights(LayerSummary):
-    weights: list[list[float]] = Field(description="W as Keras stores it: inputs × units")
-    biases: list[float] = Field(description="b: one per unit")
+    weights: list[Any] | None = Field(
+        None,
+        description="As Keras stores them. dense: W, inputs × units; conv2d: the kernel, "
+        "[kernel_height][kernel_width][channels_in][filters]; absent for max_pool and flatten",
+    )
+    biases: list[float] | None = Field(
+        None, description="b: one per unit (dense) or per filter (conv2d)"
+    )
+    kernel_size: list[int] | None = Field(None, description="conv2d: [height, width]")
+    pool_size: list[int] | None = Field(None, description="max_pool: [height, width]")
+    strides: list[int] | None = Field(
+        None, description="conv2d and max_pool: [down, across] between windows"
+    )
+    padding: str | None = Field(
+        None,
+        description="conv2d and max_pool: valid (no padding) or same (Keras's: enough zeros, "
+        "−∞ for pooling, for ceil(size / stride) windows, the odd one after)",
+    )
+    input_shape: list[int] | None = Field(
+        None, description="What the layer takes for one drawing, e.g. [28, 28, 1]"
+    )
 
 
 class ModelSummary(BaseModel):
     name: str
     classes: list[str]
     default: bool
+    input_shape: list[int] = Field(
+        description="What the first layer takes for one drawing: [784] (the pixels row by "
+        "row) or [28, 28, 1] (the image, one channel) for a network that starts with a "
+        "convolution; a batch adds a leading axis, as in Keras"
+    )
     layers: list[LayerSummary]
     parameters: int
     metrics: dict[str, Any]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.model_registry import LoadedModel, dense_layers
+from app.model_registry import LoadedModel, served_layers
 from app.training_leftovers import releasing_leftovers
 from app.training_runs import Emit, RunControl, RunRequest
 from core import recipe
@@ -137,7 +137,7 @@ def train(
     loaded = LoadedModel(
         name=model_name,
         classes=tuple(settings.classes),
-        layers=dense_layers(model, f"{model_name}.keras"),
+        layers=served_layers(model, f"{model_name}.keras"),
         card=card,
     )
     return TrainedRun(loaded, keras_file, metrics, fitted.training_time_s)

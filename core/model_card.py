@@ -61,6 +61,7 @@ def build_model_card(
             "validation_fraction": settings.validation_fraction,
             "seed": settings.seed,
             "hidden": list(settings.hidden),
+            **({"conv": list(settings.conv)} if settings.conv else {}),
             "activation": settings.activation,
             "augmentation": TRAINING.as_card() if settings.augment else None,
             **(training_extra or {}),
@@ -85,22 +86,47 @@ def build_model_card(
 
 
 def architecture(model: keras.Model, classes: list[str]) -> dict[str, Any]:
-    """The layers as the page draws them: name, units and activation of each Dense layer."""
+    """The layers as the page draws them: each one's name, kind, output shape (one example)
+    and activation; a dense layer's units, a convolution's filters, kernel, strides and
+    padding, a pooling's window. A leading reshape of the 784 pixels into the (28, 28, 1)
+    image is the input's shape, not a layer of its own."""
+    layers = list(model.layers)
+    input_shape = [28, 28]
+    if layers and type(layers[0]).__name__ == "Reshape":
+        input_shape = list(layers.pop(0).target_shape)
     return {
-        "input": {"units": 784, "shape": [28, 28], "description": INPUT_DESCRIPTION},
-        "layers": [
-            {
-                "name": layer.name,
-                "units": int(layer.units),
-                "activation": getattr(layer.activation, "__name__", str(layer.activation)),
-            }
-            for layer in model.layers
-        ],
+        "input": {"units": 784, "shape": input_shape, "description": INPUT_DESCRIPTION},
+        "layers": [layer_summary(layer) for layer in layers],
         "parameters": int(model.count_params()),
         "output": f"one sigmoid unit: p(class {classes[1]})"
         if len(classes) == 2
         else "softmax over the classes",
     }
+
+
+def layer_summary(layer: keras.layers.Layer) -> dict[str, Any]:
+    """A dense layer as cards have always given it (name, units, activation); any other with
+    its kind and output shape (one example), a convolution's filters, kernel, strides, padding
+    and activation, a pooling's window."""
+    name = layer.name
+    activation = getattr(getattr(layer, "activation", None), "__name__", None)
+    kind = LAYER_KINDS.get(type(layer).__name__, type(layer).__name__)
+    if kind == "dense":
+        return {"name": name, "units": int(layer.units), "activation": activation}
+    summary: dict[str, Any] = {"name": name, "kind": kind,
+                               "shape": [int(size) for size in layer.output.shape[1:]]}
+    if kind == "conv2d":
+        summary.update(filters=int(layer.filters), kernel_size=list(layer.kernel_size),
+                       strides=list(layer.strides), padding=layer.padding, activation=activation)
+    if kind == "max_pool":
+        summary.update(pool_size=list(layer.pool_size), strides=list(layer.strides),
+                       padding=layer.padding)
+    return summary
+
+
+# Keras's class names → the kinds the app's API and NumPy network use (core/network.py).
+LAYER_KINDS = {"Dense": "dense", "Conv2D": "conv2d", "MaxPooling2D": "max_pool",
+               "Flatten": "flatten"}
 
 
 def class_counts(y: np.ndarray, classes: list[str]) -> dict[str, int]:

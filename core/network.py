@@ -552,15 +552,19 @@ class UnservableModelError(ValueError):
     """A Keras model this NumPy network cannot reproduce (a layer of another kind, say)."""
 
 
-SERVABLE_KINDS = ("Dense", "Conv2D", "MaxPooling2D", "Flatten")
+SERVABLE_KINDS = ("Dense", "Conv2D", "MaxPooling2D", "Flatten")  # and a leading image Reshape
 
 
 def layers_from_keras(keras_model: Any) -> tuple[Layer, ...]:
     """The Keras model's layers as NumPy weights for ``forward``; every layer's output shape is
     checked against the one Keras gives it."""
     shape = tuple(int(size) for size in keras_model.inputs[0].shape[1:])
+    keras_layers = list(keras_model.layers)
+    if keras_layers and _is_image_reshape(keras_layers[0], shape):
+        # 784 pixels into the (28, 28, 1) image, row by row: what ``as_network_input`` does.
+        shape = tuple(int(size) for size in keras_layers.pop(0).output.shape[1:])
     layers: list[Layer] = []
-    for keras_layer in keras_model.layers:
+    for keras_layer in keras_layers:
         layer = _layer_from_keras(keras_layer, shape)
         keras_shape = tuple(keras_layer.output.shape[1:])
         if layer.output_shape != keras_shape:
@@ -573,6 +577,14 @@ def layers_from_keras(keras_model: Any) -> tuple[Layer, ...]:
     if not layers:
         raise UnservableModelError("the model has no layers")
     return tuple(layers)
+
+
+def _is_image_reshape(keras_layer: Any, input_shape: tuple[int, ...]) -> bool:
+    """A Reshape of flat pixels into an (h, w, 1) image, which leaves their order as it is."""
+    if type(keras_layer).__name__ != "Reshape" or len(input_shape) != 1:
+        return False
+    target = tuple(int(size) for size in keras_layer.output.shape[1:])
+    return len(target) == 3 and target[2] == 1 and target[0] * target[1] == input_shape[0]
 
 
 def _layer_from_keras(keras_layer: Any, input_shape: tuple[int, ...]) -> Layer:

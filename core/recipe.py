@@ -64,6 +64,9 @@ class RecipeSettings:
     digits: tuple[int, ...] = (0, 1)
     hidden: tuple[int, ...] = (25, 15)
     activation: str = "sigmoid"
+    # Filters per convolution layer, e.g. (8, 16): each a 3×3 ReLU convolution ("same"
+    # padding) then 2×2 max pooling, before the dense hidden layers. () is a dense network.
+    conv: tuple[int, ...] = ()
     epochs: int = 5
     batch_size: int = 128
     learning_rate: float = 0.005  # the optimizer's
@@ -178,7 +181,8 @@ def loss_name(settings: RecipeSettings) -> str:
 
 
 def build_network(settings: RecipeSettings, name: str = "digits") -> keras.Model:
-    """Dense hidden layers, then one sigmoid unit (two classes) or a softmax; compiled.
+    """Convolution layers if ``settings.conv`` names any (`conv_layers`), dense hidden layers,
+    then one sigmoid unit (two classes) or a softmax; compiled.
     ``name`` is the Keras model's name (letters, digits, '-' and '_').
 
     Seeds Python, NumPy and TensorFlow from ``settings.seed`` and turns on TensorFlow's
@@ -201,7 +205,8 @@ def build_network(settings: RecipeSettings, name: str = "digits") -> keras.Model
             name=name,
         )
 
-    layers: list[Any] = [keras.Input(shape=(INPUT_SIZE,), name="pixels")]
+    layers: list[Any] = [keras.Input(shape=(INPUT_SIZE,), name="pixels"),
+                         *conv_layers(settings.conv)]
     for i, units in enumerate(settings.hidden, start=1):
         layers.append(dense(units, settings.activation, f"hidden_{i}"))
         if settings.dropout:
@@ -252,6 +257,25 @@ def without_dropout(model: keras.Model) -> keras.Model:
         return model
     return keras.Sequential([keras.Input(shape=(INPUT_SIZE,), name="pixels"), *dense],
                             name=model.name)
+
+
+def conv_layers(filters: tuple[int, ...]) -> list[keras.layers.Layer]:
+    """The pixels as the image they are, (28, 28, 1), then per entry of ``filters`` a 3×3
+    ReLU convolution that keeps the size ("same") and a 2×2 max pooling that halves it, then
+    the maps read row by row for the dense layers. Every network reads 784 flat pixels, so the
+    data and the app stay the same for a CNN; the reshape is the one the NumPy network makes
+    (core/network.py, `as_network_input`)."""
+    import keras
+
+    if not filters:
+        return []
+    layers: list[Any] = [keras.layers.Reshape((28, 28, 1), name="image")]
+    for i, count in enumerate(filters, start=1):
+        layers.append(keras.layers.Conv2D(count, (3, 3), padding="same", activation="relu",
+                                          name=f"conv_{i}"))
+        layers.append(keras.layers.MaxPooling2D((2, 2), name=f"pool_{i}"))
+    layers.append(keras.layers.Flatten(name="flatten"))
+    return layers
 
 
 def fit(

@@ -25,6 +25,8 @@ from core.recipe import HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 65536
 MAX_UNITS = 4096
+MAX_FILTERS = 256
+MAX_CONV_LAYERS = 4  # each halves the maps: 28 → 14 → 7 → 3 → 1
 # Any optimizer's for a training run (plain SGD diverges well below it); also η of the page's
 # one gradient step.
 MAX_LEARNING_RATE = 10.0
@@ -120,6 +122,32 @@ def check_choice(value: Any, choices: tuple[str, ...], label: str) -> str:
     if not isinstance(value, str) or value not in choices:
         raise SettingsError(f"{label} {shown(value)}: choose one of {', '.join(choices)}")
     return value
+
+
+def parse_conv(
+    value: Any, label: str = "conv", max_filters: int = MAX_FILTERS
+) -> tuple[int, ...]:
+    """'8,16' (or a list of whole numbers) → filters per convolution layer; '' or [] → none."""
+    if value in ("", []):
+        return ()
+    sizes = value
+    if isinstance(value, str):
+        parts = value.split(",") if len(value) <= MAX_TEXT_CHARS else []
+        if not parts or not all(re.fullmatch(r"\s*[0-9]{1,9}\s*", part) for part in parts):
+            raise SettingsError(
+                f"{label} {shown(value)}: give the filters per convolution layer as whole "
+                f"numbers, like 8,16"
+            )
+        sizes = [int(part) for part in parts]
+    if not isinstance(sizes, list) or not all(type(size) is int for size in sizes):
+        raise SettingsError(f"{label}: give the filters per convolution layer as whole numbers")
+    if len(sizes) > MAX_CONV_LAYERS:
+        raise SettingsError(
+            f"{label}: at most {MAX_CONV_LAYERS} convolution layers (each halves the maps)"
+        )
+    if any(not 1 <= size <= max_filters for size in sizes):
+        raise SettingsError(f"{label} {shown(value)}: each layer needs 1 to {max_filters} filters")
+    return tuple(sizes)
 
 
 def check_activation(value: Any, label: str = "activation") -> str:

@@ -35,12 +35,16 @@ _DENSE = re.compile(r"dense(\d+)-(\w+)")
 def random_conv_model(architecture: str, seed: int) -> Any:
     """A model over 28×28×1 images from its layers in words, separated by spaces (e.g.
     "conv4-3x3-same-s1-relu pool2x2-s2-valid flatten dense10-softmax"), with Keras's default
-    random kernels and random (not zero) biases."""
+    random kernels and random (not zero) biases. A first word "reshape" makes it read 784 flat
+    pixels and reshape them into the image, as the training recipe builds a CNN."""
     keras.utils.set_random_seed(seed)
     layers: list[Any] = [keras.Input(shape=(28, 28, 1), name="image")]
     for index, word in enumerate(architecture.split()):
         name = f"l{index}"
-        if match := _CONV.fullmatch(word):
+        if word == "reshape" and index == 0:
+            layers = [keras.Input(shape=(784,), name="pixels"),
+                      keras.layers.Reshape((28, 28, 1), name="image")]
+        elif match := _CONV.fullmatch(word):
             filters, k_h, k_w, padding, s_h, s_w, activation = match.groups()
             strides = (int(s_h), int(s_w or s_h))
             layers.append(
@@ -61,6 +65,21 @@ def random_conv_model(architecture: str, seed: int) -> Any:
         else:
             raise ValueError(f"not a layer: {word!r}")
     return _with_random_biases(keras.Sequential(layers), seed)
+
+
+def image_model(keras_model: Any) -> Any:
+    """The model as core.network serves it, one Keras layer per NumPy layer: a model that
+    reshapes 784 pixels into the (28, 28, 1) image first (the training recipe's CNN) as one
+    that takes the image: the same layers, rebuilt from their configs, with the same weights."""
+    first, *rest = keras_model.layers
+    if type(first).__name__ != "Reshape":
+        return keras_model
+    copies = [type(layer).from_config(layer.get_config()) for layer in rest]
+    image = keras.Input(shape=tuple(first.output.shape[1:]), name="image_input")
+    model = keras.Sequential([image, *copies], name=f"{keras_model.name}_image")
+    for copy, layer in zip(copies, rest, strict=True):
+        copy.set_weights(layer.get_weights())
+    return model
 
 
 def _with_random_biases(model: Any, seed: int) -> Any:
@@ -86,6 +105,9 @@ CONV_ARCHITECTURES = [
     "pool2x2-s2-valid conv4-3x2-valid-s2x1-linear flatten dense4-softmax",
     "conv5-4x4-same-s3-relu pool2x2-s1-valid flatten dense10-softmax",
     "conv2-1x1-valid-s1-relu conv3-3x3-valid-s1-tanh pool2x3-s2x3-valid flatten dense2-softmax",
+    # the training recipe's CNN (core/recipe.py, conv_layers): 784 pixels reshaped first
+    "reshape conv3-3x3-same-s1-relu pool2x2-s2-valid conv4-3x3-same-s1-relu pool2x2-s2-valid "
+    "flatten dense8-relu dense10-softmax",
 ]
 
 

@@ -27,6 +27,7 @@ from core.run_settings import (
     check_epochs,
     check_learning_rate,
     digits_label,
+    parse_conv,
     parse_digits,
     parse_hidden,
 )
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TrainSettings()
     parser = _OneLineErrorParser(
         prog="python -m training.train",
-        description="Train a small dense network on MNIST and save it with its model card.",
+        description="Train a small dense or convolutional network on MNIST and save it with "
+        "its model card.",
     )
     parser.add_argument(
         "--data",
@@ -93,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--hidden",
         default=",".join(map(str, defaults.hidden)),
         help="hidden layer sizes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--conv",
+        default=",".join(map(str, defaults.conv)),
+        help="filters per convolution layer, e.g. 8,16: each a 3×3 ReLU convolution and 2×2 "
+        "max pooling, before the hidden layers (default: none, a dense network)",
     )
     parser.add_argument(
         "--activation",
@@ -145,6 +153,7 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
         name=args.name,
         digits=parse_digits(args.digits, "--digits"),
         hidden=parse_hidden(args.hidden, "--hidden"),
+        conv=parse_conv(args.conv, "--conv"),
         activation=args.activation,
         epochs=args.epochs,
         batch_size=args.batch_size,

@@ -9,8 +9,9 @@ import numpy as np
 from fastapi import APIRouter, Request, Response
 
 from app.dependencies import RegistryDep, find_model_entry
-from app.model_registry import LoadedModel
+from app.model_registry import LoadedModel, layer_summary
 from app.schemas import ErrorResponse, ModelDetail, ModelList
+from core.network import Conv2DLayer, DenseLayer, Layer, MaxPoolLayer
 
 router = APIRouter(tags=["models"])
 
@@ -60,15 +61,24 @@ def _detail_json(model: LoadedModel, default: bool, temporary: bool) -> bytes:
         **model.describe(),
         "default": default,
         "temporary": temporary,
-        "layers": [
-            {
-                "name": layer.name,
-                "units": layer.units,
-                "activation": layer.activation,
-                "weights": np.round(layer.weights.astype(np.float64), 5).tolist(),
-                "biases": np.round(layer.biases.astype(np.float64), 5).tolist(),
-            }
-            for layer in model.layers
-        ],
+        "layers": [_layer_detail(layer) for layer in model.layers],
     }
     return json.dumps(detail, separators=(",", ":")).encode()
+
+
+def _layer_detail(layer: Layer) -> dict[str, Any]:
+    """The layer's summary plus what it computes with: dense W and b; a convolution's kernel
+    (Keras's layout, [k_h][k_w][c_in][filters]), biases, strides and padding; a pooling's
+    window, strides and padding."""
+    detail = {**layer_summary(layer), "input_shape": list(layer.input_shape)}
+    if isinstance(layer, DenseLayer | Conv2DLayer):
+        detail["weights"] = np.round(layer.weights.astype(np.float64), 5).tolist()
+        detail["biases"] = np.round(layer.biases.astype(np.float64), 5).tolist()
+    if isinstance(layer, Conv2DLayer):
+        detail["kernel_size"] = list(layer.weights.shape[:2])
+    if isinstance(layer, MaxPoolLayer):
+        detail["pool_size"] = list(layer.pool_size)
+    if isinstance(layer, Conv2DLayer | MaxPoolLayer):
+        detail["strides"] = list(layer.strides)
+        detail["padding"] = layer.padding
+    return detail

@@ -35,7 +35,7 @@ RESPONSE_KEYS = {
     "model", "prediction", "label", "probabilities", "layers", "input",
     "in_distribution", "ood_score", "ood_threshold", "preprocessing",
 }
-LAYER_KEYS = {"name", "units", "activation", "values", "preactivations"}
+LAYER_KEYS = {"name", "kind", "shape", "units", "activation", "values", "preactivations"}
 # MNIST-form digits (n, 28, 28) float32 in [0, 1] and their labels (see conftest.py).
 Digits = tuple[np.ndarray, np.ndarray]
 
@@ -221,6 +221,7 @@ def test_one_layer_entry_per_dense_layer_output_last(answers: list[dict[str, Any
         assert [layer["name"] for layer in layers] == [layer["name"] for layer in card_layers]
         for layer, (_, units, activation) in zip(layers, SHIPPED_SHAPE, strict=True):
             assert set(layer) == LAYER_KEYS
+            assert (layer["kind"], layer["shape"]) == ("dense", [units])
             assert layer["units"] == units == len(layer["values"]) == len(layer["preactivations"])
             assert layer["activation"] == activation
 
@@ -277,7 +278,16 @@ def test_models_lists_every_card_with_the_0_1_model_as_default(client: TestClien
     for name, model in models.items():
         card = json.loads((MODEL_STORE / f"{name}.json").read_text(encoding="utf-8"))
         assert model["classes"] == card["classes"]
-        assert model["layers"] == card["architecture"]["layers"]
+        # The card gives a dense layer as name, units and activation, any other with its kind
+        # and shape (core/model_card.py); the API gives every layer all of them.
+        assert [
+            (layer["name"], layer["kind"], layer["shape"], layer["activation"])
+            for layer in model["layers"]
+        ] == [
+            (layer["name"], layer.get("kind", "dense"), layer.get("shape", [layer.get("units")]),
+             layer.get("activation"))
+            for layer in card["architecture"]["layers"]
+        ]
         assert model["metrics"] == card["metrics"]
     assert models[DEFAULT_MODEL]["classes"] == ["0", "1"]
 

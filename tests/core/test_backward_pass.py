@@ -46,6 +46,7 @@ keras = pytest.importorskip("keras")
 from random_models import (  # noqa: E402 (after the skip)
     CONV_ARCHITECTURES,
     conv_architecture_id,
+    image_model,
     random_conv_model,
     random_keras_model,
 )
@@ -86,7 +87,7 @@ def shipped(request: pytest.FixtureRequest) -> LoadedModel:
 def shipped_keras(shipped: LoadedModel) -> Any:
     """The same model's .keras file, loaded by Keras itself."""
     path = MODEL_STORE / f"{shipped.name}.keras"
-    return keras.saving.load_model(path, compile=False)
+    return image_model(keras.saving.load_model(path, compile=False))
 
 
 # (hidden units, hidden activation, output units, output activation)
@@ -255,7 +256,7 @@ def conv_model(request: pytest.FixtureRequest) -> tuple[Any, tuple[Layer, ...], 
     layers = layers_from_keras(model)
     clear = np.array([x for x in NOISY_DIGITS if pool_winners_are_clear(layers, x)])
     assert len(clear) >= 4, f"only {len(clear)} of the noisy digits have clear pooling winners"
-    return model, layers, clear[:4]
+    return image_model(model), layers, clear[:4]
 
 
 def test_random_conv_model_backward_matches_gradient_tape(

@@ -49,6 +49,7 @@ from gradient_tape import keras_preactivation  # noqa: E402 (after the skip)
 from random_models import (  # noqa: E402
     CONV_ARCHITECTURES,
     conv_architecture_id,
+    image_model,
     random_conv_model,
     random_keras_model,
 )
@@ -196,8 +197,11 @@ def shipped(request: pytest.FixtureRequest) -> LoadedModel:
 
 
 def keras_model_of(model: LoadedModel) -> Any:
-    """The Keras model the server loaded `model` from (the server does not keep it)."""
-    return keras.saving.load_model(MODEL_STORE / f"{model.name}.keras", compile=False)
+    """The Keras model the server loaded `model` from (the server does not keep it), one Keras
+    layer per served layer (`image_model`)."""
+    return image_model(
+        keras.saving.load_model(MODEL_STORE / f"{model.name}.keras", compile=False)
+    )
 
 
 @pytest.mark.parametrize("input_set", INPUT_SETS)
@@ -284,6 +288,7 @@ CONV_TOLERANCE = 1e-4  # the floor for every z and a of a convolutional network
 def test_random_conv_model_every_layer_matches_keras(architecture: str) -> None:
     model = random_conv_model(architecture, seed=CONV_ARCHITECTURES.index(architecture))
     layers = core_layers_from_keras(model)
+    model = image_model(model)  # a leading reshape of the pixels is the input's, not a layer
     assert [layer.output_shape for layer in layers] == [
         tuple(layer.output.shape[1:]) for layer in model.layers
     ]
