@@ -7,7 +7,9 @@ free loopback ports, then measures, each at 1 and at 16 concurrent clients:
 - ``GET /healthz`` on our server (what the server stack alone costs),
 - ``POST /predict`` on our server with realistic 280×280 canvas PNG data URLs (encoded as
   Chromium's canvas encodes them: tests/browser checks against the page's real export),
-- ``POST /predict`` on the tutorial server with the same bodies.
+- ``POST /predict`` on the tutorial server with the same bodies,
+- ``POST /predict?model=digits-0-9`` and ``?model=digits-0-9-cnn`` on our server: what the
+  convolutional network costs beside the dense ten-digit one (when the CNN is in the store).
 
 The clients, the measurements and the servers' start and stop are benchmarks/load_client.py's
 (shared with the other benchmarks); the drawings are drawings/canvas.py's. Reported per
@@ -15,7 +17,8 @@ measurement: median and p99 latency, requests/s, and the CPU each side spent per
 
 Targets (one worker, one client): /predict median ≤ 10 × /healthz median, and our /predict
 requests/s ≥ 25 × the tutorial server's (simplicity is worth a fraction of a millisecond, not
-more). Results go to benchmarks/results/latest.json.
+more); /predict with the CNN median ≤ 3 × /predict with digits-0-9 median. Results go to
+benchmarks/results/latest.json.
 The exit status is 1 when a target is missed.
 """
 
@@ -54,6 +57,10 @@ RESULTS_PATH = RESULTS_DIR / "latest.json"
 MODEL_PATH = REPO_ROOT / "model_store" / "digits-0-1.keras"
 MEDIAN_RATIO_TARGET = 10.0  # /predict median ≤ 10 × /healthz median (1 client)
 THROUGHPUT_RATIO_TARGET = 25.0  # our /predict req/s ≥ 25 × the tutorial server's (1 client)
+# The convolutional network beside the dense one of the same ten digits (1 client).
+DENSE_MODEL, CNN_MODEL = "digits-0-9", "digits-0-9-cnn"
+CNN_RATIO_TARGET = 3.0  # /predict?model=CNN median ≤ 3 × /predict?model=DENSE median
+HAS_CNN = (REPO_ROOT / "model_store" / f"{CNN_MODEL}.json").is_file()
 CONCURRENCIES = (1, 16)
 ROUNDS = 8  # each measurement is split into rounds that alternate with the other targets
 
@@ -80,6 +87,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             Target("predict", ours, predict_requests),
             Target("tutorial predict", tutorial, predict_requests),
         ]
+        if HAS_CNN:
+            targets += [
+                Target(f"predict {name}", ours,
+                       http_requests("POST", f"/predict?model={name}", bodies))
+                for name in (DENSE_MODEL, CNN_MODEL)
+            ]
         for target in targets:
             measure(target, 1, args.warmup, args.seconds)  # warm-up, not reported
         for clients in CONCURRENCIES:
@@ -113,8 +126,20 @@ def _summary(
                 predict.requests_per_s / tutorial.requests_per_s, 1
             ),
         }
+        if HAS_CNN:
+            dense = _find(measurements, f"predict {DENSE_MODEL}", clients)
+            cnn = _find(measurements, f"predict {CNN_MODEL}", clients)
+            ratios[clients]["cnn_predict_median_over_dense_predict_median"] = round(
+                cnn.median_ms / dense.median_ms, 2
+            )
     median_ratio = ratios[1]["predict_median_over_healthz_median"]
     throughput_ratio = ratios[1]["predict_rps_over_tutorial_rps"]
+    cnn_target = {}
+    if HAS_CNN:
+        cnn_target["cnn_predict_median_over_dense_predict_median"] = target_check(
+            ratios[1]["cnn_predict_median_over_dense_predict_median"], CNN_RATIO_TARGET,
+            at_most=True,
+        )
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {
@@ -144,6 +169,7 @@ def _summary(
             "predict_rps_over_tutorial_rps": target_check(
                 throughput_ratio, THROUGHPUT_RATIO_TARGET, at_most=False
             ),
+            **cnn_target,
         },
     }
 
@@ -160,6 +186,9 @@ def report(summary: dict[str, Any]) -> str:
             f"{clients_key.replace('_', ' ')}: predict/healthz median = "
             f"{ratios['predict_median_over_healthz_median']:.2f}×, "
             f"ours/tutorial req/s = {ratios['predict_rps_over_tutorial_rps']:.1f}×"
+            + (f", {CNN_MODEL}/{DENSE_MODEL} median = "
+               f"{ratios['cnn_predict_median_over_dense_predict_median']:.2f}×"
+               if "cnn_predict_median_over_dense_predict_median" in ratios else "")
         )
     lines.append("")
     lines.append("targets (one worker, one client):")
