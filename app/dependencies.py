@@ -1,17 +1,19 @@
-"""What an endpoint can ask for: the settings, the loaded models, the model a request names, and
+"""What an endpoint can ask for: the loaded models, the model a request names, and
 the drawing it sends made into the network's input (with every step of the way).
 
-The look-ups are `async def`: they do no blocking work, so they need no thread. Turning a drawing
-into the input decodes an image, so `mnist_input` is a plain `def`, run in FastAPI's threadpool.
+All are `async def`: the look-ups do no blocking work, and `mnist_input` hands only a large
+image's decoding to a thread.
 """
 
-import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable
+import math
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Depends, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from app.drawing_input import (
     CENTRE_DESCRIPTION,
@@ -23,18 +25,11 @@ from app.drawing_input import (
 from app.model_registry import LoadedModel, ModelRegistry, UnknownModelError
 from app.request_body import json_or_form
 from app.schemas import DRAWING_HINT, DrawingJson, DrawingUpload
-from app.settings import Settings
 from app.temporary_models import TEMPORARY_PREFIX, TemporaryModel, TemporaryModels
+from core.image_decoding import declared_pixels
 from core.mnist_form import drawing_to_mnist
 from core.mnist_pixels import pixel_stages
 from core.run_settings import shown
-
-
-async def get_settings_of_app(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
 
 
 async def get_registry(request: Request) -> ModelRegistry:
@@ -89,48 +84,54 @@ async def get_requested_model(
 ModelDep = Annotated[LoadedModel, Depends(get_requested_model)]
 
 
-async def image_decoding_slot(request: Request) -> AsyncIterator[None]:
-    """One of DIGITS_MAX_CONCURRENT_PREDICTIONS slots, held from before the body is read until
-    the endpoint returns: a burst of large uploads waits here on the event loop, holding
-    neither their bodies nor FastAPI's threads, so GET /, /models and the rest keep answering
-    (a 4096×4096 image takes ~110 MB while it is decoded)."""
-    slots: asyncio.Semaphore = request.app.state.image_decoding_slots
-    async with slots:
-        yield
+# A drawing whose header declares at most this many pixels (the page's canvas is 280×280) is made
+# into the input on the event loop: it takes about a millisecond, less than the hop to a thread
+# and back costs in CPU. A larger image is decoded on a thread, so the loop keeps answering.
+MAX_PIXELS_ON_THE_LOOP = 512 * 512
 
 
 def mnist_input_from(
-    read_body: Callable[..., Any], stages_switch: bool = True
-) -> Callable[..., DrawingInput]:
-    """A dependency: the drawing in the body `read_body` gives (a model with a `drawing()`
+    read_body: Callable[[Request], Awaitable[Any]], stages_switch: bool = True
+) -> Callable[..., Awaitable[DrawingInput]]:
+    """A dependency: the drawing in the body `read_body` reads (a model with a `drawing()`
     method: image bytes, or pixels already checked) made into the network's input, with the
-    preprocessing switches `fit`, `centre` and `steps` from the query or the body. Without
-    `stages_switch`, `steps` is not a switch (POST /adversarial counts its own steps). This module
-    keeps its annotations evaluated (no `from __future__ import annotations`): FastAPI reads
-    this function's, and `read_body` exists only in this closure. Its dependencies are resolved
-    in order: the decoding slot first, then the body."""
+    preprocessing switches `fit`, `centre` and `steps` from the query or the body, and the body
+    itself (`DrawingInput.body`: what else the endpoint reads from it). Without
+    `stages_switch`, `steps` is not a switch (POST /adversarial counts its own steps).
 
-    def mnist_input(
-        slot: Annotated[None, Depends(image_decoding_slot, scope="function")],
-        body: Annotated[Any, Depends(read_body)],
-        settings: SettingsDep,
+    One of DIGITS_MAX_CONCURRENT_PREDICTIONS slots is held from before the body is read until
+    the input is made: a burst of large uploads waits here on the event loop, holding neither
+    their bodies nor a thread, so GET /, /models and the rest keep answering (a 4096×4096 image
+    takes ~110 MB while it is decoded). This module keeps its annotations evaluated (no `from
+    __future__ import annotations`): FastAPI reads this function's."""
+
+    async def mnist_input(
+        request: Request,
         fit: Annotated[bool | None, Query(description=FIT_DESCRIPTION)] = None,
         centre: Annotated[bool | None, Query(description=CENTRE_DESCRIPTION)] = None,
         steps: Annotated[bool | None, Query(description=STEPS_DESCRIPTION)] = None,
     ) -> DrawingInput:
-        fit = _switch("fit", fit, body, default=True)
-        centre = _switch("centre", centre, body, default=True)
-        keep = _switch("steps", steps, body, default=False) if stages_switch else False
-        record = StageRecorder(keep=keep)
-        drawing = body.drawing()
-        if isinstance(drawing, np.ndarray):
-            for stage in pixel_stages(drawing):
-                record(stage)
-            return DrawingInput(drawing, fit=False, centre=False, recorded=record)
-        field = drawing_to_mnist(
-            drawing, max_side=settings.max_image_side, fit=fit, centre=centre, on_stage=record
-        )
-        return DrawingInput(field, fit=fit, centre=centre, recorded=record)
+        state = request.app.state
+        async with state.image_decoding_slots:
+            body = await read_body(request)
+            fit = _switch("fit", fit, body, default=True)
+            centre = _switch("centre", centre, body, default=True)
+            keep = _switch("steps", steps, body, default=False) if stages_switch else False
+            record = StageRecorder(keep=keep)
+            drawing = body.drawing()
+            if isinstance(drawing, np.ndarray):
+                for stage in pixel_stages(drawing):
+                    record(stage)
+                return DrawingInput(drawing, fit=False, centre=False, recorded=record, body=body)
+            make_input = partial(
+                drawing_to_mnist, drawing, max_side=state.settings.max_image_side,
+                fit=fit, centre=centre, on_stage=record,
+            )
+            if (declared_pixels(drawing) or math.inf) <= MAX_PIXELS_ON_THE_LOOP:
+                field = make_input()
+            else:
+                field = await run_in_threadpool(make_input)
+            return DrawingInput(field, fit=fit, centre=centre, recorded=record, body=body)
 
     if not stages_switch:  # no `steps` query parameter, in /docs or anywhere
         signature = inspect.signature(mnist_input)

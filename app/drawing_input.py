@@ -60,6 +60,9 @@ class DrawingInput:
     fit: bool  # whether the crop and scaling to a 20 px box ran (False for pixels)
     centre: bool  # whether the centre-of-mass shift ran (False for pixels)
     recorded: StageRecorder
+    # The request body it came in (a model of app/schemas.py or app/gradient_schemas.py): what
+    # else an endpoint reads from it, such as /gradients' target, is read once with the drawing.
+    body: Any = None
 
     @property
     def show_steps(self) -> bool:

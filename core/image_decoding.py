@@ -18,7 +18,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from core.input_errors import ImageDecodeError, ImageTooLargeError
 
-__all__ = ["ACCEPTED_FORMATS", "decode_image"]
+__all__ = ["ACCEPTED_FORMATS", "declared_pixels", "decode_image"]
 
 # Pillow's names for the accepted formats, in the order a person would list them.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -89,6 +89,18 @@ def decode_image(data: bytes, max_side: int = 4096) -> Image.Image:
     except _PILLOW_DECODE_ERRORS:
         raise ImageDecodeError(_CORRUPT) from None
     return _upright(image)
+
+
+def declared_pixels(data: bytes) -> int | None:
+    """The number of pixels an image file's header declares, without decoding any; None when
+    the header cannot be read (`decode_image` then says what is wrong)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
+                return image.width * image.height
+    except (UnidentifiedImageError, Image.DecompressionBombError, *_PILLOW_DECODE_ERRORS):
+        return None
 
 
 def _starts_like_an_accepted_format(data: bytes) -> bool:

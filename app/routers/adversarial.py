@@ -27,10 +27,7 @@ from core.adversarial import projected_gradient_descent, step_size
 router = APIRouter(tags=["adversarial"])
 
 read_adversarial_body = json_or_form(AdversarialJson, AdversarialUpload, ADVERSARIAL_HINT)
-# FastAPI solves a dependency once per request: the input and the options share one body read.
-AdversarialBodyDep = Annotated[
-    AdversarialJson | AdversarialUpload, Depends(read_adversarial_body)
-]
+# The drawing made into the input, with the body it came in (`drawing.body`: the options).
 AdversarialInputDep = Annotated[
     DrawingInput, Depends(mnist_input_from(read_adversarial_body, stages_switch=False))
 ]
@@ -52,7 +49,7 @@ AdversarialInputDep = Annotated[
     summary="Fool the network: the drawing, changed a little, until it says the target",
 )
 def adversarial(
-    drawing: AdversarialInputDep, body: AdversarialBodyDep, model: ModelDep
+    drawing: AdversarialInputDep, model: ModelDep
 ) -> AdversarialResponse:
     """Send a drawing as /predict takes it (JSON `image` or `pixels`, or a multipart `file`),
     plus `target`, the class to fool the network into, and optionally `epsilon` (the largest
@@ -62,6 +59,7 @@ def adversarial(
     always give the same answer. With a detector, the answer says whether it flags the change.
     """
     # A plain def: up to 100 forward and backward passes run in the threadpool, not on the loop.
+    body: AdversarialJson | AdversarialUpload = drawing.body
     index = target_index(model, body.target)
     x0 = drawing.field.reshape(-1).astype(np.float32)
     attack = projected_gradient_descent(

@@ -27,8 +27,7 @@ from app.schemas import DRAWING_ERRORS
 router = APIRouter(tags=["gradients"])
 
 read_gradients_body = json_or_form(GradientsJson, GradientsUpload, GRADIENTS_HINT)
-# FastAPI solves a dependency once per request: the input and the options share one body read.
-GradientsBodyDep = Annotated[GradientsJson | GradientsUpload, Depends(read_gradients_body)]
+# The drawing made into the input, with the body it came in (`drawing.body`: the options).
 GradientsInputDep = Annotated[DrawingInput, Depends(mnist_input_from(read_gradients_body))]
 WeightsQuery = Annotated[
     bool,
@@ -57,7 +56,6 @@ WeightsQuery = Annotated[
 )
 def gradients(
     drawing: GradientsInputDep,
-    body: GradientsBodyDep,
     model: ModelDep,
     weights: WeightsQuery = False,
 ) -> GradientsResponse:
@@ -67,6 +65,7 @@ def gradients(
     `delta` (δ = ∂L/∂z), `input_gradient` (∂L/∂x, 28×28) and `after_step`: the loss and the
     probabilities after one step of gradient descent on a copy of the model.
     """
+    body: GradientsJson | GradientsUpload = drawing.body
     index = target_index(model, body.target)
     return gradients_answer(drawing, model, index, body.learning_rate, weights)
 

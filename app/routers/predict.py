@@ -29,9 +29,8 @@ async def predict(
     Dense layer's activations (a) and pre-activations (z), the 28×28 input the network saw and
     which preprocessing steps made it; with `steps=true`, every step as an image.
     """
-    # async: decoding the drawing, the request's real work, runs in the threadpool (DrawingDep,
-    # a plain def); what is left is a few small matrix products, done where the request is.
-    # The steps' PNGs are made here only when asked for (a few ms).
+    # async, like DrawingDep: a canvas drawing is decoded and classified without a thread
+    # (only a large image goes to one). The steps' PNGs are made only when asked for (a few ms).
     answer = predict_answer(drawing, model)
     count_prediction(model.name, shipped=model.name in registry.models)
     return answer

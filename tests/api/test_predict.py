@@ -16,7 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 from project_paths import MODEL_STORE
+from starlette.concurrency import run_in_threadpool
 
+import app.dependencies
 from app.schemas import DrawingJson, DrawingUpload
 
 DEFAULT_MODEL = "digits-0-1"
@@ -139,6 +141,27 @@ def test_the_same_drawing_gives_the_same_input_in_every_lossless_form(
         for form in ("png-data-url-white", "png-bare-base64", "multipart-png")
     ]
     assert all(other == inputs[0] for other in inputs[1:])
+
+
+def test_a_large_image_is_decoded_on_a_thread_and_a_canvas_on_the_event_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed_to_a_thread: list[object] = []
+
+    async def recording(function: Callable[[], Any]) -> Any:
+        handed_to_a_thread.append(function)
+        return await run_in_threadpool(function)
+
+    monkeypatch.setattr(app.dependencies, "run_in_threadpool", recording)
+    canvas = draw_digit(1)
+    large = canvas.resize((3 * CANVAS_SIDE, 3 * CANVAS_SIDE))
+    assert large.width * large.height > app.dependencies.MAX_PIXELS_ON_THE_LOOP
+
+    on_the_loop = predict(client, files={"file": ("1.png", encoded(canvas, "PNG"), "image/png")})
+    assert handed_to_a_thread == []
+    on_a_thread = predict(client, files={"file": ("1.png", encoded(large, "PNG"), "image/png")})
+    assert len(handed_to_a_thread) == 1
+    assert on_the_loop["prediction"] == on_a_thread["prediction"] == 1
 
 
 @pytest.mark.parametrize("layout", ["rows", "flat"])

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from core.image_decoding import decode_image
+from core.image_decoding import declared_pixels, decode_image
 from core.input_errors import ImageDecodeError, ImageTooLargeError, PreprocessingError
 from core.mnist_form import image_to_mnist
 
@@ -162,6 +162,25 @@ def test_an_oversized_image_is_refused_before_any_pixel_is_decoded(
     for width, height in [(20000, 20000), (6000, 3000)]:
         with pytest.raises(ImageTooLargeError):
             decode_image(png_header_claiming(width, height))
+
+
+@pytest.mark.parametrize("file_format", list(FILE_FORMATS))
+def test_the_pixels_a_header_declares_are_read_without_decoding_any(
+    file_format: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = FILE_FORMATS[file_format](draw_digit("7", canvas=(300, 200), box=(10, 10, 180)))
+
+    def no_decoding(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert declared_pixels(data) == 300 * 200
+    assert declared_pixels(png_header_claiming(6000, 3000)) == 18_000_000
+
+
+@pytest.mark.parametrize("name", list(NOT_IMAGES))
+def test_a_file_that_is_not_an_image_declares_no_pixels(name: str) -> None:
+    assert declared_pixels(NOT_IMAGES[name]) is None
 
 
 @pytest.mark.parametrize(("max_side", "accepted"), [(300, True), (299, False), (199, False)])
