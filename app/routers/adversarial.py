@@ -48,9 +48,7 @@ AdversarialInputDep = Annotated[
     openapi_extra=openapi_for(AdversarialJson, AdversarialUpload),
     summary="Fool the network: the drawing, changed a little, until it says the target",
 )
-def adversarial(
-    drawing: AdversarialInputDep, model: ModelDep
-) -> AdversarialResponse:
+def adversarial(drawing: AdversarialInputDep, model: ModelDep) -> AdversarialResponse:
     """Send a drawing as /predict takes it (JSON `image` or `pixels`, or a multipart `file`),
     plus `target`, the class to fool the network into, and optionally `epsilon` (the largest
     change to any pixel, default 0.25) and `steps` (default 20). Each step moves every pixel by
