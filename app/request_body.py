@@ -2,13 +2,14 @@
 
 `POST /predict` takes a drawing as JSON or as an uploaded file, and the gradients endpoint takes
 the same drawing plus its own fields. FastAPI reads a body of one content type per route, so
-`json_or_form(JsonModel, FormModel, hint)` gives a dependency that reads whichever was sent and
-validates it with the matching model, and `openapi_for(JsonModel, FormModel)` documents both
+`json_or_form(JsonModel, FormModel, hint)` gives a reader that reads whichever was sent and
+validates it with the matching model (app/dependencies.py's `mnist_input_from` calls it, once
+it holds an image-decoding slot), and `openapi_for(JsonModel, FormModel)` documents both
 content types from the same models. Validation errors go to FastAPI's own handler (one line,
 app/errors.py), as if FastAPI had read the body itself.
 
     read_body = json_or_form(GradientsJson, GradientsUpload, hint)
-    GradientsBodyDep = Annotated[GradientsJson | GradientsUpload, Depends(read_body)]
+    GradientsInputDep = Annotated[DrawingInput, Depends(mnist_input_from(read_body))]
     @router.post("/gradients", openapi_extra=openapi_for(GradientsJson, GradientsUpload))
 """
 
