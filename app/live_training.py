@@ -2,9 +2,11 @@
 
 Keras calls it on the training thread (app/training_job.py) after every batch and epoch. It
 sends a `progress` snapshot every `snapshot_every` batches (the first layer's weights as
-images, the running loss and accuracy, and the watched drawing's answer), waits between
-snapshots when a person is watching (`pace: "watch"`), and pauses, steps or stops the run when
-its `RunControl` says so. Messages go out through `emit`, which is safe to call from the thread.
+images, the running loss and accuracy, each layer's signals and the run's alerts
+(app/training_signals.py), and the watched drawing's answer), waits between snapshots when a
+person is watching (`pace: "watch"`), and pauses, steps or stops the run when its `RunControl`
+says so. After every batch it checks the loss: a run that diverges stops at once. Messages go
+out through `emit`, which is safe to call from the thread.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import keras
 import numpy as np
 
 from app.training_runs import WATCH_SNAPSHOTS_PER_S, Emit, RunControl, RunRequest
-from core.network import class_probabilities, forward, layers_from_keras
+from app.training_signals import Alerts, dense_twins, layer_signals
+from core.epochs import Epoch
+from core.network import class_probabilities, forward
 
 FIRST_LAYER_IMAGES = 32  # the first hidden layer's weights are shown for at most this many units
+# (epoch, batch), both from 1 → that batch's (inputs (n, 784) float32, class indices (n,)).
+BatchOf = Callable[[int, int], Epoch]
 
 
 class LiveTraining(keras.callbacks.Callback):
@@ -33,16 +39,22 @@ class LiveTraining(keras.callbacks.Callback):
         emit: Emit,
         n_train: int,
         progress_wanted: Callable[[], bool],
+        batch_of: BatchOf,
     ) -> None:
         super().__init__()
         self.request, self.control, self.emit = request, control, emit
         self.n_train = n_train
         self.progress_wanted = progress_wanted
+        self.batch_of = batch_of
         self.batches = -(-n_train // request.batch_size)  # per epoch
         self.min_gap_s = 1.0 / WATCH_SNAPSHOTS_PER_S if request.pace == "watch" else 0.0
         self.epoch, self.batch = 0, 0
         self.last_snapshot_at = -float("inf")
         self.snapshot_batch = (0, -1)  # (epoch, batch) of the last snapshot
+        self.alerts = Alerts(request.as_message(), self.batches)
+        self.running_loss = 0.0  # Keras's loss in the logs: the mean over this epoch so far
+        # The kernels before the batch under way, kept when a snapshot may follow it.
+        self.kernels_before: tuple[tuple[int, int], list[np.ndarray]] | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         # Batch 0: the random weights the network starts from (the "static" the strokes form
@@ -52,15 +64,51 @@ class LiveTraining(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch, self.batch = epoch + 1, 0
+        self.running_loss = 0.0
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        upcoming = batch + 1
+        snapshot_may_follow = (
+            upcoming % self.request.snapshot_every == 0
+            or upcoming == self.batches
+            or self.control.paused
+        )
+        if self.request.signals and snapshot_may_follow:
+            kernels = [layer.weights for layer in dense_twins(self.model)]
+            self.kernels_before = ((self.epoch, upcoming), kernels)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.batch = batch + 1
+        if self.diverged(logs or {}):
+            self.control.stop("diverged")
+            self.model.stop_training = True
+            return
         on_the_grid = self.batch % self.request.snapshot_every == 0 or self.batch == self.batches
         # A paused run shows where it stops (below), also after a step, not on the way there.
         if on_the_grid and not self.control.paused:
             self.snapshot(logs or {})
         if self.control.checkpoint(before_waiting=lambda: self.snapshot(logs or {}, force=True)):
             self.model.stop_training = True
+
+    def diverged(self, logs: dict[str, Any]) -> bool:
+        """This batch's loss, from the epoch's running mean Keras logs, checked for divergence."""
+        if logs.get("loss") is None:
+            return False
+        mean = float(logs["loss"])
+        with np.errstate(all="ignore"):
+            batch_loss = self.batch * mean - (self.batch - 1) * self.running_loss
+        self.running_loss = mean
+        if self.batch > 1 and not np.isfinite(batch_loss) and np.isfinite(mean):
+            batch_loss = mean  # the earlier mean overflowed, not this batch
+        return self.alerts.after_batch(float(batch_loss), self.where()) is not None
+
+    def where(self) -> dict[str, int]:
+        seen_this_epoch = min(self.batch * self.request.batch_size, self.n_train)
+        return {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "seen": (self.epoch - 1) * self.n_train + seen_this_epoch,  # examples so far
+        }
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
@@ -84,21 +132,36 @@ class LiveTraining(keras.callbacks.Callback):
         self.emit(self.progress(logs))
 
     def progress(self, logs: dict[str, Any]) -> dict[str, Any]:
-        seen_this_epoch = min(self.batch * self.request.batch_size, self.n_train)
+        where = self.where()
         message: dict[str, Any] = {
             "type": "progress",
-            "epoch": self.epoch,
-            "batch": self.batch,
+            "epoch": where["epoch"],
+            "batch": where["batch"],
             "batches": self.batches,
-            "seen": (self.epoch - 1) * self.n_train + seen_this_epoch,  # examples so far
+            "seen": where["seen"],
             "loss": _number(logs.get("loss")),
             "accuracy": _number(logs.get("accuracy")),
             "first_layer": first_layer_images(self.model.get_layer("hidden_1").kernel.numpy()),
         }
+        layers = dense_twins(self.model)
+        if self.request.signals:
+            message["layers"] = self.signals(layers, where)
+            message["alerts"] = list(self.alerts.raised)  # the thread adds more later
         watched = self.control.watched
         if watched is not None:
-            message["watch"] = watch_answer(self.model, watched, len(self.request.digits))
+            message["watch"] = watch_answer(layers, watched, len(self.request.digits))
         return message
+
+    def signals(self, layers: tuple[Any, ...], where: dict[str, int]) -> list[dict[str, Any]]:
+        """Each layer's signals on the batch just trained (before the first: on the first one,
+        at the starting weights), and the alerts they raise."""
+        x, y = self.batch_of(self.epoch, max(self.batch, 1))
+        before = None
+        if self.kernels_before is not None and self.kernels_before[0] == (self.epoch, self.batch):
+            before = self.kernels_before[1]
+        signals = layer_signals(layers, x, y, before, self.request.l2)
+        self.alerts.after_snapshot(signals, where)
+        return signals
 
 
 def first_layer_images(kernel: np.ndarray) -> dict[str, Any]:
@@ -116,9 +179,8 @@ def first_layer_images(kernel: np.ndarray) -> dict[str, Any]:
     }
 
 
-def watch_answer(model: Any, pixels: np.ndarray, n_classes: int) -> dict[str, Any]:
+def watch_answer(layers: tuple[Any, ...], pixels: np.ndarray, n_classes: int) -> dict[str, Any]:
     """The watched drawing under the weights so far, by the app's own NumPy forward pass."""
-    layers = layers_from_keras(model)
     probabilities = class_probabilities(forward(layers, pixels)[-1].a, n_classes)
     return {
         "probabilities": [round(float(p), 6) for p in probabilities],
@@ -127,4 +189,7 @@ def watch_answer(model: Any, pixels: np.ndarray, n_classes: int) -> dict[str, An
 
 
 def _number(value: Any) -> float | None:
-    return None if value is None else round(float(value), 6)
+    """A log's number for JSON, which has no NaN or infinity: those are None."""
+    if value is None or not np.isfinite(float(value)):
+        return None
+    return round(float(value), 6)

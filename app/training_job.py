@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from app.model_registry import LoadedModel, served_layers
 from app.training_leftovers import releasing_leftovers
 from app.training_runs import Emit, RunControl, RunRequest
 from core import recipe
+from core.epochs import as_inputs
 from core.mnist_data import NPZ_NAME, Mnist, load_mnist
 from core.model_card import build_model_card
 
@@ -69,6 +70,15 @@ class TrainedRun:
     keras_file: bytes  # the .keras file, for the download
     metrics: dict[str, Any]
     training_time_s: float
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DivergedRun:
+    """A run whose loss ran away: stopped at once, its model not kept (nothing to use)."""
+
+    alerts: list[dict[str, Any]]
+    training_time_s: float
 
 
 def run_job(
@@ -79,10 +89,11 @@ def run_job(
     control: RunControl,
     emit: Emit,
     progress_wanted: Callable[[], bool] = lambda: True,
-) -> TrainedRun | None:
+) -> TrainedRun | DivergedRun | None:
     """Train as `request` says, sending started/progress/epoch messages; the model at the end
-    (None when the client left or erred: nobody would take it, so it is not evaluated). What
-    the run leaves in TensorFlow is let go of when it ends, however it ends."""
+    (None when the client left or erred: nobody would take it, so it is not evaluated; a
+    `DivergedRun` when the loss ran away). What the run leaves in TensorFlow is let go of when
+    it ends, however it ends."""
     with releasing_leftovers():
         return train(request, run_id, model_name, data_path, control, emit, progress_wanted)
 
@@ -95,7 +106,7 @@ def train(
     control: RunControl,
     emit: Emit,
     progress_wanted: Callable[[], bool],
-) -> TrainedRun | None:
+) -> TrainedRun | DivergedRun | None:
     settings = request.recipe_settings()
     mnist = load_training_mnist(data_path)
     splits = recipe.select_digits(
@@ -118,11 +129,19 @@ def train(
     # models at start-up, not when its modules are imported.
     from app.live_training import LiveTraining
 
-    callback = LiveTraining(request, control, emit, len(splits.y_train), progress_wanted)
-    fitted = recipe.fit(model, settings, recipe.training_epochs(settings, splits),
-                        splits.validation, callbacks=[callback])
+    epochs = recipe.training_epochs(settings, splits)
+
+    def batch_of(epoch: int, batch: int) -> tuple[Any, Any]:
+        images, targets = epochs.batch(epoch - 1, batch - 1, settings.batch_size)
+        return as_inputs(images), targets
+
+    callback = LiveTraining(request, control, emit, len(splits.y_train), progress_wanted,
+                            batch_of)
+    fitted = recipe.fit(model, settings, epochs, splits.validation, callbacks=[callback])
     if control.abandoned:
         return None
+    if control.stop_reason == "diverged":
+        return DivergedRun(list(callback.alerts.raised), fitted.training_time_s)
     model = recipe.without_dropout(model)  # what is served and saved
     metrics = recipe.evaluate_splits(model, splits, settings.classes)
     card = model_card(model_name, request, mnist, splits, model, fitted, metrics, control)
@@ -140,7 +159,8 @@ def train(
         layers=served_layers(model, f"{model_name}.keras"),
         card=card,
     )
-    return TrainedRun(loaded, keras_file, metrics, fitted.training_time_s)
+    return TrainedRun(loaded, keras_file, metrics, fitted.training_time_s,
+                      list(callback.alerts.raised))
 
 
 def model_card(

@@ -47,6 +47,7 @@ CONTROL_TYPES = ("watch", "pause", "resume", "step", "stop")
 RUN_FIELDS = (
     "digits", "hidden", "activation", "epochs", "batch_size", "learning_rate",
     "optimizer", "initializer", "l2", "dropout", "train_examples", "snapshot_every", "pace",
+    "signals",
 )
 CLOSE_POLICY, CLOSE_TOO_BIG = 1008, 1009
 # How a run sends a message to its client; safe to call from the training thread.
@@ -114,6 +115,9 @@ class RunRequest:
     train_examples: int | None = QUICK_RUN.train_examples
     snapshot_every: int = 10
     pace: str = "watch"
+    # Each snapshot's layer signals and alerts (app/training_signals.py); false leaves them out
+    # (a diverged run still stops).
+    signals: bool = True
 
     def recipe_settings(self) -> RecipeSettings:
         return RecipeSettings(
@@ -169,6 +173,9 @@ def parse_run_request(message: Any) -> RunRequest:
         raise Refusal(
             f"pace {shown(pace)}: choose 'watch' (snapshots a person can follow) or 'fast'"
         )
+    signals = fields.get("signals", defaults.signals)
+    if type(signals) is not bool:
+        raise Refusal(f"signals {shown(signals)}: give true (layer signals and alerts) or false")
     try:
         # Checked as the training script checks its flags (core/run_settings.py), with the
         # socket's tighter caps on epochs and on the network's size.
@@ -204,6 +211,7 @@ def parse_run_request(message: Any) -> RunRequest:
                 fields, "snapshot_every", 1, MAX_SNAPSHOT_EVERY, defaults.snapshot_every
             ),
             pace=pace,
+            signals=signals,
         )
     except run_settings.SettingsError as error:
         raise Refusal(str(error)) from None
@@ -261,7 +269,8 @@ class RunControl:
     def __init__(self, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.deadline = deadline
         self.clock = clock
-        # "client", "time_limit"; "disconnected" or "error" (the client's side ended)
+        # "client", "time_limit", "diverged" (the loss ran away: no model is kept);
+        # "disconnected" or "error" (the client's side ended)
         self.stop_reason: str | None = None
         self.watched: np.ndarray | None = None
         self._paused = False

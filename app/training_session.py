@@ -31,7 +31,7 @@ from starlette.websockets import WebSocketDisconnect
 from app.metrics import TRAINING_RUNS_IN_PROGRESS
 from app.settings import Settings
 from app.temporary_models import TEMPORARY_PREFIX
-from app.training_job import TrainedRun, run_job
+from app.training_job import DivergedRun, TrainedRun, run_job
 from app.training_runs import Refusal, RunControl, RunRequest, parse_control, parse_message
 from core.mnist_data import DataError
 from core.run_settings import digits_label
@@ -44,6 +44,7 @@ DATA_UNREADABLE = (
     "this server's MNIST cannot be read (the server's log says why); tell its operator"
 )
 Message = dict[str, Any]
+Job = asyncio.Future[TrainedRun | DivergedRun | None]
 
 
 async def receive_json(websocket: WebSocket) -> Any:
@@ -157,7 +158,7 @@ class TrainingSession:
 
     # --- the job, on its thread --------------------------------------------------------------
 
-    def start_job(self) -> asyncio.Future[TrainedRun | None]:
+    def start_job(self) -> Job:
         """The training thread, holding a run slot until it has ended."""
         self.app.state.training_slots.running.add(self.run_id)
         TRAINING_RUNS_IN_PROGRESS.inc()
@@ -181,14 +182,15 @@ class TrainingSession:
         making (a read of the loop's state, which at worst makes one that replaces another)."""
         return not self.outbox.progress_waiting
 
-    def release_slot(self, job: asyncio.Future[TrainedRun | None]) -> None:
+    def release_slot(self, job: Job) -> None:
         self.app.state.training_slots.running.discard(self.run_id)
         TRAINING_RUNS_IN_PROGRESS.dec()
         if not job.cancelled() and job.exception() is not None and self.control.stop_reason:
             logger.warning("training run %s ended with %r", self.run_id, job.exception())
 
-    def job_outcome(self, job: asyncio.Future[TrainedRun | None]) -> tuple[Message | None, int]:
-        """The run's last message: `done` with the model, or an error that names no path."""
+    def job_outcome(self, job: Job) -> tuple[Message | None, int]:
+        """The run's last message: `done` with the model (or none, when the run diverged), or an
+        error that names no path."""
         error = job.exception()
         if isinstance(error, DataError):
             logger.error("training run %s cannot read MNIST: %s", self.run_id, error)
@@ -199,6 +201,8 @@ class TrainingSession:
         trained = job.result()
         if trained is None:  # the client left or erred: nobody takes the model
             return None, CLOSE_NORMAL
+        if isinstance(trained, DivergedRun):  # nothing worth keeping
+            return self.diverged_message(trained), CLOSE_NORMAL
         self.app.state.temporary_models.add(trained.model, trained.keras_file)
         return self.done_message(trained), CLOSE_NORMAL
 
@@ -215,6 +219,19 @@ class TrainingSession:
             "training_time_s": round(trained.training_time_s, 3),
             "stopped": reason == "client",
             "stop_reason": reason,
+            "alerts": trained.alerts,
+        }
+
+    def diverged_message(self, diverged: DivergedRun) -> Message:
+        return {
+            "type": "done",
+            "run": self.run_id,
+            "model": None,
+            "metrics": None,
+            "training_time_s": round(diverged.training_time_s, 3),
+            "stopped": False,
+            "stop_reason": "diverged",
+            "alerts": diverged.alerts,
         }
 
     # --- the client's side -------------------------------------------------------------------

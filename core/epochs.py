@@ -64,12 +64,26 @@ class DigitEpochs:
         return len(self.images)
 
     def __call__(self, epoch: int) -> Epoch:
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
+        order = self.order(epoch)
         images = self.images[order]
         if self.strengths is not None:
             images = augment_in_blocks(images, self.digits[order], [self.seed, epoch],
                                        self.strengths)
         return images, self.targets[order]
+
+
+    def order(self, epoch: int) -> np.ndarray:
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
+
+    def batch(self, epoch: int, index: int, batch_size: int) -> Epoch:
+        """Batch `index` (from 0) of epoch `epoch`, as `epoch_dataset` cuts it: without
+        augmentation only its rows are made, not the whole epoch."""
+        rows = slice(index * batch_size, (index + 1) * batch_size)
+        if self.strengths is not None:
+            images, targets = self(epoch)
+            return images[rows], targets[rows]
+        order = self.order(epoch)[rows]
+        return self.images[order], self.targets[order]
 
 
 def augment_in_blocks(images: np.ndarray, digits: np.ndarray, seeds: Sequence[int],

@@ -396,6 +396,8 @@ def test_a_run_ends_at_the_time_limit() -> None:
         ({"train_examples": 100.0}, "train_examples"),
         ({"train_examples": "100"}, "train_examples"),
         ({"learning_rate": 10.5}, "learning_rate"),
+        ({"signals": "yes"}, "signals"),
+        ({"signals": 1}, "signals"),
     ],
 )
 def test_bad_settings_get_an_error_naming_what_to_fix(
@@ -727,3 +729,126 @@ def test_an_outbox_closed_on_an_error_sends_the_error_next() -> None:
 async def iter_outbox(outbox: Any) -> Any:
     while (message := await outbox.get()) is not None:
         yield message
+
+
+# ---------------------------------------------------------------- the training lab's signals
+def run_messages(client: TestClient, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    with client.websocket_connect("/train") as ws:
+        ws.send_json({"pace": "fast", "epochs": 1, **settings})
+        return receive_until(ws, "done")
+
+
+def alerts_of(messages: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [a for m in messages if m["type"] == "progress" for a in m["alerts"]
+            if a["kind"] == kind]
+
+
+@needs_mnist
+def test_every_progress_carries_each_layers_signals(quick_run: list[dict]) -> None:
+    progress = [m for m in quick_run if m["type"] == "progress"]
+    for message in progress:
+        layers = message["layers"]
+        assert [layer["name"] for layer in layers] == ["hidden_1", "hidden_2", "output"]
+        assert message["alerts"] == []  # the learner's network learns 0 vs 1 without trouble
+        for layer, (inputs, units) in zip(layers, [(784, 25), (25, 15), (15, 1)], strict=True):
+            assert layer["weight_norm"] > 0 and layer["gradient_norm"] > 0
+            histograms = layer["histograms"]
+            weights, activations = histograms["weights"], histograms["activations"]
+            assert len(weights["edges"]) == len(weights["counts"]) + 1 == 31
+            assert weights["edges"] == sorted(weights["edges"])
+            assert sum(weights["counts"]) == inputs * units
+            assert sum(activations["counts"]) % units == 0  # the batch's, unit by example
+            assert layer["dead"] is None  # sigmoid units: no ReLU to die
+        assert all(0 <= layer["saturated"] <= 1 for layer in layers[:2])
+        assert layers[2]["saturated"] is None  # a confident output is meant to be flat
+    assert progress[0]["batch"] == 0 and progress[0]["layers"][0]["update_ratio"] is None
+    assert all(0 < m["layers"][0]["update_ratio"] < 1 for m in progress[1:])
+    first, last = progress[0]["layers"][0], progress[-1]["layers"][0]
+    assert first["histograms"]["weights"] != last["histograms"]["weights"]  # they move
+    assert quick_run[-1]["alerts"] == []
+
+
+@needs_mnist
+def test_plain_sgd_at_rate_10_diverges_and_stops_with_a_fix_within_10_s(
+    client: TestClient,
+) -> None:
+    before = len(client.app.state.temporary_models.all())
+    started = time.monotonic()
+    messages = run_messages(client, {"optimizer": "sgd", "learning_rate": 10, "epochs": 5})
+    took = time.monotonic() - started
+    done = messages[-1]
+    assert done["type"] == "done" and done["stop_reason"] == "diverged", done
+    assert took < 10, f"{took:.1f} s"
+    assert done["model"] is None and done["metrics"] is None and done["stopped"] is False
+    (alert,) = [a for a in done["alerts"] if a["kind"] == "diverged"]
+    assert alert["fix"] == {"learning_rate": 1.0} and "learning rate" in alert["detail"]
+    assert alert["epoch"] == 1 and alert["batch"] < 20
+    assert len([m for m in messages if m["type"] == "epoch"]) <= 1  # stopped at once
+    assert len(client.app.state.temporary_models.all()) == before  # the model is not kept
+
+
+@needs_mnist
+def test_a_zero_initialisation_is_called_symmetric_in_the_first_epoch(
+    client: TestClient,
+) -> None:
+    messages = run_messages(client, {"initializer": "zeros"})
+    symmetric = alerts_of(messages, "symmetric")
+    assert {a["layer"] for a in symmetric} == {"hidden_1", "hidden_2"}
+    assert all(a["epoch"] == 1 and a["fix"] == {"initializer": "glorot"} for a in symmetric)
+    assert "same weights" in symmetric[0]["detail"]
+    last = [m for m in messages if m["type"] == "progress"][-1]
+    assert [layer["symmetric"] for layer in last["layers"]] == [True, True, None]
+
+
+def gradient_ratios(messages: list[dict[str, Any]]) -> list[float]:
+    """The output layer's kernel gradient norm over the first layer's, per progress message."""
+    return [
+        m["layers"][-1]["gradient_norm"] / max(m["layers"][0]["gradient_norm"], 1e-30)
+        for m in messages if m["type"] == "progress" and m["epoch"] == 1
+    ]
+
+
+@needs_mnist
+def test_four_sigmoid_layers_show_a_vanishing_gradient_and_four_relu_layers_do_not(
+    client: TestClient,
+) -> None:
+    deep = {"hidden": [64, 64, 64, 64], "snapshot_every": 15}
+    sigmoid = run_messages(client, {**deep, "activation": "sigmoid"})
+    relu = run_messages(client, {**deep, "activation": "relu"})
+
+    assert max(gradient_ratios(sigmoid)) >= 10
+    (vanishing,) = alerts_of(sigmoid, "vanishing_gradient")[:1]
+    assert vanishing["layer"] == "hidden_1" and vanishing["epoch"] == 1
+    assert vanishing["fix"] == {"activation": "relu", "initializer": "he"}
+    assert max(gradient_ratios(relu)) < 10
+    assert alerts_of(relu, "vanishing_gradient") == []
+    assert relu[-1]["alerts"] == []
+
+
+@needs_mnist
+def test_progress_with_signals_stays_within_the_sockets_64_kib(client: TestClient) -> None:
+    from app.training_runs import MAX_MESSAGE_BYTES
+
+    biggest = {"digits": "0-9", "hidden": [256] * 4, "activation": "relu", "pace": "fast",
+               "snapshot_every": 1}
+    with client.websocket_connect("/train") as ws:
+        ws.send_json(biggest)
+        receive_until(ws, "started")
+        ws.send_json({"type": "watch", "pixels": mnist_test_digit(3)})
+        sizes = []
+        while len(sizes) < 6:
+            text = ws.receive_text()
+            if json.loads(text)["type"] == "progress":
+                sizes.append(len(text.encode()))
+        ws.send_json({"type": "stop"})
+        last = receive_until(ws, "done")[-1]
+    assert last["type"] == "done"
+    assert max(sizes) <= MAX_MESSAGE_BYTES, sizes
+
+
+@needs_mnist
+def test_signals_false_leaves_them_out(client: TestClient) -> None:
+    messages = run_messages(client, {"signals": False, "train_examples": 500})
+    progress = [m for m in messages if m["type"] == "progress"]
+    assert progress and all("layers" not in m and "alerts" not in m for m in progress)
+    assert messages[-1]["type"] == "done" and messages[-1]["alerts"] == []
