@@ -31,6 +31,7 @@ PROBLEM_SHARE = 0.5
 STILL_WHERE_IT_STARTED = 0.8  # loss above this share of the starting loss: not learnt much yet
 NOT_LEARNING_SHARE = 0.9  # loss above this share of the starting loss after NOT_LEARNING_BATCHES
 NOT_LEARNING_BATCHES = 100
+NOT_LEARNING_MIN_BATCHES = 20
 VANISHING_RATIO = 10.0  # the first layer's kernel gradient this many times below the output's
 # Vanishing is a matter of depth: with two hidden layers, the learner's 25/15 sigmoid network
 # reaches ratios of 15-60 while it learns well; four sigmoid layers of 64 start at ~25, four
@@ -226,7 +227,10 @@ class Alerts:
                     {"learning_rate": _tenth(self.settings["learning_rate"])},
                 )
         raised += self._vanishing(layers, where)
-        enough = self.batches_done >= min(NOT_LEARNING_BATCHES, self.epoch_batches)
+        # 100 batches, or an epoch when that is shorter, but never fewer than 20 (an epoch of 200
+        # digits is 2 batches: too early to say).
+        enough = self.batches_done >= min(
+            NOT_LEARNING_BATCHES, max(self.epoch_batches, NOT_LEARNING_MIN_BATCHES))
         if enough and self._loss_still_where_it_started(NOT_LEARNING_SHARE):
             raised += self._maybe(
                 "not_learning", None, where,

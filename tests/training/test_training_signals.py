@@ -135,6 +135,16 @@ def test_a_run_stuck_where_it_started_is_not_learning_with_adam_as_fix() -> None
     assert stuck["fix"] == {"optimizer": "adam", "learning_rate": 0.005}
 
 
+def test_a_tiny_epoch_is_too_early_to_call_a_run_not_learning() -> None:
+    alerts = Alerts(SETTINGS, epoch_batches=2)  # 200 digits in batches of 128
+    layers = [layer("hidden_1"), layer("output")]
+    for _ in range(19):
+        alerts.after_batch(2.3, WHERE)
+    assert alerts.after_snapshot(layers, WHERE) == []
+    alerts.after_batch(2.3, WHERE)
+    assert [a["kind"] for a in alerts.after_snapshot(layers, WHERE)] == ["not_learning"]
+
+
 def test_saturation_and_dead_units_alert_only_while_the_loss_has_not_fallen() -> None:
     layers = [layer("hidden_1", saturated=0.7), layer("hidden_2", "relu", dead=0.6, saturated=None),
               layer("output")]
