@@ -22,7 +22,7 @@ import numpy as np
 from app.training_runs import WATCH_SNAPSHOTS_PER_S, Emit, RunControl, RunRequest
 from app.training_signals import Alerts, dense_twins, layer_signals
 from core.epochs import Epoch
-from core.network import class_probabilities, forward
+from core.network import class_probabilities, forward, layers_from_keras
 
 FIRST_LAYER_IMAGES = 32  # the first hidden layer's weights are shown for at most this many units
 # (epoch, batch), both from 1 → that batch's (inputs (n, 784) float32, class indices (n,)).
@@ -73,7 +73,7 @@ class LiveTraining(keras.callbacks.Callback):
             or upcoming == self.batches
             or self.control.paused
         )
-        if self.request.signals and snapshot_may_follow:
+        if self.signals_on() and snapshot_may_follow:
             kernels = [layer.weights for layer in dense_twins(self.model)]
             self.kernels_before = ((self.epoch, upcoming), kernels)
 
@@ -143,14 +143,19 @@ class LiveTraining(keras.callbacks.Callback):
             "accuracy": _number(logs.get("accuracy")),
             "first_layer": first_layer_images(self.model.get_layer("hidden_1").kernel.numpy()),
         }
-        layers = dense_twins(self.model)
-        if self.request.signals:
+        layers = numpy_twins(self.model)
+        if self.signals_on():
             message["layers"] = self.signals(layers, where)
             message["alerts"] = list(self.alerts.raised)  # the thread adds more later
         watched = self.control.watched
         if watched is not None:
             message["watch"] = watch_answer(layers, watched, len(self.request.digits))
         return message
+
+    def signals_on(self) -> bool:
+        """Layer signals are asked for, and the network is one of Dense layers (the signals of
+        a convolutional one are not measured yet)."""
+        return self.request.signals and is_dense(self.model)
 
     def signals(self, layers: tuple[Any, ...], where: dict[str, int]) -> list[dict[str, Any]]:
         """Each layer's signals on the batch just trained (before the first: on the first one,
@@ -162,6 +167,17 @@ class LiveTraining(keras.callbacks.Callback):
         signals = layer_signals(layers, x, y, before, self.request.l2)
         self.alerts.after_snapshot(signals, where)
         return signals
+
+
+def is_dense(model: Any) -> bool:
+    return all(isinstance(layer, keras.layers.Dense | keras.layers.Dropout)
+               for layer in model.layers)
+
+
+def numpy_twins(model: Any) -> tuple[Any, ...]:
+    """The network as the app's NumPy layers, for the watched drawing and the signals: its
+    Dense layers (a Dropout layer only acts while fitting), or all of a convolutional one."""
+    return dense_twins(model) if is_dense(model) else layers_from_keras(model)
 
 
 def first_layer_images(kernel: np.ndarray) -> dict[str, Any]:
