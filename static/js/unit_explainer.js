@@ -1,10 +1,12 @@
 // "Explain a unit": a unit's activation a, pre-activation z, activation function g, and the layer's
-// equation z = a_prev · W + b with this network's shapes written out. A first-layer unit also shows
-// its 784 incoming weights as a 28×28 image: the pattern it looks for.
+// equation z = a_prev · W + b with this network's shapes written out (notation.js: also as the
+// course's W · a + b and as a batch). A first-layer unit also shows its 784 incoming weights as
+// a 28×28 image: the pattern it looks for.
 
 import { divergingRgb, paintGrid, toRows } from './colors.js';
 import { closeButton, h, valueTerm } from './dom.js';
-import { formatNumber, formatSigned, layerTitle, shape, unitTag } from './format.js';
+import { formatNumber, formatSigned, layerTitle, unitTag } from './format.js';
+import { notationBlock } from './notation.js';
 import { outputUnitName, outputUnitNote } from './output_units.js';
 
 const FORMULAS = {
@@ -77,19 +79,10 @@ export class UnitExplainer extends EventTarget {
     const previousName = ref.layer > 0 ? `a of Hidden layer ${ref.layer}`
       : flat ? `the ${flat.name} maps read row by row into ${inputs} numbers (${flat.shape.join('·')})`
         : 'x, the 784 input pixels';
-    const shapes = `${shape(1, inputs)}\u00b7${shape(inputs, layer.units)} + ${shape(1, layer.units)}`;
-    const equation = h('div', { class: 'equation' },
-      h('p', { class: 'math math-main' }, 'z = a', h('sub', {}, 'prev'), ' · W + b'),
-      h('p', { class: 'math math-shapes', 'data-field': 'shapes' },
-        shapes, ` → ${shape(1, layer.units)}`),
-      h('p', {}, 'Here a', h('sub', {}, 'prev'), ` is ${previousName}. `,
-        `This unit is column ${ref.unit + 1} of W, so z = a`, h('sub', {}, 'prev'),
-        ` · W[:, ${ref.unit + 1}] + b`, h('sub', {}, String(ref.unit + 1)),
-        sumText(z, bias), '.'),
-      h('p', { class: 'note' },
-        `Keras stores W as inputs × units (${inputs}×${layer.units}) and multiplies the row vector `,
-        'a', h('sub', {}, 'prev'), ' from the left, so each unit owns one column of W.'),
-    );
+    // The equation as Keras, the course and a batch write it, with this unit's numbers.
+    const equation = notationBlock({
+      model, ref, inputs, previousName, column, previous, bias, z,
+    });
 
     const parts = [title, values, equation];
     if (isOutput) parts.push(h('p', { class: 'note' }, outputUnitNote(model, a)));
@@ -109,11 +102,6 @@ export class UnitExplainer extends EventTarget {
     this.#body.dataset.layer = String(ref.layer);
     this.#body.dataset.unit = String(ref.unit);
   }
-}
-
-function sumText(z, bias) {
-  if (!Number.isFinite(z) || !Number.isFinite(bias)) return '';
-  return ` = ${formatNumber(z - bias)} + (${formatNumber(bias)}) = ${formatNumber(z)}`;
 }
 
 function weightFigures(column, input, unitIndex) {
