@@ -16,6 +16,7 @@
 //                model's diagram stays, without an answer)
 //     result:    the /predict answer for the drawing, or null
 //     gradients: a /gradients answer to paint the backward pass for, or null (forward pass)
+//   network.addEventListener('unitpick', (e) => e.detail.ref)  // {layer, unit} clicked, or null
 
 import { BackwardExplainer } from './backward_explainer.js';
 import { backwardPicture } from './backward_picture.js';
@@ -34,7 +35,7 @@ import { UnitExplainer } from './unit_explainer.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-export class NetworkView {
+export class NetworkView extends EventTarget {
   #element;
   #svg;
   #legends;
@@ -59,6 +60,7 @@ export class NetworkView {
   #connection = null;
 
   constructor() {
+    super();
     this.#svg = document.createElementNS(SVG_NS, 'svg');
     this.#svg.id = 'network-diagram';
     this.#svg.setAttribute('class', 'network-diagram');
@@ -119,6 +121,7 @@ export class NetworkView {
     this.#diagram.addEventListener('unitpick', (event) => {
       this.#pinned = event.detail.ref;
       this.#render();
+      this.dispatchEvent(new CustomEvent('unitpick', { detail: { ref: event.detail.ref } }));
     });
     this.#diagram.addEventListener('unithover', (event) => {
       this.#hovered = event.detail.ref;

@@ -32,6 +32,7 @@ import { h } from './dom.js';
 export const SECTIONS = [
   { id: 'see', title: 'See it think', load: () => import('./sections/see_it_think.js') },
   { id: 'teach', title: 'Teach it', load: () => import('./sections/teach_it.js') },
+  { id: 'fool', title: 'Fool it', load: () => import('./sections/fool_it.js') },
   { id: 'train', title: 'Train your own', load: () => import('./sections/train_your_own.js') },
   {
     id: 'how-trained', title: 'How it was trained',

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.browser
 SECTIONS = [
     ("see", "See it think"),
     ("teach", "Teach it"),
+    ("fool", "Fool it"),
     ("train", "Train your own"),
     ("how-trained", "How it was trained"),
 ]
