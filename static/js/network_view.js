@@ -16,7 +16,8 @@
 //                model's diagram stays, without an answer)
 //     result:    the /predict answer for the drawing, or null
 //     gradients: a /gradients answer to paint the backward pass for, or null (forward pass)
-//   network.addEventListener('unitpick', (e) => e.detail.ref)  // {layer, unit} clicked, or null
+//   network.addEventListener('unitpick', (e) => e.detail)  // {ref: {layer, unit} clicked in the
+//                                // diagram, or null; name: that layer's name in the model}
 
 import { BackwardExplainer } from './backward_explainer.js';
 import { backwardPicture } from './backward_picture.js';
@@ -121,7 +122,9 @@ export class NetworkView extends EventTarget {
     this.#diagram.addEventListener('unitpick', (event) => {
       this.#pinned = event.detail.ref;
       this.#render();
-      this.dispatchEvent(new CustomEvent('unitpick', { detail: { ref: event.detail.ref } }));
+      const { ref } = event.detail;
+      const name = ref ? this.#dense?.layers?.[ref.layer]?.name ?? null : null;
+      this.dispatchEvent(new CustomEvent('unitpick', { detail: { ref, name } }));
     });
     this.#diagram.addEventListener('unithover', (event) => {
       this.#hovered = event.detail.ref;

@@ -147,3 +147,28 @@ def test_the_docs_examples_succeed(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()["components"]["schemas"]["DreamRequest"]
     for example in schema["examples"]:
         assert client.post("/dream", json=example).status_code == 200, example
+
+
+def test_a_model_trained_from_the_page_is_fooled_and_dreamt_until_it_expires(
+    client: TestClient,
+) -> None:
+    """Both endpoints take a temporary model (WebSocket /train's) by its name, and say when one
+    is gone."""
+    from dataclasses import replace
+
+    from app.temporary_models import TEMPORARY_PREFIX
+
+    kept = client.app.state.temporary_models
+    served = client.app.state.registry.models["digits-0-9"]
+    name = f"{TEMPORARY_PREFIX}fool-and-dream-test"
+    kept.add(replace(served, name=name), b"")
+    bar = [[1.0 if 12 <= c <= 15 and 4 <= r <= 23 else 0.0 for c in range(28)] for r in range(28)]
+    fooled = client.post(f"/adversarial?model={name}", json={"pixels": bar, "target": "7"})
+    assert fooled.status_code == 200 and fooled.json()["model"] == name
+    assert dreamt(client, {"class": "3"}, name)["model"] == name
+    gone = f"{TEMPORARY_PREFIX}long-gone"
+    for response in (
+        client.post(f"/adversarial?model={gone}", json={"pixels": bar, "target": "7"}),
+        client.post(f"/dream?model={gone}", json={"class": "3"}),
+    ):
+        assert response.status_code == 404 and "expired" in response.json()["detail"]

@@ -30,13 +30,14 @@ export default class FoolIt {
   #sent = 0;
   #timer = null;
   #dreams = new Map(); // "model|class|name" or "model|unit|layer|unit" → /dream answer (or a promise)
-  #unit = null; // the unit picked in the diagram: {layer, unit}
+  #unit = null; // the unit picked in the diagram: {name (its layer's), unit}
 
   constructor(root, page) {
     this.#page = page;
     this.#build(root);
     page.network.addEventListener('unitpick', (event) => {
-      this.#unit = event.detail.ref;
+      const { ref, name } = event.detail;
+      this.#unit = ref && name ? { name, unit: ref.unit } : null;
       if (this.#isOpen()) this.#showUnitDream();
     });
   }
@@ -330,12 +331,14 @@ export default class FoolIt {
     const details = this.#page.details;
     const ref = this.#unit;
     const root = this.#ui.unitDream;
-    if (!details || !ref || !details.layers?.[ref.layer]) {
+    const at = details?.layers?.findIndex((layer) => layer.name === ref?.name) ?? -1;
+    if (!details || !ref || at < 0) {
+      delete root.dataset.key;
       root.replaceChildren(h('p', { class: 'caption' }, 'Click a unit in the diagram below (or ',
         'focus it with Tab and press Enter) to see what it wants to see.'));
       return;
     }
-    const layer = details.layers[ref.layer];
+    const layer = details.layers[at];
     const key = `${details.name}|unit|${layer.name}|${ref.unit}`;
     if (root.dataset.key === key) return;
     root.dataset.key = key;
@@ -344,7 +347,7 @@ export default class FoolIt {
     const numbers = h('p', { class: 'caption', id: 'dream-unit-numbers' }, 'Dreaming…');
     const figures = [h('figure', { class: 'dream' }, canvas,
       h('figcaption', { class: 'caption' }, 'Dreamt from grey'))];
-    const weights = ref.layer === 0 ? weightImage(layer, ref.unit) : null;
+    const weights = at === 0 ? weightImage(layer, ref.unit) : null; // what the pixels feed
     if (weights) {
       const weightCanvas = pixelCanvas('dream-unit-weights', `The weights into ${title}: blue `
         + 'pixels raise it, red ones lower it');
