@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from swagger_ui_bundle import swagger_ui_path
 from threadpoolctl import threadpool_limits
 
@@ -25,6 +24,7 @@ from app.middleware import (
     BodySizeLimitMiddleware,
     OneLineStartupErrors,
     SecurityHeadersMiddleware,
+    TrustedHosts,
     size_text,
 )
 from app.model_registry import load_registry
@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(OneLineStartupErrors)
     # Before any route: a Host this server is not reached by is a DNS-rebinding page's.
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings))
+    app.add_middleware(TrustedHosts, allowed_hosts=trusted_hosts(settings))
     add_metrics(app)  # GET /metrics; added last, so its timing covers every layer above
     return app
 

@@ -1,13 +1,18 @@
 """Pure ASGI middleware (cheap enough for every request): the request body limit, security
-headers, one-line start-up errors."""
+headers, one-line start-up errors, the Host allow-list's JSON answer."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.run_settings import shown
 
 # Only the app's own scripts, styles and connections: the page has no inline code at all.
 CONTENT_SECURITY_POLICY = (
@@ -236,3 +241,51 @@ class OneLineStartupErrors:
             await send(message)
 
         await self.app(scope, receive, send_short)
+
+
+HOST_ALLOWED = "digits.host_allowed"  # set in the scope of a request whose Host is allowed
+
+
+class TrustedHosts:
+    """Starlette's TrustedHostMiddleware (its host matching, untouched), answering a Host it
+    refuses as every other error of this API is answered: JSON `{"detail"}`, here naming the
+    setting that allows the name. A refused request never reaches the app, so a page whose name
+    was rebound to this machine gets no further than this answer (DNS rebinding)."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.matching = TrustedHostMiddleware(
+            self._allowed, allowed_hosts=allowed_hosts, www_redirect=False
+        )
+
+    async def _allowed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[HOST_ALLOWED] = True
+        await self.app(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        refused = False
+
+        async def send_unless_refused(message: Message) -> None:
+            nonlocal refused
+            if scope.get(HOST_ALLOWED):
+                await send(message)
+            else:  # Starlette's plain-text answer, replaced below
+                refused = True
+
+        await self.matching(scope, receive, send_unless_refused)
+        if refused:
+            host = Headers(scope=scope).get("host")
+            await JSONResponse({"detail": host_refused_message(host)}, status_code=400)(
+                scope, receive, send
+            )
+
+
+def host_refused_message(host: str | None) -> str:
+    named = f"the name {shown(host, 60)}" if host else "no name (no Host header)"
+    return (
+        f"this server does not answer to {named}: to reach it by another name, its operator "
+        f"adds that name to DIGITS_ALLOWED_HOSTS (comma-separated; localhost's are allowed)"
+    )

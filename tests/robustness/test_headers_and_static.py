@@ -10,6 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from live_server import REPO_ROOT, RunningServer
+from starlette.testclient import WebSocketDenialResponse
 
 REFERRER_POLICIES = {
     "no-referrer",
@@ -95,6 +96,30 @@ def test_404_and_405_answers_are_json_with_a_message(
     if status == 405:
         assert answer.headers["allow"]
 
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "x" * 5000, "[::1"])
+def test_a_host_this_server_is_not_reached_by_gets_json_naming_the_setting(
+    app_client: TestClient, host: str
+) -> None:
+    """DNS rebinding: a page whose name now points at this machine, refused before any route
+    by Starlette's host matching, in the API's own words."""
+    answer = app_client.get("/models", headers={"host": host})
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/json"
+    detail = answer.json()["detail"]
+    assert "DIGITS_ALLOWED_HOSTS" in detail and len(detail) < 300, detail
+    assert app_client.get("/models", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_a_host_this_server_is_not_reached_by_cannot_open_the_training_socket(
+    app_client: TestClient,
+) -> None:
+    with pytest.raises(WebSocketDenialResponse) as refused:  # noqa: SIM117
+        with app_client.websocket_connect("/train", headers={"host": "evil.example"}):
+            pass
+    assert refused.value.status_code == 400
+    assert "DIGITS_ALLOWED_HOSTS" in refused.value.json()["detail"]
 
 # Paths a client might use to reach files outside static/, sent exactly as written.
 TRAVERSALS = [

@@ -81,6 +81,7 @@ def test_a_host_this_server_is_not_reached_by_gets_400(server: RunningServer) ->
     with httpx.Client(base_url=server.url, timeout=5) as http:
         refused = http.get("/models", headers={"host": "evil.example"})
         assert refused.status_code == 400
+        assert "DIGITS_ALLOWED_HOSTS" in refused.json()["detail"]
         for host in ("localhost", f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
             assert http.get("/models", headers={"host": host}).status_code == 200, host
 
