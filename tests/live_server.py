@@ -48,6 +48,13 @@ def uvicorn_command(port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(port)]
 
 
+def digits_serve_command(port: int) -> list[str]:
+    """`digits-serve` (app/cli.py: uvicorn with the limits it sets) instead of plain uvicorn."""
+    script = Path(sys.executable).parent / "digits-serve"
+    launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "app.cli"]
+    return [*launcher, "--host", HOST, "--port", str(port)]
+
+
 def server_env(**settings: str | Path | None) -> dict[str, str]:
     """The test process's environment with DIGITS_<NAME> from `settings` (None: the default),
     and without the developer's own DIGITS_* settings, so every server starts the same way."""

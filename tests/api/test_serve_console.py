@@ -5,12 +5,10 @@ TensorFlow's native notices, and WebSocket frames capped near the socket's 64 Ki
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from live_server import RunningServer, running_server, server_env
+from live_server import RunningServer, digits_serve_command, running_server, server_env
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -22,17 +20,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 TENSORFLOW_NOTICES = ("absl::InitializeLog", "oneDNN custom operations")
 
 
-def serve_command(port: int) -> list[str]:
-    script = Path(sys.executable).parent / "digits-serve"
-    launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "app.cli"]
-    return [*launcher, "--port", str(port)]
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[RunningServer]:
     env = server_env()
     env.pop("TF_CPP_MIN_LOG_LEVEL")  # as a user starts it
-    with running_server(command=serve_command, env=env) as server:
+    with running_server(command=digits_serve_command, env=env) as server:
         yield server
 
 

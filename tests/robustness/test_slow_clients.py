@@ -1,5 +1,6 @@
 """Slow and heavy clients on a real server: bodies sent a byte at a time, a burst of uploads
-waiting for the image-decoding slots, a Host this server is not reached by. The slots are taken
+waiting for the image-decoding slots, a Host this server is not reached by, headers that never
+end. The slots are taken
 before a body is read, so the uploads waiting for them hold no thread and no memory, and the
 rest of the app keeps answering; a slow body is cut off at its deadline (DIGITS_BODY_TIMEOUT_S).
 """
@@ -13,7 +14,7 @@ from contextlib import ExitStack
 
 import httpx
 import pytest
-from live_server import RunningServer, running_server, server_env
+from live_server import RunningServer, digits_serve_command, running_server, server_env
 
 from app.cli import KEEP_ALIVE_TIMEOUT_S, server_config
 
@@ -91,3 +92,82 @@ def test_digits_serve_caps_connections_and_idle_keep_alive() -> None:
     assert config.limit_concurrency == 50
     assert config.timeout_keep_alive == KEEP_ALIVE_TIMEOUT_S
     assert config.ws_max_size < 128 * 1024
+
+
+# Slow headers (slowloris): uvicorn has no deadline for a request's headers (0.55: no timer runs
+# until a response is complete), so a client that trickles them holds its connection for as long
+# as it likes. What bounds it is digits-serve's connection cap; past it, a proxy in front
+# (docs/deployment.md). Measured with a cap low enough to reach.
+SLOW_HEADER_CAP = 40
+SLOW_HEADER_CLIENTS = 30  # below the cap: the server must go on answering
+SLOW_HEADER_SECONDS = 8  # past the 5 s keep-alive timeout, which does not apply to them
+
+
+@pytest.fixture(scope="module")
+def capped_server() -> Iterator[RunningServer]:
+    env = server_env(max_connections=SLOW_HEADER_CAP)
+    with running_server(command=digits_serve_command, env=env) as running:
+        yield running
+
+
+def slow_headers(server: RunningServer) -> socket.socket:
+    """A request whose headers never end: a line of them now, a byte now and then after."""
+    sock = socket.create_connection((server.host, server.port), timeout=10)
+    sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {server.host}\r\nX-Slow: ".encode())
+    return sock
+
+
+def still_open(sock: socket.socket) -> bool:
+    """Nothing came back and the server has not closed it."""
+    sock.settimeout(0.01)
+    try:
+        return sock.recv(1) != b""
+    except TimeoutError:
+        return True
+    except OSError:
+        return False
+
+
+def test_slow_header_clients_under_the_cap_leave_healthz_answering(
+    capped_server: RunningServer,
+) -> None:
+    latencies = []
+    with ExitStack() as stack:
+        slow = [
+            stack.enter_context(slow_headers(capped_server)) for _ in range(SLOW_HEADER_CLIENTS)
+        ]
+        with httpx.Client(base_url=capped_server.url, timeout=5) as http:
+            deadline = time.monotonic() + SLOW_HEADER_SECONDS
+            while time.monotonic() < deadline:
+                for sock in slow:  # a byte each: the headers go on arriving, slowly
+                    sock.sendall(b"a")
+                started = time.monotonic()
+                assert http.get("/healthz").status_code == 200
+                latencies.append(time.monotonic() - started)
+                time.sleep(0.25)
+        open_after = sum(still_open(sock) for sock in slow)
+        print(
+            f"{SLOW_HEADER_CLIENTS} slow-header clients for {SLOW_HEADER_SECONDS} s: "
+            f"{len(latencies)} /healthz, slowest {max(latencies):.3f} s; "
+            f"{open_after} still open"
+        )
+        assert max(latencies) < 1.0
+        # Still held: uvicorn has no header deadline (the day it has one, docs/deployment.md
+        # can say so).
+        assert open_after == SLOW_HEADER_CLIENTS
+    capped_server.assert_alive()
+
+
+def test_slow_header_clients_at_the_cap_get_new_requests_503_not_a_hang(
+    capped_server: RunningServer,
+) -> None:
+    with ExitStack() as stack:
+        for _ in range(SLOW_HEADER_CAP):
+            stack.enter_context(slow_headers(capped_server))
+        time.sleep(0.2)
+        started = time.monotonic()
+        answer = httpx.get(f"{capped_server.url}/healthz", timeout=5)
+        assert answer.status_code == 503
+        assert time.monotonic() - started < 1.0
+    time.sleep(0.5)  # the server sees the slow clients go
+    capped_server.assert_alive()
