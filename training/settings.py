@@ -3,13 +3,15 @@
 `TrainSettings` is the recipe's settings (core/recipe.py: the network and how it learns) plus
 what only the command line needs: where MNIST comes from, where the model goes, its name, the
 "neither" detector and the card's description. To add a knob: a field here with its default,
-an `add_argument` in `build_parser`, a check in `check_settings` if it can be nonsense.
+an `add_argument` in `build_parser`, a check in `check_settings` if it can be nonsense, and its
+flag in `rerun_command` (the card's record of it).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -189,3 +191,42 @@ def check_settings(s: TrainSettings) -> None:
         raise SettingsError(
             f"--name {name!r}: use letters, digits, '-', '_' and '.', not starting with '.'"
         )
+
+
+# What the card's command says in place of the MNIST folder: a folder of the reader's own.
+DATA_DIR = "DATA_DIR"
+
+
+def rerun_command(s: TrainSettings) -> str:
+    """The command that makes this model again, for its card: each setting that is not the
+    default as its flag, the data as `--data DATA_DIR` (none: Keras's downloader), and no
+    `--out`. Where the data and the model were on the machine that trained it is no setting of
+    the model, and a card names no path of that machine."""
+    defaults = TrainSettings()
+    contiguous = s.digits == tuple(range(s.digits[0], s.digits[-1] + 1))
+    flags: list[tuple[str, object, object]] = [  # (flag, value, default)
+        ("--name", s.name, defaults.name),
+        ("--digits", digits_label(s.digits) if contiguous else ",".join(map(str, s.digits)),
+         digits_label(defaults.digits)),
+        ("--conv", ",".join(map(str, s.conv)), ",".join(map(str, defaults.conv))),
+        ("--hidden", ",".join(map(str, s.hidden)), ",".join(map(str, defaults.hidden))),
+        ("--activation", s.activation, defaults.activation),
+        ("--epochs", s.epochs, defaults.epochs),
+        ("--batch-size", s.batch_size, defaults.batch_size),
+        ("--learning-rate", s.learning_rate, defaults.learning_rate),
+        ("--learning-rate-schedule", s.learning_rate_schedule, defaults.learning_rate_schedule),
+        ("--validation-fraction", s.validation_fraction, defaults.validation_fraction),
+        ("--seed", s.seed, defaults.seed),
+        ("--description", s.description, defaults.description),
+    ]
+    words = ["python", "-m", "training.train"]
+    if s.data is not None:
+        words += ["--data", DATA_DIR]
+    for flag, value, default in flags:
+        if value != default:
+            words += [flag, str(value)]
+    if s.augment != defaults.augment:
+        words.append("--augment" if s.augment else "--no-augment")
+    if s.out_of_distribution != defaults.out_of_distribution:
+        words.append("--no-ood")
+    return shlex.join(words)

@@ -13,7 +13,6 @@ training/model_store_writer.py.
 
 from __future__ import annotations
 
-import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -42,11 +41,11 @@ from training.ood_detector import (
     detector_settings,
     thresholded,
 )
-from training.settings import SettingsError, TrainSettings, parse_args
+from training.settings import SettingsError, TrainSettings, parse_args, rerun_command
 from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
 
-def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
+def run(settings: TrainSettings) -> dict[str, Any]:
     """Train, evaluate and save one model as ``settings`` say; returns its card.
     (Over 60 lines: the seven steps of the recipe, read best in one place.)"""
     started = time.perf_counter()
@@ -101,7 +100,7 @@ def run(settings: TrainSettings, command: str = "") -> dict[str, Any]:
     # 5. The model card: everything needed to know what this model is and how it was made.
     card = build_model_card(
         settings.model_name, settings.description, settings, mnist, splits, model, fitted,
-        metrics, command,
+        metrics, rerun_command(settings),
     )
 
     # 6. The "neither of these" detector, for models that do not cover all ten digits.
@@ -205,8 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = parse_args(argv)
         import_tensorflow_quietly()
-        args = sys.argv[1:] if argv is None else argv
-        run(settings, command=shlex.join(["python", "-m", "training.train", *args]))
+        run(settings)
     except (DataError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -6,7 +6,8 @@ import hashlib
 import json
 import math
 import platform
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from project_paths import MODEL_STORE
 
 from core.augmentation import TRAINING
 from core.mnist_data import MNIST_NAME
@@ -175,6 +177,7 @@ def test_the_card_names_the_data_set_and_the_sha256_of_its_arrays(
     # The data set's name, not the folder of the machine that trained it (the card is served).
     assert data["source"] == MNIST_NAME
     assert str(tiny_idx_folder) not in json.dumps(trained.card)
+    assert str(trained.settings.out) not in json.dumps(trained.card)
     assert data["format"] == "idx"
     assert data["sha256"] == {
         key: hashlib.sha256(array.tobytes()).hexdigest() for key, array in tiny_mnist.items()
@@ -286,6 +289,41 @@ def test_the_card_records_training_time_versions_and_date(binary: Trained) -> No
 def test_the_card_is_strict_json_without_nan(trained: Trained) -> None:
     # read_card already refused NaN and Infinity; the card also survives a strict round trip.
     assert json.loads(json.dumps(trained.card, allow_nan=False)) == trained.card
+
+
+# A path of the machine: absolute, in a home folder, above the project, or a temporary folder.
+MACHINE_PATH = re.compile(r"(?:^|[\s='\"])(?:/|~/|\.\./|[A-Za-z]:\\)|/tmp\b")
+
+
+def card_strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from card_strings(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from card_strings(item, f"{where}[{index}]")
+    elif isinstance(value, str):
+        yield where, value
+
+
+@pytest.mark.parametrize(
+    "card_path", sorted(MODEL_STORE.glob("*.json")), ids=lambda path: path.name
+)
+def test_no_shipped_card_names_a_path_of_the_machine_that_trained_it(card_path: Path) -> None:
+    """The cards are served (GET /models/NAME) and their commands are for readers to rerun."""
+    card = read_card(card_path)
+    for where, text in card_strings(card):
+        assert not MACHINE_PATH.search(text), f"{card_path.name} {where}: {text[:160]}"
+    assert card["command"].startswith("python -m training.train")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["--out /tmp/exp/m09", "--data ../shared/data", "/home/me/mnist", "--data=/srv/mnist",
+     "C:\\data", "~/mnist"],
+)
+def test_a_machine_path_is_seen_as_one(text: str) -> None:
+    assert MACHINE_PATH.search(text)
 
 
 # --- training itself ------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+import shlex
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,16 @@ from hypothesis import strategies as st
 
 from core.recipe import ZERO_ONE_COMMAND, RecipeSettings
 from training.settings import (
+    DATA_DIR,
     SettingsError,
     TrainSettings,
+    build_parser,
     check_settings,
     default_model_name,
     parse_args,
     parse_digits,
     parse_hidden,
+    rerun_command,
 )
 
 
@@ -217,3 +221,47 @@ def test_check_settings_guards_settings_built_in_code(change: dict[str, object])
 
 def test_check_settings_accepts_the_defaults() -> None:
     check_settings(TrainSettings())
+
+
+# A value other than the default for every setting the command line has, but where the data and
+# the model go: the card's command must carry each (a new flag needs one here, and its place in
+# rerun_command).
+NOT_DEFAULT = {
+    "name": "my-model.v2",
+    "digits": (0, 4, 7),
+    "conv": (8, 16),
+    "hidden": (64, 32, 16),
+    "activation": "tanh",
+    "epochs": 7,
+    "batch_size": 33,
+    "learning_rate": 0.0125,
+    "learning_rate_schedule": "constant",
+    "validation_fraction": 0.25,
+    "seed": 99,
+    "description": "It's a test: \"quoted\", and $HOME is not expanded",
+    "augment": False,
+    "out_of_distribution": False,
+}
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [{}, NOT_DEFAULT, {"digits": tuple(range(10)), "augment": True}, {"data": None}],
+    ids=["defaults", "every setting", "0-9", "Keras's downloader"],
+)
+def test_the_cards_command_makes_the_same_settings_and_names_no_path(
+    changed: dict[str, object],
+) -> None:
+    assert set(NOT_DEFAULT) == set(vars(build_parser().parse_args([]))) - {"data", "out"}
+    machine = {"data": Path("/tmp/exp/../shared/data"), "out": Path("/tmp/exp/m09")}
+    settings = TrainSettings(**{**machine, **changed})  # type: ignore[arg-type]
+    words = shlex.split(rerun_command(settings))
+
+    assert words[:3] == ["python", "-m", "training.train"]
+    assert "--out" not in words and not any("/tmp" in word for word in words)
+    assert ("--data" in words) == (settings.data is not None)
+    again = parse_args([word.replace(DATA_DIR, "/elsewhere/mnist") for word in words[3:]])
+    assert again == replace(
+        settings, data=None if settings.data is None else Path("/elsewhere/mnist"),
+        out=Path("model_store"),
+    )
