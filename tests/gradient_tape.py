@@ -18,6 +18,10 @@ import tensorflow as tf
 # TensorFlow computes the loss in float32, whose last bits scale with the loss: a confidently
 # wrong answer of the wide ten-digit model costs ~30 nats, where one float32 step is 4e-6.
 LOSS_RELATIVE = 8 * float(np.finfo(np.float32).eps)
+# The same holds for a gradient: one of ~13 (the ten-digit model's ∂L/∂W for a confident
+# mistake) has float32 steps of 1e-6, so 1e-5 alone is ten steps, which a CPU that sums in
+# another order can exceed. Compared within 1e-5 plus eight float32 steps of the value.
+GRADIENT_RELATIVE = LOSS_RELATIVE
 
 
 @dataclass(frozen=True)
