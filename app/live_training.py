@@ -24,7 +24,7 @@ from app.training_signals import Alerts, dense_twins, layer_signals
 from core.epochs import Epoch
 from core.network import class_probabilities, forward, layers_from_keras
 
-FIRST_LAYER_IMAGES = 32  # the first hidden layer's weights are shown for at most this many units
+FIRST_LAYER_IMAGES = 32  # the first layer's weights are shown for at most this many units
 # (epoch, batch), both from 1 → that batch's (inputs (n, 784) float32, class indices (n,)).
 BatchOf = Callable[[int, int], Epoch]
 
@@ -141,7 +141,7 @@ class LiveTraining(keras.callbacks.Callback):
             "seen": where["seen"],
             "loss": _number(logs.get("loss")),
             "accuracy": _number(logs.get("accuracy")),
-            "first_layer": first_layer_images(self.model.get_layer("hidden_1").kernel.numpy()),
+            "first_layer": first_layer_images(self.model),
         }
         layers = numpy_twins(self.model)
         if self.signals_on():
@@ -180,16 +180,26 @@ def numpy_twins(model: Any) -> tuple[Any, ...]:
     return dense_twins(model) if is_dense(model) else layers_from_keras(model)
 
 
-def first_layer_images(kernel: np.ndarray) -> dict[str, Any]:
-    """The first hidden layer's weights, one 28×28 image per unit (at most 32): each unit's 784
-    weights scaled by its largest |w| to bytes, 128 + round(127 · w / scale), base64-encoded,
-    so a snapshot of 32 units is ~33 kB of JSON rather than ~200 kB of numbers."""
-    weights = kernel[:, :FIRST_LAYER_IMAGES].T  # (units, 784)
+def first_layer_images(model: keras.Model) -> dict[str, Any]:
+    """The first layer's weights as images, one per unit (at most 32): a dense layer's 784
+    weights per unit as a 28×28 image, a convolution's kernel per filter as a k×k image (`kind`
+    says which). Each image's weights are scaled by its largest |w| to bytes,
+    128 + round(127 · w / scale), base64-encoded, so a snapshot of 32 units is ~33 kB of JSON
+    rather than ~200 kB of numbers."""
+    first = next(layer for layer in model.layers if hasattr(layer, "kernel"))
+    kernel = first.kernel.numpy()
+    kind = "conv2d" if kernel.ndim == 4 else "dense"
+    side = kernel.shape[0] if kind == "conv2d" else 28
+    # A first convolution sees one grey channel: its (k, k, 1, filters) kernel is one k×k
+    # image per filter, read row by row.
+    kernel = kernel.reshape(-1, kernel.shape[-1])
+    weights = kernel[:, :FIRST_LAYER_IMAGES].T  # (units, inputs)
     scales = np.maximum(np.abs(weights).max(axis=1), 1e-12)
     codes = np.clip(np.rint(weights / scales[:, None] * 127) + 128, 1, 255).astype(np.uint8)
     return {
+        "kind": kind,
         "units": int(kernel.shape[1]),
-        "side": 28,
+        "side": int(side),
         "scales": [round(float(s), 6) for s in scales],
         "images": [base64.b64encode(row.tobytes()).decode("ascii") for row in codes],
     }

@@ -3,7 +3,8 @@
 The first message chooses the run (`parse_run_request`); its fields mean what the training
 script's flags mean (`python -m training.train --digits … --hidden …`) and are checked by the
 same functions (core/run_settings.py), with tighter limits, because a visitor spends this
-server's CPU: at most 50 epochs, 4 hidden layers of at most 256 units and batches of 1,024.
+server's CPU: at most 50 epochs, 2 convolution layers of at most 32 filters, 4 hidden layers of
+at most 256 units and batches of 1,024.
 Later messages (`parse_control`) watch a drawing, pause, resume, step or stop the run;
 `RunControl` carries them to the training thread (app/training_job.py).
 
@@ -30,6 +31,10 @@ from core.run_settings import shown
 MAX_EPOCHS = 50
 MAX_HIDDEN_LAYERS = 4
 MAX_UNITS = 256
+# A convolution costs far more per example than a dense layer of as many numbers: two small
+# ones (28×28 → 14×14 → 7×7 maps) are what the page's CNN needs and what a run can afford.
+MAX_CONV_LAYERS = 2
+MAX_FILTERS = 32
 # A batch's activations and gradients are held at once: 1,024 examples keep a run's memory
 # small whatever the network (the command line allows more).
 MAX_BATCH_SIZE = 1024
@@ -45,7 +50,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_INTEGER_DIGITS = 18
 CONTROL_TYPES = ("watch", "pause", "resume", "step", "stop")
 RUN_FIELDS = (
-    "digits", "hidden", "activation", "epochs", "batch_size", "learning_rate",
+    "digits", "conv", "hidden", "activation", "epochs", "batch_size", "learning_rate",
     "optimizer", "initializer", "l2", "dropout", "train_examples", "snapshot_every", "pace",
     "signals",
 )
@@ -103,6 +108,7 @@ class RunRequest:
     which the page's form starts from too (app/routers/pages.py)."""
 
     digits: tuple[int, ...] = QUICK_RUN.digits
+    conv: tuple[int, ...] = QUICK_RUN.conv
     hidden: tuple[int, ...] = QUICK_RUN.hidden
     activation: str = QUICK_RUN.activation
     epochs: int = QUICK_RUN.epochs
@@ -122,6 +128,7 @@ class RunRequest:
     def recipe_settings(self) -> RecipeSettings:
         return RecipeSettings(
             digits=self.digits,
+            conv=self.conv,
             hidden=self.hidden,
             activation=self.activation,
             epochs=self.epochs,
@@ -137,6 +144,7 @@ class RunRequest:
     def as_message(self) -> dict[str, Any]:
         fields = asdict(self)
         fields["digits"] = ",".join(map(str, self.digits))
+        fields["conv"] = list(self.conv)
         fields["hidden"] = list(self.hidden)
         return fields
 
@@ -179,8 +187,13 @@ def parse_run_request(message: Any) -> RunRequest:
     try:
         # Checked as the training script checks its flags (core/run_settings.py), with the
         # socket's tighter caps on epochs and on the network's size.
+        conv = run_settings.parse_conv(fields.get("conv", list(defaults.conv)),
+                                       max_filters=MAX_FILTERS)
+        if len(conv) > MAX_CONV_LAYERS:
+            raise Refusal(f"conv: at most {MAX_CONV_LAYERS} convolution layers, like [4, 8]")
         return RunRequest(
             digits=run_settings.parse_digits(fields.get("digits", list(defaults.digits))),
+            conv=conv,
             hidden=run_settings.parse_hidden(
                 fields.get("hidden", list(defaults.hidden)),
                 max_layers=MAX_HIDDEN_LAYERS,

@@ -14,7 +14,7 @@ import { ProbabilityBars } from './probability_bars.js';
 const RUNS_KEPT = 4; // the current run and the three before it stay on the charts
 // The settings a run is started with, by their names in the socket's first message and in the
 // page's URL (see `settings`).
-const SETTING_NAMES = ['digits', 'hidden', 'activation', 'epochs', 'learning_rate', 'pace'];
+const SETTING_NAMES = ['digits', 'conv', 'hidden', 'activation', 'epochs', 'learning_rate', 'pace'];
 
 export class TrainPanel extends EventTarget {
   #ui;
@@ -59,8 +59,11 @@ export class TrainPanel extends EventTarget {
   /** The form's settings as text, by the socket's names: {digits: '0,1', hidden: '25,15', …}. */
   get settings() {
     const ui = this.#ui;
+    const conv = ui.conv.value.split(/[\s,]+/).filter(Boolean).join(',');
     return {
       digits: ui.digits.value,
+      // A dense network (no convolutions) says nothing of them, in the URL too.
+      ...(conv ? { conv } : {}),
       hidden: ui.hidden.value.split(/[\s,]+/).filter(Boolean).join(','),
       activation: ui.activation.value,
       epochs: ui.epochs.value,
@@ -75,7 +78,7 @@ export class TrainPanel extends EventTarget {
     const ui = this.#ui;
     if (this.#state !== 'idle') return;
     const fields = {
-      digits: ui.digits, hidden: ui.hidden, activation: ui.activation, epochs: ui.epochs,
+      digits: ui.digits, conv: ui.conv, hidden: ui.hidden, activation: ui.activation, epochs: ui.epochs,
       learning_rate: ui.rate,
     };
     for (const name of SETTING_NAMES) {
@@ -124,6 +127,7 @@ export class TrainPanel extends EventTarget {
     const settings = {
       ...text,
       hidden: text.hidden.split(',').filter(Boolean).map(Number),
+      conv: (text.conv ?? '').split(',').filter(Boolean).map(Number),
       epochs: Number(text.epochs),
       learning_rate: Number(text.learning_rate),
     };
@@ -176,7 +180,8 @@ export class TrainPanel extends EventTarget {
     const digits = s.digits === '0,1' ? '0/1' : s.digits === '0,1,2,3,4,5,6,7,8,9' ? '0–9' : s.digits;
     const colour = RUN_COLOURS[this.#modelsTrained % RUN_COLOURS.length];
     this.#current = {
-      label: `${digits} · ${s.hidden.join('/')} ${s.activation} · lr ${s.learning_rate}`,
+      label: `${digits} · ${s.conv?.length ? `conv ${s.conv.join('/')} · ` : ''}`
+        + `${s.hidden.join('/')} ${s.activation} · lr ${s.learning_rate}`,
       colour,
       examples: message.examples.train,
       epochs: s.epochs,
@@ -203,13 +208,26 @@ export class TrainPanel extends EventTarget {
       run.train.loss.push([x, message.loss]);
       run.train.accuracy.push([x, message.accuracy]);
     }
-    const units = message.first_layer.units;
-    drawWeightImages(this.#ui.weights, message.first_layer);
-    this.#ui.weightsCaption.textContent = `The first hidden layer's weights, one 28×28 image per unit `
-      + `(${message.first_layer.images.length} of ${units}): blue pixels raise the unit's z, red ones `
-      + `lower it. Epoch ${message.epoch}, batch ${message.batch} of ${message.batches}.`;
-    this.#ui.weights.setAttribute('aria-label', `Weights of ${message.first_layer.images.length} `
-      + `first-layer units after ${message.seen.toLocaleString('en')} examples`);
+    const first = message.first_layer;
+    const units = first.units;
+    // Kernels are tiny: as many in a row as there are, up to 8, not a row of 8 with gaps.
+    drawWeightImages(this.#ui.weights, first,
+      { columns: first.kind === 'conv2d' ? Math.min(8, first.images.length) : 8 });
+    const when = `Epoch ${message.epoch}, batch ${message.batch} of ${message.batches}.`;
+    this.#ui.weights.classList.toggle('is-kernels', first.kind === 'conv2d');
+    if (first.kind === 'conv2d') {
+      this.#ui.weightsCaption.textContent = `The first convolution's kernels, one ${first.side}×${
+        first.side} image per filter (${first.images.length} of ${units}): blue weights raise the `
+        + `filter's z where there is ink, red ones lower it. ${when}`;
+      this.#ui.weights.setAttribute('aria-label', `Kernels of ${first.images.length} first-layer `
+        + `filters after ${message.seen.toLocaleString('en')} examples`);
+    } else {
+      this.#ui.weightsCaption.textContent = `The first hidden layer's weights, one 28×28 image per unit `
+        + `(${first.images.length} of ${units}): blue pixels raise the unit's z, red ones `
+        + `lower it. ${when}`;
+      this.#ui.weights.setAttribute('aria-label', `Weights of ${first.images.length} `
+        + `first-layer units after ${message.seen.toLocaleString('en')} examples`);
+    }
     if (message.watch) this.#showWatch(message.watch);
     if (this.#state === 'running' || this.#state === 'paused') {
       const loss = Number.isFinite(message.loss) ? `, loss ${message.loss.toFixed(3)}` : '';
@@ -291,7 +309,7 @@ export class TrainPanel extends EventTarget {
     this.#state = state;
     const ui = this.#ui;
     const live = state !== 'idle';
-    for (const field of [ui.digits, ui.hidden, ui.activation, ui.epochs, ui.rate, ui.fast]) {
+    for (const field of [ui.digits, ui.conv, ui.hidden, ui.activation, ui.epochs, ui.rate, ui.fast]) {
       field.disabled = live;
     }
     ui.start.disabled = live;
@@ -320,6 +338,12 @@ function buildPanel(root, quickRun) {
   const button = (id, text) => h('button', { type: 'button', class: 'button', id, disabled: '' }, text);
   const ui = {
     digits: select('train-digits', quickRun.digits, [['0,1', '0 vs 1'], ['0-9', 'all ten']]),
+    conv: h('input', {
+      id: 'train-conv', value: (quickRun.conv ?? []).join(','), inputmode: 'numeric',
+      spellcheck: 'false', pattern: '\\s*(\\d{1,2}(\\s*,\\s*\\d{1,2})?)?\\s*',
+      title: 'Empty for a dense network, or 1 or 2 convolution layers of 1 to 32 filters, like 4,8',
+      'aria-describedby': 'train-conv-hint',
+    }),
     hidden: h('input', {
       id: 'train-hidden', value: quickRun.hidden.join(','), inputmode: 'numeric', spellcheck: 'false',
       pattern: '\\s*\\d{1,3}(\\s*,\\s*\\d{1,3}){0,3}\\s*',
@@ -360,6 +384,8 @@ function buildPanel(root, quickRun) {
   ui.form = h('form', { class: 'train-form', id: 'train-form', hidden: '' },
     h('div', { class: 'train-fields' },
       field('Digits', ui.digits),
+      field('Convolutions', ui.conv,
+        h('span', { class: 'field-hint', id: 'train-conv-hint' }, 'filters per layer, e.g. 4,8; empty: none')),
       field('Hidden layers', ui.hidden,
         h('span', { class: 'field-hint', id: 'train-hidden-hint' }, 'units per layer, e.g. 25,15')),
       field('Activation', ui.activation),

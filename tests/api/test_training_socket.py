@@ -131,6 +131,27 @@ def test_progress_carries_one_28x28_weight_image_per_first_layer_unit(
 
 
 @needs_mnist
+def test_a_convolutional_run_shows_its_first_kernels_and_serves_a_cnn(client: TestClient) -> None:
+    with client.websocket_connect("/train") as ws:
+        ws.send_json({"digits": "0,1", "conv": [4, 8], "hidden": [16], "activation": "relu",
+                      "epochs": 1, "pace": "fast", "train_examples": 2000})
+        messages = receive_until(ws, "done")
+    assert messages[0]["settings"]["conv"] == [4, 8]
+    progress = [m for m in messages if m["type"] == "progress"]
+    first, last = progress[0]["first_layer"], progress[-1]["first_layer"]
+    assert (first["kind"], first["side"], first["units"]) == ("conv2d", 3, 4)
+    codes = [np.frombuffer(base64.b64decode(image), np.uint8) for image in last["images"]]
+    assert len(codes) == 4 and all(code.size == 3 * 3 for code in codes)
+    assert first["images"] != last["images"]  # the kernels changed as it learned
+    done = messages[-1]
+    assert done["type"] == "done" and done["metrics"]["test"]["accuracy"] > 0.9
+    details = client.get(f"/models/{done['model']}").json()
+    kinds = [layer["kind"] for layer in details["layers"]]
+    assert kinds == ["conv2d", "max_pool", "conv2d", "max_pool", "flatten", "dense", "dense"]
+    assert details["layers"][2]["shape"] == [14, 14, 8]
+
+
+@needs_mnist
 def test_the_watched_drawing_gets_probabilities_that_move_towards_its_digit(
     quick_run: list[dict],
 ) -> None:
@@ -398,6 +419,13 @@ def test_a_run_ends_at_the_time_limit() -> None:
         ({"learning_rate": 10.5}, "learning_rate"),
         ({"signals": "yes"}, "signals"),
         ({"signals": 1}, "signals"),
+        # A convolutional network's filters per layer, within the socket's caps.
+        ({"conv": [64]}, "conv [64]: each layer needs 1 to 32 filters"),
+        ({"conv": [4, 4, 4]}, "conv: at most 2 convolution layers"),
+        ({"conv": "4;8"}, "conv '4;8': give the filters per convolution layer"),
+        ({"conv": [0]}, "conv"),
+        ({"conv": [4.0]}, "conv"),
+        ({"conv": {"filters": 4}}, "conv"),
     ],
 )
 def test_bad_settings_get_an_error_naming_what_to_fix(

@@ -102,6 +102,42 @@ def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
     assert_accessible(page, "the 'Train your own' section after a run", "#train")
 
 
+def test_a_convolutional_run_shows_its_kernels_forming_and_its_model_shows_feature_maps(
+    train_page: Any, assert_accessible: Any, artifacts: Path
+) -> None:
+    page = train_page
+    open_app_and_draw(page, ONE, "1")
+    open_section(page, "train")
+    expect(page.locator("#train-form")).to_be_visible()
+    page.select_option("#train-digits", "0,1")
+    page.fill("#train-conv", "4,8")
+    page.fill("#train-hidden", "16")
+    page.select_option("#train-activation", "relu")
+    page.fill("#train-epochs", "1")
+    page.check("#train-fast")
+    page.locator("#train-fast").press("Tab")
+    expect(page).to_have_url(re.compile(r"#train\?model=digits-0-1&digits=0,1&conv=4,8&hidden=16"))
+    page.click("#train-start")
+
+    caption = page.locator("#train-weights-caption")
+    expect(caption).to_contain_text("first convolution's kernels, one 3×3 image per filter",
+                                    timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#train-weights")).to_have_attribute(
+        "aria-label", re.compile(r"^Kernels of 4 first-layer filters after [\d,]+ examples$")
+    )
+    expect(page.locator("#train-legend li").last).to_contain_text("conv 4/8")
+    expect(page.locator("#train-result")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_label("Your model", exact=True)).to_be_checked()
+    page.locator("#train").screenshot(path=str(artifacts / "train-your-own-cnn.png"))
+    assert_accessible(page, "'Train your own' after a convolutional run", "#train")
+
+    # Its model is a CNN: See it think shows its feature maps for the drawing.
+    open_section(page, "see")
+    expect(page.locator('#feature-maps .feature-map[data-layer="0"]')).to_have_count(4)
+    expect(page.locator('#feature-maps .feature-map[data-layer="2"]')).to_have_count(8)
+    expect_prediction(page, "1")
+
+
 def test_how_it_was_trained_shows_the_models_curves_confusion_and_misread_digits(
     train_page: Any, assert_accessible: Any
 ) -> None:
