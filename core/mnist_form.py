@@ -116,11 +116,13 @@ def image_to_mnist(
 
     factor = math.ceil(max(image.size) / WORKING_SIDE)
     overview = image.reduce(factor) if factor > 1 else image
-    background = [_border_median(band) for band in _bands(overview)]
-    ink = _ink(overview, background)
+    bands = _bands(overview)
+    background = [_border_median(band) for band in bands]
+    ink = _ink(bands, _has_alpha(overview), background)
     reduced = f"; on a copy reduced {factor}× to {_size(overview)}" if factor > 1 else ""
     if fit and factor > 1:
-        ink = _ink(_detail_around_ink(image, ink, factor), background)
+        detail = _detail_around_ink(image, ink, factor)
+        ink = _ink(_bands(detail), _has_alpha(detail), background)
         reduced = f"; the part holding the ink, reduced to {_size(ink)}"
     on_stage(Stage("ink", ink, f"ink 0–255: how far each pixel is from the background{reduced}"))
 
@@ -228,7 +230,8 @@ def _bands_showing_ink(image: Image.Image) -> Image.Image:
 
 
 def _bands(image: Image.Image) -> list[np.ndarray]:
-    return [np.asarray(band) for band in image.split()]
+    values = np.asarray(image)  # one copy of the pixels; each band a view of it
+    return [values] if values.ndim == 2 else [values[..., band] for band in range(values.shape[2])]
 
 
 def _border_median(values: np.ndarray) -> int:
@@ -239,14 +242,20 @@ def _border_median(values: np.ndarray) -> int:
     return int(np.partition(border, middle)[middle])
 
 
-def _ink(image: Image.Image, background: list[int]) -> np.ndarray:
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("LA", "RGBA")
+
+
+def _ink(bands: list[np.ndarray], has_alpha: bool, background: list[int]) -> np.ndarray:
     """Per-pixel ink strength 0–255 (uint8): the largest per-band distance from the background.
 
     With alpha (the last of 2 or 4 bands), a pixel's colour counts only as much as it is
     opaque, and a change of opacity is ink on its own.
     """
-    bands = [band.astype(np.int32) for band in _bands(image)]
-    has_alpha = image.mode in ("LA", "RGBA")
+    if len(bands) == 1:  # grey, or the opacity of a transparent canvas (what the page sends)
+        band, level = bands[0], background[0]
+        return np.maximum(band, level) - np.minimum(band, level)  # |band − level|, in uint8
+    bands = [band.astype(np.int32) for band in bands]
     colours = bands[:-1] if has_alpha else bands
     distances = [
         np.abs(band - level)
