@@ -3,8 +3,8 @@
 Every training source is one shape of thing: called with an epoch number k, it returns that
 epoch's (images, targets), the digits as uint8 (n, 28, 28) in the order they are trained on and
 their class indices. Plain MNIST, MNIST augmented afresh every epoch (`DigitEpochs`) and the
-"neither" detector's mix of classes and outliers (training/detector_data.py) are all such
-sources, and `epoch_dataset` feeds any of them to Keras's fit, cut into batches that
+out-of-distribution detector's mix of classes and outliers (training/detector_data.py) are all
+such sources, and `epoch_dataset` feeds any of them to Keras's fit, cut into batches that
 `as_inputs` turns into network inputs: the only place a training digit becomes floats.
 
 An epoch is a pure function of (seed, k): its order comes from a generator seeded with

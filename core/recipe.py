@@ -2,8 +2,8 @@
 
 The command line (`python -m training.train`) and the page's live training call these same
 functions; the live one only adds Keras callbacks (snapshots, pause, stop) to `fit`, and the
-"neither" detector (training/ood_detector.py) is built and fitted by them too, with one class
-more. Nothing here parses arguments, reads or writes files, or prints: the only output is
+out-of-distribution detector (training/ood_detector.py) is built and fitted by them too, with
+one class more. Nothing here parses arguments, reads or writes files, or prints: the only output is
 Keras's own progress, and only when the caller asks for it (`verbose`).
 
 Digits stay as MNIST stores them, uint8 (n, 28, 28), until `fit` and `evaluate` hand them to

@@ -1,5 +1,6 @@
-"""What the "neither" detector learns from (training/ood_detector.py): the classes' digits, epoch
-by epoch as the classifier saw them, and outliers, images that are none of the classes.
+"""What the out-of-distribution detector learns from (training/ood_detector.py): the classes'
+digits, epoch by epoch as the classifier saw them, and outliers, images that are none of the
+classes.
 
 The outliers come only from the training split (`find_outliers`): the other MNIST digits'
 training images (all but a validation share, held out for the card's rates) and shapes derived

@@ -1,5 +1,5 @@
-"""Shapes that are no digit, derived from MNIST training digits: the "neither" detector's
-outliers beside the other digits (training/ood_detector.py, outlier exposure).
+"""Shapes that are no digit, derived from MNIST training digits: the out-of-distribution
+detector's outliers beside the other digits (training/ood_detector.py, outlier exposure).
 
 Six kinds, in turn: a digit dilated into a filled blob; two digits overlaid off-centre; a 1 on
 its side (a dash) or another digit crossed with its transpose; another digit joined with its

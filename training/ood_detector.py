@@ -1,4 +1,4 @@
-"""Train the "neither of these" detector that sits beside a classifier (see core/ood.py).
+"""Train the out-of-distribution detector that sits beside a classifier (see core/ood.py).
 
 Outlier exposure (Hendrycks, Mazeika & Dietterich, ICLR 2019): besides the training images of
 the classes, with their labels, the detector sees training images that are none of the classes,

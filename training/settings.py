@@ -2,9 +2,9 @@
 
 `TrainSettings` is the recipe's settings (core/recipe.py: the network and how it learns) plus
 what only the command line needs: where MNIST comes from, where the model goes, its name, the
-"neither" detector and the card's description. To add a knob: a field here with its default,
-an `add_argument` in `build_parser`, a check in `check_settings` if it can be nonsense, and its
-flag in `rerun_command` (the card's record of it).
+out-of-distribution detector and the card's description. To add a knob: a field here with its
+default, an `add_argument` in `build_parser`, a check in `check_settings` if it can be nonsense,
+and its flag in `rerun_command` (the card's record of it).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class TrainSettings(RecipeSettings):
     data: Path | None = None  # MNIST folder or .npz; None = Keras's downloader
     out: Path = Path("model_store")  # the shipped models' folder: training replaces them
     name: str | None = None  # default: derived from the digits, e.g. "digits-0-1"
-    out_of_distribution: bool = True  # train the "neither of these" detector too
+    out_of_distribution: bool = True  # train the out-of-distribution detector too
     description: str = ""  # why this model is as it is, for its card
     # The recipe's settings start from the 0/1 command's (core/recipe.py).
     epochs: int = ZERO_ONE_COMMAND.epochs

@@ -5,10 +5,10 @@
 Without --out it writes into model_store/, replacing the shipped model of that name.
 
 Read top to bottom, `run` is how a shipped model is made. Its steps (choose the digits, build,
-fit, evaluate) are core/recipe.py's, shared with the page's live training; the "neither"
-detector is the same recipe with one class more (training/ood_detector.py). Settings and their
-flags are in training/settings.py, the model card in core/model_card.py, the atomic save in
-training/model_store_writer.py.
+fit, evaluate) are core/recipe.py's, shared with the page's live training; the
+out-of-distribution detector is the same recipe with one class more (training/ood_detector.py).
+Settings and their flags are in training/settings.py, the model card in core/model_card.py, the
+atomic save in training/model_store_writer.py.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def run(settings: TrainSettings) -> dict[str, Any]:
         metrics, rerun_command(settings),
     )
 
-    # 6. The "neither of these" detector, for models that do not cover all ten digits.
+    # 6. The out-of-distribution detector, for models that do not cover all ten digits.
     extra_files = {}
     if detector and outliers_made:
         extra_files = add_detector(detector, epochs, outliers_made.result(), mnist, splits,

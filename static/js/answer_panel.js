@@ -1,12 +1,13 @@
 // The answer at the top of the page, beside the canvas: the predicted class, how sure the
-// network is, one probability bar per class, the "neither" warning of a model with a detector,
-// a failed request's message with its Try again button, and a sentence on the output layer.
+// network is, one probability bar per class, the out-of-distribution warning of a model with a
+// detector ("This looks like neither 0 nor 1": docs/models.md), a failed request's message with
+// its Try again button, and a sentence on the output layer.
 //
 // API:
 //   const answer = new AnswerPanel(card)   // the answer's <section> in templates/index.html
 //   answer.setClasses(classes)             // a model was chosen: one empty bar per class
 //   answer.describeModel(details)          // its output layer, in a sentence (GET /models/{name})
-//   answer.show(result, classes)           // a /predict answer; `classes` name "neither" ones
+//   answer.show(result, classes)           // a /predict answer; `classes` name the warning's
 //   answer.clear()                         // no drawing: back to the invitation to draw
 //   answer.showError(message) / answer.setBusy(busy)
 //   answer.addEventListener('retry', …)    // Try again was pressed
