@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from nbclient import NotebookClient
 from project_paths import SHARED_DATA, SHARED_MNIST_NPZ
 
-# The floors the from-scratch networks must reach on their digits' MNIST test images. The 0/1
-# one is the issue's; the ten-digit one trains for only a few epochs of plain gradient descent;
+# The floors the from-scratch networks must reach on their digits' MNIST test images: 0 and 1
+# are an easy pair; the ten-digit one trains for only a few epochs of plain gradient descent;
 # the three-class one learns 2, 5 and 7 apart with one hidden layer of 12.
 FLOORS = {"digits-0-1": 0.99, "digits-0-9": 0.95, "digits-2-5-7": 0.9}
 CELL_TIMEOUT_S = 900

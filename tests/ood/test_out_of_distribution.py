@@ -14,7 +14,7 @@ from project_paths import MODEL_STORE
 from app.model_registry import LoadedModel
 from core.mnist_form import image_to_mnist
 
-# Issue 15's floors: on the MNIST test set, at least 95% of the digits 2–9 flagged and at
+# The detector's floors: on the MNIST test set, at least 95% of the digits 2–9 flagged and at
 # most 1% of the test 0s and 1s; at most 3% of the shifted test set's 0s and 1s (thick, thin,
 # slanted, blurry: still 0s and 1s).
 OTHER_DIGITS_FLAGGED_AT_LEAST = 0.95

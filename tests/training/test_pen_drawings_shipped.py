@@ -1,11 +1,10 @@
 """The shipped models on pen-drawn digits of every writing style (pen_drawn_digits.py), taken
 through the app's own preprocessing and networks as a drawing from the page is.
 
-Issue 15 aims at ≥ 99% of such drawings read by the ten-digit model and every digit ≥ 96%
-(here every writing style of every digit, which is stricter). Its own set, kept aside, found
-the model before augmentation reading 86% of the 1s. On these drawings that model (commit
-1858df2) read 97.8%, and 91% of the 1s (the 1s with a flag taken for 9s), so the check tells
-the two apart."""
+The floors: ≥ 99% of such drawings read by the ten-digit model and every digit ≥ 96% (here
+every writing style of every digit, which is stricter). A ten-digit model trained without
+augmentation reads about 98% of them and 91% of the 1s (the 1s with a flag taken for 9s), so
+the check tells a model that learnt writing styles from one that did not."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from core.mnist_form import image_to_mnist
 Drawings = tuple[np.ndarray, np.ndarray, np.ndarray]
 DRAWINGS_PER_STYLE = 30  # 17 styles: 510 drawings
 
-# Issue 15's aims and floors, as they are worded for its kept sets.
+# The floors on real handwriting kept aside, held here on drawings of every writing style.
 READ_AT_LEAST = 0.99
 EACH_STYLE_READ_AT_LEAST = 0.96  # at most 1 of 30 drawings missed
 ZEROS_AND_ONES_FLAGGED_AT_MOST = 0.05
