@@ -10,6 +10,9 @@ and this network's shapes, then the code.
 The code imports only what the learner has (NumPy, Keras, TensorFlow): nothing of this project.
 Only the first code cell (the model's file, digits and training settings) and the markdown's
 shapes depend on the model; the rest is the same for every dense network.
+
+Over 300 lines because the notebook is written here in the order the learner reads it, each
+markdown cell beside the code it explains.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ A model NAME is ``NAME.keras`` beside its card ``NAME.json`` (written by trainin
 found by their cards. Anything missing, unreadable or inconsistent raises ``ModelStoreError``
 with one line naming the file and what is wrong, so the server refuses to start rather than
 answer with a half-loaded app.
+
+Over 300 lines because every check a model passes before it is served (its files, its card, its
+shapes, its parity with Keras) sits beside the loading it guards.
 """
 
 from __future__ import annotations

@@ -107,6 +107,7 @@ def train(
     emit: Emit,
     progress_wanted: Callable[[], bool],
 ) -> TrainedRun | DivergedRun | None:
+    # Over 60 lines: the recipe's steps with the messages the page shows between them, in order.
     settings = request.recipe_settings()
     mnist = load_training_mnist(data_path)
     splits = recipe.select_digits(

@@ -157,7 +157,8 @@ def _whole_number(fields: dict[str, Any], name: str, lo: int, hi: int, default: 
 
 
 def parse_run_request(message: Any) -> RunRequest:
-    """The first message: every field optional; anything unknown or out of range is refused."""
+    """The first message: every field optional; anything unknown or out of range is refused.
+    (Over 60 lines: one check a field, each with the message that says what to send instead.)"""
     if not isinstance(message, dict):
         raise Refusal("the first message must be a JSON object choosing the run, e.g. {}")
     fields = dict(message)

@@ -11,6 +11,9 @@ The gradients come from the app's own NumPy backward pass (core/network.py, chec
 tf.GradientTape in the tests), run again on the batch just trained, at the weights it left: a
 snapshot costs one forward and backward pass of one batch, not a change to Keras's training step.
 Nothing here knows of sockets or threads; app/live_training.py calls it.
+
+Over 300 lines because each alert's rule and its plain-words message sit beside the others
+(`Alerts`), so the whole list is read in one place.
 """
 
 from __future__ import annotations

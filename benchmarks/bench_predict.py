@@ -114,6 +114,7 @@ def _summary(
     sizes: list[int],
     args: argparse.Namespace,
 ) -> dict[str, Any]:
+    # Over 60 lines: the results file's layout, written out as one literal.
     ratios = {}
     for clients in CONCURRENCIES:
         healthz, predict = _find(measurements, "healthz", clients), _find(

@@ -16,6 +16,9 @@ cores with the server, so the report also gives the ceiling that the CPU leaves 
 idle machine: all cores divided by the CPU a request costs server and client together, and at
 most one core per worker (Python's GIL). Results go to benchmarks/results/workers.json; the exit
 status is 1 when the target is missed.
+
+Over 300 lines because it runs, measures and explains its figures itself: the ceiling the CPU
+allows and the memory each worker takes are part of the report.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Keras: there, and only there, `as_inputs` (core/epochs.py) turns them into netwo
     model = build_network(settings)                # seeded: the same seed gives the same weights
     fitted = fit(model, settings, training_epochs(settings, splits), splits.validation)
     metrics = evaluate_splits(model, splits, settings.classes)
+
+Over 300 lines because the whole recipe (settings, digits, network, fit, evaluation) reads top to
+bottom in one place, shared by the command line and the page.
 """
 
 from __future__ import annotations

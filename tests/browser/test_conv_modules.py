@@ -95,6 +95,7 @@ def served_form(architecture: str, seed: int) -> tuple[dict[str, Any], dict[str,
 def test_every_explained_cell_adds_up_to_the_numpy_networks_z(
     page: Any, architecture: str
 ) -> None:
+    # Over 60 lines: each explained cell's window, products, bias and z against NumPy's, in turn.
     pytest.importorskip("keras")
     from core import network
 

@@ -3,6 +3,9 @@ and the line of tensor shapes, a clicked cell explained with this drawing's real
 to the numbers of GET /models and POST /predict, recomputed here in NumPy), a pooled cell's
 window and winner, the keyboard, a phone, axe-core, and Teach it's δ maps and ∂L/∂K (held to
 POST /gradients?weights=true).
+
+Over 300 lines: one test per behaviour of the CNN's section, sharing the page and the numbers they
+check.
 """
 
 from __future__ import annotations

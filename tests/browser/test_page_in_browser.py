@@ -2,6 +2,9 @@
 
 Every test ends with no console error, page error or failed request (see conftest.py), and
 saves a screenshot of each state under tests/artifacts/.
+
+Over 300 lines: one test per thing the page shows, sharing the browser, the server and the drawing
+helpers.
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ def test_draw_a_one_then_a_zero_updates_every_panel(page: Any, artifacts: Path) 
 def test_clicking_units_explains_them_with_this_networks_shapes(
     page: Any, server_url: str, artifacts: Path
 ) -> None:
+    # Over 60 lines: one walk through the units a visitor clicks, each checked as it opens.
     responses = predict_responses(page)
     open_app(page)
     details = model_details(server_url, "digits-0-1")
@@ -335,6 +339,7 @@ def test_a_failed_request_shows_a_message_and_keeps_the_drawing(
 
 
 def test_requests_never_pile_up_and_the_latest_drawing_wins(page: Any) -> None:
+    # Over 60 lines: the slow network is a script injected into the page, written out here.
     # A slow network, and a record of requests, answers and what was shown.
     page.add_init_script(
         f"const SLOW_NETWORK_MS = {SLOW_NETWORK_MS};\n"

@@ -8,6 +8,9 @@ for a gradient of ~13 is more than 1e-5: tests/gradient_tape.py): for the shippe
 architectures (sigmoid, relu and tanh hidden layers; one sigmoid output and softmax), on real
 MNIST digits with right and wrong targets. Also: extreme z gives a large finite loss and finite
 gradients, and the served model is never changed by a step.
+
+Over 300 lines because it builds the models and inputs it compares here, where their choice is
+explained.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """The request body limit: 413 JSON as soon as a body is known to be too large, whether it says
-so in its Content-Length or streams in chunks without one, and the server keeps serving."""
+so in its Content-Length or streams in chunks without one, and the server keeps serving.
+
+Over 300 lines: one test per way a body can be too large or too slow, in-process and on a real
+server.
+"""
 
 from __future__ import annotations
 

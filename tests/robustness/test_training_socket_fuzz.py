@@ -6,6 +6,8 @@ over the whole barrage: every test here measures from one baseline, taken when t
 started and finished one run (MNIST and TensorFlow's training code are loaded once a process).
 
 The hostile later messages need a run going, so they need MNIST in ../shared/data (CI has it).
+
+Over 300 lines: one test per kind of hostile message, sharing the server and the memory check.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The IDX and npz readers: what they accept, and the one clear error for each broken input."""
+"""The IDX and npz readers: what they accept, and the one clear error for each broken input.
+
+Over 300 lines: one test per kind of broken input, each with the error it must give.
+"""
 
 from __future__ import annotations
 
