@@ -4,10 +4,10 @@ For one example and a target class, ``tf.GradientTape`` differentiates the loade
 own layers (its kernels, biases and activation functions) with Keras's cross-entropy from the
 output's logits. Every δ = ∂L/∂z, ∂L/∂x, ∂L/∂W and ∂L/∂b, and the loss after one plain
 gradient-descent step, must agree within 1e-5 (plus eight float32 steps of the value, which
-for a gradient of ~13 is more than 1e-5: tests/gradient_tape.py): for the shipped models and for random
-architectures (sigmoid, relu and tanh hidden layers; one sigmoid output and softmax), on real
-MNIST digits with right and wrong targets. Also: extreme z gives a large finite loss and finite
-gradients, and the served model is never changed by a step.
+for a gradient of ~13 is more than 1e-5: tests/gradient_tape.py): for the shipped models and
+for random architectures (sigmoid, relu and tanh hidden layers; one sigmoid output and
+softmax), on real MNIST digits with right and wrong targets. Also: extreme z gives a large
+finite loss and finite gradients, and the served model is never changed by a step.
 
 Over 300 lines because it builds the models and inputs it compares here, where their choice is
 explained.
