@@ -185,6 +185,7 @@ export class TrainPanel extends EventTarget {
       colour,
       examples: message.examples.train,
       epochs: s.epochs,
+      convolutional: Boolean(s.conv?.length),
       train: { loss: [], accuracy: [] },
       val: { loss: [], accuracy: [] },
     };
@@ -259,6 +260,9 @@ export class TrainPanel extends EventTarget {
       + `${accuracy} on ${message.metrics.test.count.toLocaleString('en')} MNIST test digits.`);
     this.#ui.download.href = `/models/${encodeURIComponent(message.model)}/download`;
     this.#ui.download.setAttribute('download', `${message.model}.zip`);
+    this.#ui.notebook.href = `/models/${encodeURIComponent(message.model)}/notebook`;
+    this.#ui.notebook.setAttribute('download', `${message.model}.ipynb`);
+    this.#ui.notebook.hidden = Boolean(this.#current?.convolutional); // the notebook is dense only
     this.#ui.result.hidden = false;
     this.#current = null;
     this.#setState('idle'); // before the server closes the socket: a finished run, not a lost one
@@ -367,6 +371,9 @@ function buildPanel(root, quickRun) {
     error: h('p', { class: 'error', id: 'train-error', role: 'alert', hidden: '' }),
     download: h('a', { class: 'button button-small', id: 'train-download', href: '#' },
       'Download (.keras + card)'),
+    // The notebook that rebuilds it in NumPy and trains it again from scratch (docs/api.md).
+    notebook: h('a', { class: 'button button-small', id: 'train-notebook', href: '#' },
+      'Notebook (.ipynb)'),
     legend: h('ul', { class: 'chart-legend', id: 'train-legend', 'aria-label': 'Runs on the charts' }),
     weights: h('canvas', {
       id: 'train-weights', class: 'train-weights', role: 'img',
@@ -395,7 +402,7 @@ function buildPanel(root, quickRun) {
     h('div', { class: 'toolbar train-buttons' }, ui.start, ui.pause, ui.step, ui.resume, ui.stop));
   ui.result = h('p', { class: 'train-result', id: 'train-result', hidden: '' },
     '“Your model” is now in the model switch at the top: draw, and everything on the page uses it. ',
-    ui.download);
+    ui.download, ' ', ui.notebook);
   ui.lossChart = h('canvas', {
     id: 'train-loss-chart', class: 'chart-canvas', role: 'img',
     'aria-label': 'Loss of each run by epoch: training solid, validation dashed',

@@ -93,6 +93,9 @@ def test_a_run_started_from_the_page_shows_it_learning_then_its_model_reads_a_1(
     expect(page.locator("#train-download")).to_have_attribute(
         "href", f"/models/{your_model.get_attribute('value')}/download"
     )
+    expect(page.locator("#train-notebook")).to_have_attribute(
+        "href", f"/models/{your_model.get_attribute('value')}/notebook"
+    )
     # The drawing is read again, by the new model.
     expect_prediction(page, "1")
     assert any(f"model={your_model.get_attribute('value')}" in url for url in predictions)

@@ -1,11 +1,13 @@
 // "See it think": the 28×28 image the network received, the steps that made it from the drawing
 // (with the switches that skip two of them), and the network's forward pass on it: every unit
-// shaded by its activation, the path to the answer, and the explainer for a unit.
+// shaded by its activation, the path to the answer, and the explainer for a unit; under it the
+// forward pass as a NumPy script (as_numpy.js).
 //
 // While this section is open the page asks /predict for the steps too, with the switches as they
 // are (page.setPredictOptions): turning one off changes the answer above, which is the point.
 // The switches live in the URL (#see?fit=off&centre=off) and go back to on when it closes.
 
+import { asNumPy } from '../as_numpy.js';
 import { h } from '../dom.js';
 import { InputPreview, StepStrip } from '../input_preview.js';
 
@@ -14,6 +16,7 @@ export default class SeeItThink {
   #preview;
   #steps;
   #slot;
+  #numpySlot;
   #shown = undefined; // the answer the preview shows
 
   constructor(root, page) {
@@ -31,6 +34,7 @@ export default class SeeItThink {
       this.#askForSteps();
     });
     this.#slot = h('div', { class: 'network-slot' });
+    this.#numpySlot = h('div', { class: 'as-numpy-slot' });
     root.append(
       h('div', { class: 'seen' },
         h('h3', { id: 'seen-heading' }, 'What the network sees'),
@@ -41,6 +45,7 @@ export default class SeeItThink {
             'step below.'))),
       steps,
       this.#slot,
+      this.#numpySlot,
     );
   }
 
@@ -56,6 +61,9 @@ export default class SeeItThink {
     }
     network.placeIn(this.#slot);
     network.show({ details, result, gradients: null });
+    const numpy = asNumPy();
+    numpy.placeIn(this.#numpySlot);
+    numpy.show({ details, result, gradients: null });
   }
 
   close() {
