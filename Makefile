@@ -50,6 +50,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.bench_predict
 	$(BIN)/python -m benchmarks.bench_gradients
 	$(BIN)/python -m benchmarks.bench_fool_and_dream
+	$(BIN)/python -m benchmarks.bench_explain
 	$(BIN)/python -m benchmarks.bench_workers
 	$(BIN)/python -m benchmarks.bench_training --data $(DATA)
 

@@ -27,8 +27,19 @@ from app.middleware import (
     TrustedHosts,
     size_text,
 )
+from app.model_atlases import load_atlases
 from app.model_registry import load_registry
-from app.routers import adversarial, dream, gradients, health, models, notebook, pages, predict
+from app.routers import (
+    adversarial,
+    atlas,
+    dream,
+    gradients,
+    health,
+    models,
+    notebook,
+    pages,
+    predict,
+)
 from app.routers.training import add_training
 from app.settings import STATIC_DIR, Settings, get_settings, trusted_hosts
 
@@ -67,6 +78,7 @@ Every error is JSON, `{{"detail": "<what is wrong and what to fix>"}}`.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.registry = load_registry(settings.model_dir, settings.default_model)
+    app.state.atlases = load_atlases(settings.model_dir, app.state.registry)
     app.state.model_details = {}  # GET /models/{name} answers, formatted on first request
     # Bounds the memory a burst of large images can take while they are read and decoded
     # (app/dependencies.py); made here, on the server's event loop.
@@ -103,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gradients.router)
     app.include_router(adversarial.router)
     app.include_router(dream.router)
+    app.include_router(atlas.router)
     app.include_router(models.router)
     app.include_router(notebook.router)
     app.include_router(health.router)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.model_registry import LoadedModel
+from core.atlas import ModelAtlas
 
 IDLE_LIFETIME_S = 30 * 60
 # A trained model's name: this, its digits, and 128 random bits (app/routers/training.py).
@@ -31,6 +32,7 @@ class TemporaryModel:
     keras_file: bytes  # the model as a .keras file, for GET /models/{name}/download
     last_used: float
     detail: bytes | None = None  # GET /models/{name}'s answer, made once; dropped with it
+    atlas: ModelAtlas | None = None  # its atlas maps, made on first use (app/model_atlases.py)
 
 
 class TemporaryModels:

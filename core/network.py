@@ -487,6 +487,34 @@ def backward_from_output(
     return backward_from_delta(layers, x, results, index, delta)
 
 
+def logit_delta(output_layer: Layer, class_index: int) -> np.ndarray:
+    """∂f/∂z_out for f = the logit of class ``class_index``: one-hot over a softmax's units. A
+    one-unit sigmoid's z is the logit of the second class ("1"), and the first class's logit is
+    taken as −z, so that for either answer a larger f means "more of this class"."""
+    if isinstance(output_layer, DenseLayer) and output_layer.units == 1:
+        if class_index not in (0, 1):
+            raise ValueError(f"class index {class_index} is not a class of a 2-class output")
+        return np.array([1.0 if class_index == 1 else -1.0], dtype=np.float32)
+    units = math.prod(output_layer.output_shape)
+    if not 0 <= class_index < units:
+        raise ValueError(f"class index {class_index} is not one of {units} classes")
+    delta = np.zeros(units, dtype=np.float32)
+    delta[class_index] = 1.0
+    return delta
+
+
+def saliency(
+    layers: tuple[Layer, ...], x: np.ndarray, results: list[LayerResult], class_index: int
+) -> np.ndarray:
+    """Gradient × input of the class's logit (``logit_delta``), in the shape x was given: each
+    pixel's ∂logit/∂x times its ink. Positive where the ink pushed towards the class, negative
+    where it pushed away, 0 where there is no ink (the first-order share of each pixel in the
+    logit, for a network that is close to linear near x)."""
+    delta = logit_delta(layers[-1], class_index)
+    gradients = backward_from_delta(layers, x, results, len(layers) - 1, delta)
+    return gradients.input_gradient * x
+
+
 def backward(
     layers: tuple[Layer, ...],
     x: np.ndarray,

@@ -34,6 +34,7 @@ from core.recipe import (
     select_digits,
     training_epochs,
 )
+from training.atlas import write_atlas
 from training.detector_data import DetectorEpochs, Outliers, find_outliers
 from training.ood_detector import (
     DetectorSettings,
@@ -47,7 +48,7 @@ from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
 def run(settings: TrainSettings) -> dict[str, Any]:
     """Train, evaluate and save one model as ``settings`` say; returns its card.
-    (Over 60 lines: the seven steps of the recipe, read best in one place.)"""
+    (Over 60 lines: the eight steps of the recipe, read best in one place.)"""
     started = time.perf_counter()
     verbose = 1 if sys.stdout.isatty() else 2  # a progress bar in a terminal, else a line an epoch
 
@@ -117,6 +118,10 @@ def run(settings: TrainSettings) -> dict[str, Any]:
         f"saved {path} and {path.with_suffix('.json').name} "
         f"(training {fitted.training_time_s:.1f} s, total {time.perf_counter() - started:.1f} s)"
     )
+
+    # 8. The digit atlas beside it: MNIST test digits the app maps through every model's layers
+    #    ("Why this answer"); a seeded sample, so the file changes only if MNIST does.
+    write_atlas(mnist, settings.out)
     return card
 
 

@@ -95,5 +95,7 @@ def test_a_fresh_process_gives_identical_weights(reference: TrainSettings, tmp_p
 
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert "Traceback" not in finished.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["digits-0-1.json", "digits-0-1.keras"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "digits-0-1.json", "digits-0-1.keras", "mnist-test-atlas.npz"
+    ]
     assert same_weights(weights_of(reference), weights_of(TrainSettings(out=out)))

@@ -89,10 +89,12 @@ def trained(request: pytest.FixtureRequest) -> Trained:
 
 
 def test_run_writes_the_model_and_its_card_side_by_side(trained: Trained) -> None:
+    """... and the digit atlas of the app's "Why this answer" (training/atlas.py)."""
     name = trained.settings.model_name
     assert sorted(p.name for p in trained.settings.out.iterdir()) == [
         f"{name}.json",
         f"{name}.keras",
+        "mnist-test-atlas.npz",
     ]
 
 

@@ -224,7 +224,9 @@ def test_a_plain_idx_folder_with_dotted_names_trains_through_main(
     status = main(["--data", str(folder), "--out", str(out), "--epochs", "1", "--no-ood"])
 
     assert status == 0
-    assert sorted(p.name for p in out.iterdir()) == ["digits-0-1.json", "digits-0-1.keras"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "digits-0-1.json", "digits-0-1.keras", "mnist-test-atlas.npz"
+    ]
 
 
 def test_the_progress_is_one_plain_line_per_epoch_when_stdout_is_not_a_terminal(
