@@ -31,6 +31,7 @@ import { h } from './dom.js';
 
 export const SECTIONS = [
   { id: 'see', title: 'See it think', load: () => import('./sections/see_it_think.js') },
+  { id: 'why', title: 'Why this answer', load: () => import('./sections/why_this_answer.js') },
   { id: 'teach', title: 'Teach it', load: () => import('./sections/teach_it.js') },
   { id: 'fool', title: 'Fool it', load: () => import('./sections/fool_it.js') },
   { id: 'train', title: 'Train your own', load: () => import('./sections/train_your_own.js') },

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.browser
 # Every section of the page, in the order of its links: (name in the hash, title).
 SECTIONS = [
     ("see", "See it think"),
+    ("why", "Why this answer"),
     ("teach", "Teach it"),
     ("fool", "Fool it"),
     ("train", "Train your own"),
@@ -138,7 +139,7 @@ def test_back_returns_to_the_section_before(page: Any) -> None:
 
 def test_sections_are_reachable_with_the_keyboard(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
-    page.locator('.section-nav a[href="#see"]').focus()
+    page.locator('.section-nav a[href="#why"]').focus()
     page.keyboard.press("Tab")
     expect(page.locator('.section-nav a[href="#teach"]')).to_be_focused()
     page.keyboard.press("Enter")
