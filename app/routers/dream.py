@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.dependencies import ModelDep
 from app.model_registry import LoadedModel
+from app.request_body import json_or_form, openapi_for
 from app.schemas import ErrorResponse
 from core.dream import DEFAULT_STEPS, MAX_STEPS, dream
 from core.network import DenseLayer
@@ -19,8 +20,52 @@ from core.run_settings import shown
 router = APIRouter(tags=["dream"])
 
 
-class DreamRequest(BaseModel):
-    """A unit (`layer` and `unit`) or a class (`class`), and optionally `steps`."""
+UNIT_DESCRIPTION = (
+    "A unit of `layer`, from 0: one value of the layer's output, in the order /predict lists "
+    "its `values`"
+)
+STEPS_DESCRIPTION = f"Steps of gradient ascent, 1 to {MAX_STEPS}"
+
+
+class DreamForm(BaseModel):
+    """A unit (`layer` and `unit`) or a class (`class`), and optionally `steps`, as multipart
+    form fields (numbers as text)."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_extra={"examples": [{"class": "1"}]}
+    )
+
+    layer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="A layer's name (GET /models lists them), with `unit`",
+    )
+    unit: int | None = Field(None, ge=0, description=UNIT_DESCRIPTION)
+    class_: str | None = Field(
+        None,
+        alias="class",
+        min_length=1,
+        max_length=200,
+        description="Instead of a unit: a class of the model (its logit is raised), e.g. \"7\"",
+    )
+    steps: int = Field(DEFAULT_STEPS, ge=1, le=MAX_STEPS, description=STEPS_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def a_unit_or_a_class(self) -> DreamForm:
+        if self.class_ is not None:
+            if self.layer is not None or self.unit is not None:
+                raise ValueError("send 'class', or 'layer' and 'unit', not both")
+        elif self.layer is None or self.unit is None:
+            raise ValueError(
+                "send 'layer' and 'unit' (a unit of a layer), or 'class' (a class of the model)"
+            )
+        return self
+
+
+class DreamRequest(DreamForm):
+    """A unit (`layer` and `unit`) or a class (`class`), and optionally `steps`, as JSON
+    (numbers as numbers: 3, not "3" or 3.0)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -34,44 +79,19 @@ class DreamRequest(BaseModel):
         },
     )
 
-    layer: str | None = Field(
-        None,
-        min_length=1,
-        max_length=200,
-        description="A layer's name (GET /models lists them), with `unit`",
-    )
-    unit: int | None = Field(
-        None,
-        ge=0,
-        strict=True,
-        description="A unit of `layer`, from 0: one value of the layer's output, in the order "
-        "/predict lists its `values`",
-    )
-    class_: str | None = Field(
-        None,
-        alias="class",
-        min_length=1,
-        max_length=200,
-        description="Instead of a unit: a class of the model (its logit is raised), e.g. \"7\"",
-    )
+    unit: int | None = Field(None, ge=0, strict=True, description=UNIT_DESCRIPTION)
     steps: int = Field(
-        DEFAULT_STEPS,
-        ge=1,
-        strict=True,
-        le=MAX_STEPS,
-        description=f"Steps of gradient ascent, 1 to {MAX_STEPS}",
+        DEFAULT_STEPS, ge=1, le=MAX_STEPS, strict=True, description=STEPS_DESCRIPTION
     )
 
-    @model_validator(mode="after")
-    def a_unit_or_a_class(self) -> DreamRequest:
-        if self.class_ is not None:
-            if self.layer is not None or self.unit is not None:
-                raise ValueError("send 'class', or 'layer' and 'unit', not both")
-        elif self.layer is None or self.unit is None:
-            raise ValueError(
-                "send 'layer' and 'unit' (a unit of a layer), or 'class' (a class of the model)"
-            )
-        return self
+
+DREAM_HINT = (
+    'send a JSON object {"layer": NAME, "unit": N} or {"class": NAME} (or the same as '
+    "multipart/form-data fields)"
+)
+# As /predict and the rest read theirs: bad JSON, a wrong content type, a body of a million
+# commas get the same one-line 4xx.
+read_dream_body = json_or_form(DreamRequest, DreamForm, DREAM_HINT)
 
 
 class DreamResponse(BaseModel):
@@ -98,8 +118,11 @@ class DreamResponse(BaseModel):
     "/dream",
     response_model=DreamResponse,
     response_model_by_alias=True,
+    openapi_extra=openapi_for(DreamRequest, DreamForm),
     responses={
         404: {"model": ErrorResponse, "description": "Unknown model name"},
+        413: {"model": ErrorResponse, "description": "Request body over the limit"},
+        415: {"model": ErrorResponse, "description": "Not JSON or multipart"},
         422: {
             "model": ErrorResponse,
             "description": "Not a layer, unit or class of the model; steps not 1 to 100",
@@ -107,7 +130,9 @@ class DreamResponse(BaseModel):
     },
     summary="What a unit or a class wants to see: its input, dreamt from grey",
 )
-def dream_unit(wanted: Annotated[DreamRequest, Body()], model: ModelDep) -> dict[str, Any]:
+def dream_unit(
+    wanted: Annotated[DreamRequest | DreamForm, Depends(read_dream_body)], model: ModelDep
+) -> dict[str, Any]:
     """Send `{"layer": NAME, "unit": N}` for a unit, or `{"class": NAME}` for a class (its
     logit, the output's z), and optionally `steps` (default 50). From a grey 28×28 field, each
     step moves the input along the gradient of the unit's z (scaled so no pixel moves more than
@@ -140,7 +165,7 @@ def _value(values: np.ndarray, unit: int) -> float:
     return float(values.reshape(-1)[unit])
 
 
-def _objective(model: LoadedModel, request: DreamRequest) -> tuple[int, int, float]:
+def _objective(model: LoadedModel, request: DreamForm) -> tuple[int, int, float]:
     """(layer index, unit, sign): what to raise, or 422 naming what the model has."""
     if request.class_ is not None:
         try:

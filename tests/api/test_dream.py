@@ -135,18 +135,42 @@ def test_bad_requests_get_422_naming_what_is_valid(
     assert named in response.json()["detail"]
 
 
-def test_an_unknown_model_and_a_body_that_is_not_json_are_refused(client: TestClient) -> None:
+def test_an_unknown_model_is_refused(client: TestClient) -> None:
     assert client.post("/dream?model=nope", json={"class": "1"}).status_code == 404
-    response = client.post(
-        "/dream", content=b"[1, 2", headers={"content-type": "application/json"}
-    )
-    assert response.status_code == 422
 
 
 def test_the_docs_examples_succeed(client: TestClient) -> None:
-    schema = client.get("/openapi.json").json()["components"]["schemas"]["DreamRequest"]
-    for example in schema["examples"]:
+    operation = client.get("/openapi.json").json()["paths"]["/dream"]["post"]
+    content = operation["requestBody"]["content"]
+    for example in content["application/json"]["schema"]["examples"]:
         assert client.post("/dream", json=example).status_code == 200, example
+    for example in content["multipart/form-data"]["schema"]["examples"]:
+        response = client.post("/dream", files={"class": (None, example["class"])})
+        assert response.status_code == 200, response.text
+
+
+def test_form_fields_dream_as_json_does(client: TestClient) -> None:
+    as_form = client.post("/dream", files={"layer": (None, "hidden_1"), "unit": (None, "3")})
+    assert as_form.status_code == 200, as_form.text
+    assert as_form.json() == dreamt(client, {"layer": "hidden_1", "unit": 3})
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status"),
+    [
+        (b"\xff\xfe", "application/json", 422),
+        (b"[1, 2", "application/json", 422),
+        (b"", "application/json", 422),
+        (b"class=1", "application/x-www-form-urlencoded", 415),
+        (b"," * 5000, "application/json", 422),
+    ],
+)
+def test_a_body_that_is_not_a_request_gets_a_4xx_saying_what_to_send(
+    client: TestClient, content: bytes, content_type: str, status: int
+) -> None:
+    response = client.post("/dream", content=content, headers={"content-type": content_type})
+    assert response.status_code == status
+    assert "'layer'" in response.json()["detail"] or "JSON" in response.json()["detail"]
 
 
 def test_a_model_trained_from_the_page_is_fooled_and_dreamt_until_it_expires(
