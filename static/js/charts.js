@@ -16,6 +16,11 @@ export function lossAndAccuracyCharts(lossCanvas, accuracyCanvas) {
   ];
 }
 
+/** Each layer's gradient norm over the run, on a log scale (the training lab). */
+export function gradientNormChart(canvas) {
+  return new LineChart(canvas, { yLabel: '‖∂L/∂W‖ (log)', yLog: true });
+}
+
 /** A canvas sized for the device's pixel ratio, returning its 2-D context in CSS pixels. */
 function prepare(canvas) {
   const ratio = window.devicePixelRatio || 1;
@@ -46,16 +51,19 @@ function formatTick(value) {
 /**
  * A line chart of several series, each {colour, points: [[x, y], …], dashed, faded, dots}.
  * x runs from 0 to the largest x of any series (at least `minX`); y from `yMin` to `yMax`, or to
- * the data's own largest value when `yMax` is not given.
+ * the data's own largest value when `yMax` is not given. With `yLog`, y is drawn on a log scale
+ * between the powers of ten around the data (values ≤ 0 are left out).
  */
 class LineChart {
   #canvas;
   #options;
   #series = [];
 
-  constructor(canvas, { xLabel = 'epoch', yLabel = '', yMin = 0, yMax = null, minX = 1 } = {}) {
+  constructor(canvas, {
+    xLabel = 'epoch', yLabel = '', yMin = 0, yMax = null, minX = 1, yLog = false,
+  } = {}) {
     this.#canvas = canvas;
-    this.#options = { xLabel, yLabel, yMin, yMax, minX };
+    this.#options = { xLabel, yLabel, yMin, yMax, minX, yLog };
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
@@ -68,10 +76,23 @@ class LineChart {
 
   draw() {
     const { context, width, height } = prepare(this.#canvas);
-    const { xLabel, yLabel, yMin, minX } = this.#options;
-    const points = this.#series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    const { xLabel, yLabel, minX, yLog } = this.#options;
+    // On a log scale the chart works in log10(y) throughout; ticks are powers of ten.
+    const shown = (y) => (yLog ? (y > 0 ? Math.log10(y) : NaN) : y);
+    const seriesShown = this.#series.map((s) => ({
+      ...s, points: s.points.map(([x, y]) => [x, shown(y)]),
+    }));
+    const points = seriesShown.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     const xMax = Math.max(minX, ...points.map(([x]) => x));
-    let yMax = this.#options.yMax ?? Math.max(yMin + 1e-3, ...points.map(([, y]) => y)) * 1.05;
+    let { yMin } = this.#options;
+    let yMax;
+    if (yLog) {
+      const ys = points.map(([, y]) => y);
+      yMin = ys.length ? Math.floor(Math.min(...ys)) : -3;
+      yMax = ys.length ? Math.max(yMin + 1, Math.ceil(Math.max(...ys))) : 0;
+    } else {
+      yMax = this.#options.yMax ?? Math.max(yMin + 1e-3, ...points.map(([, y]) => y)) * 1.05;
+    }
     if (!Number.isFinite(yMax)) yMax = 1;
     const area = { left: 44, right: width - 10, top: 10, bottom: height - 30 };
     const toX = (x) => area.left + (x / xMax) * (area.right - area.left);
@@ -82,14 +103,14 @@ class LineChart {
     context.fillStyle = TEXT;
     context.textAlign = 'right';
     context.textBaseline = 'middle';
-    const yStep = niceStep(yMax - yMin, 4);
+    const yStep = yLog ? Math.max(1, Math.ceil((yMax - yMin) / 5)) : niceStep(yMax - yMin, 4);
     for (let y = yMin; y <= yMax + 1e-9; y += yStep) {
       context.strokeStyle = GRID;
       context.beginPath();
       context.moveTo(area.left, toY(y));
       context.lineTo(area.right, toY(y));
       context.stroke();
-      context.fillText(formatTick(y), area.left - 6, toY(y));
+      context.fillText(yLog ? `1e${Math.round(y)}` : formatTick(y), area.left - 6, toY(y));
     }
     context.textAlign = 'center';
     context.textBaseline = 'top';
@@ -116,7 +137,7 @@ class LineChart {
     context.beginPath();
     context.rect(area.left, area.top - 2, area.right - area.left, area.bottom - area.top + 4);
     context.clip();
-    for (const series of this.#series) {
+    for (const series of seriesShown) {
       const valid = series.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
       context.globalAlpha = series.faded ? 0.45 : 1;
       context.strokeStyle = series.colour;
@@ -138,6 +159,41 @@ class LineChart {
     context.globalAlpha = 1;
     context.setLineDash([]);
   }
+}
+
+/**
+ * A histogram ({edges, counts}, as the training socket sends them) as bars in `colour`, with the
+ * smallest and largest edge written under it. The bars' heights share one scale per call.
+ */
+export function drawHistogram(canvas, { edges, counts }, colour) {
+  const { context, width, height } = prepare(canvas);
+  if (!counts?.length) return;
+  const area = { left: 2, right: width - 2, top: 4, bottom: height - 14 };
+  const most = Math.max(1, ...counts);
+  const barWidth = (area.right - area.left) / counts.length;
+  context.fillStyle = colour;
+  counts.forEach((count, i) => {
+    const barHeight = (count / most) * (area.bottom - area.top);
+    context.fillRect(area.left + i * barWidth, area.bottom - barHeight, Math.max(1, barWidth - 1), barHeight);
+  });
+  context.strokeStyle = AXIS;
+  context.beginPath();
+  context.moveTo(area.left, area.bottom + 0.5);
+  context.lineTo(area.right, area.bottom + 0.5);
+  context.stroke();
+  context.font = '10px system-ui, sans-serif';
+  context.fillStyle = TEXT;
+  context.textBaseline = 'top';
+  context.textAlign = 'left';
+  context.fillText(formatEdge(edges[0]), area.left, area.bottom + 2);
+  context.textAlign = 'right';
+  context.fillText(formatEdge(edges.at(-1)), area.right, area.bottom + 2);
+}
+
+function formatEdge(value) {
+  if (!Number.isFinite(value)) return '';
+  if (value === 0) return '0';
+  return Math.abs(value) >= 0.01 && Math.abs(value) < 1000 ? String(Number(value.toFixed(2))) : value.toExponential(0);
 }
 
 /** Bytes from base64 (the server's compact images). */

@@ -7,6 +7,8 @@
 //                     (CLASS_COLOURS): never for signs, which are blue and red
 //   runs              one colour per training run on a chart, training solid and validation
 //                     dashed (RUN_COLOURS)
+//   layers            one colour per layer of a network, from the first (light green) to the
+//                     output (dark purple), where a chart draws each layer (LAYER_COLOURS)
 
 const PAPER = [255, 255, 255];
 const INK = [17, 24, 39];
@@ -35,6 +37,10 @@ export const CLASS_COLOURS = [
 
 // Training runs on a chart, in order; they stay distinct for the few runs the charts keep.
 export const RUN_COLOURS = ['#4338ca', '#d97706', '#059669', '#db2777', '#0891b2'];
+
+// A network's layers in order (at most 4 hidden layers and the output), sampled from viridis:
+// deeper is darker, so the order reads without the hues, under any colour blindness.
+export const LAYER_COLOURS = ['#7ad151', '#22a884', '#2a788e', '#414487', '#440154'];
 
 function clamp01(value) {
   if (!Number.isFinite(value)) return 0;

@@ -3,18 +3,25 @@
 // compare), the first layer's weight images, and the current drawing's probabilities under the
 // weights so far. When a run ends, its model joins the page's model switch. The panel builds
 // its own form; its settings, by the names the socket uses, go in the page's URL (`settings`,
-// `applySettings`).
+// `applySettings`). The training lab (train_lab.js) shows each layer's signals and the run's
+// alerts, whose fixes start the next run; ready-made experiments (train_experiments.js) start
+// runs that go wrong on purpose.
 
 import { drawWeightImages, lossAndAccuracyCharts } from './charts.js';
 import { RUN_COLOURS } from './colors.js';
 import { h } from './dom.js';
 import { formatPercent } from './format.js';
 import { ProbabilityBars } from './probability_bars.js';
+import { EXPERIMENTS } from './train_experiments.js';
+import { TrainingLab, fixText } from './train_lab.js';
 
 const RUNS_KEPT = 4; // the current run and the three before it stay on the charts
 // The settings a run is started with, by their names in the socket's first message and in the
 // page's URL (see `settings`).
-const SETTING_NAMES = ['digits', 'conv', 'hidden', 'activation', 'epochs', 'learning_rate', 'pace'];
+const SETTING_NAMES = [
+  'digits', 'conv', 'hidden', 'activation', 'epochs', 'learning_rate', 'optimizer', 'initializer',
+  'l2', 'dropout', 'train_examples', 'pace',
+];
 
 export class TrainPanel extends EventTarget {
   #ui;
@@ -26,8 +33,11 @@ export class TrainPanel extends EventTarget {
   #classes = [];
   #watched = null; // the current drawing in MNIST form (28×28), or null
   #modelsTrained = 0;
+  #runsStarted = 0; // a run that diverges gets a colour, not a model
   #lossChart;
   #accuracyChart;
+  #lab;
+  #queue = []; // the runs an experiment still has to start, after the current one
 
   /** Builds the panel into `root`, its form filled from `quickRun` (the server's defaults, by
    * the socket's names). `addModel(summary, title)` makes a trained model known to the page
@@ -41,6 +51,7 @@ export class TrainPanel extends EventTarget {
     const ui = this.#ui;
     ui.form.addEventListener('submit', (event) => {
       event.preventDefault();
+      this.#queue = [];
       this.#start();
     });
     ui.form.addEventListener('change', () => this.dispatchEvent(new Event('settingschange')));
@@ -53,6 +64,11 @@ export class TrainPanel extends EventTarget {
     ui.resume.addEventListener('click', () => this.#send({ type: 'resume' }, 'running'));
     ui.step.addEventListener('click', () => this.#send({ type: 'step' }, 'paused'));
     ui.stop.addEventListener('click', () => this.#send({ type: 'stop' }, 'stopping'));
+    this.#lab = new TrainingLab(ui.labRoot);
+    this.#lab.addEventListener('fix', (event) => this.#startWith({ ...this.settings, ...textOf(event.detail) }));
+    for (const [experiment, button] of ui.experimentButtons) {
+      button.addEventListener('click', () => this.#startExperiment(experiment));
+    }
     this.#checkAvailability();
   }
 
@@ -68,6 +84,11 @@ export class TrainPanel extends EventTarget {
       activation: ui.activation.value,
       epochs: ui.epochs.value,
       learning_rate: ui.rate.value,
+      optimizer: ui.optimizer.value,
+      initializer: ui.initializer.value,
+      l2: ui.l2.value,
+      dropout: ui.dropout.value,
+      train_examples: ui.trainExamples.value,
       pace: ui.fast.checked ? 'fast' : 'watch',
     };
   }
@@ -79,7 +100,8 @@ export class TrainPanel extends EventTarget {
     if (this.#state !== 'idle') return;
     const fields = {
       digits: ui.digits, conv: ui.conv, hidden: ui.hidden, activation: ui.activation, epochs: ui.epochs,
-      learning_rate: ui.rate,
+      learning_rate: ui.rate, optimizer: ui.optimizer, initializer: ui.initializer, l2: ui.l2,
+      dropout: ui.dropout, train_examples: ui.trainExamples,
     };
     for (const name of SETTING_NAMES) {
       const value = settings[name];
@@ -121,6 +143,24 @@ export class TrainPanel extends EventTarget {
   }
 
 
+  /** Fill the form from `settings` (text, by the socket's names), say so in the URL, start. */
+  #startWith(settings) {
+    if (this.#state !== 'idle') return;
+    this.applySettings(settings);
+    this.dispatchEvent(new Event('settingschange'));
+    this.#start();
+  }
+
+  #startExperiment(experiment) {
+    if (this.#state !== 'idle') return;
+    const [first, ...rest] = experiment.runs;
+    this.#ui.experimentLook.replaceChildren(
+      h('strong', {}, `${experiment.title}: what to look for. `), experiment.look);
+    this.#ui.experimentLook.hidden = false;
+    this.#queue = rest;
+    this.#startWith(first);
+  }
+
   #start() {
     if (this.#state !== 'idle') return;
     const text = this.settings;
@@ -130,6 +170,9 @@ export class TrainPanel extends EventTarget {
       conv: (text.conv ?? '').split(',').filter(Boolean).map(Number),
       epochs: Number(text.epochs),
       learning_rate: Number(text.learning_rate),
+      l2: Number(text.l2 || 0),
+      dropout: Number(text.dropout || 0),
+      train_examples: text.train_examples ? Number(text.train_examples) : null,
     };
     this.#showError('');
     this.#ui.result.hidden = true;
@@ -144,6 +187,7 @@ export class TrainPanel extends EventTarget {
       if (this.#socket !== socket) return;
       this.#socket = null;
       if (this.#state !== 'idle') {
+        this.#queue = [];
         if (event.code === 1013) this.#showError('The server is busy with another run; try again in a minute.');
         else if (!this.#ui.error.textContent) this.#showError('The connection to the server was lost.');
         this.#status('');
@@ -170,7 +214,10 @@ export class TrainPanel extends EventTarget {
       progress: () => this.#progress(message),
       epoch: () => this.#epoch(message),
       done: () => this.#done(message),
-      error: () => this.#showError(message.detail),
+      error: () => {
+        this.#queue = [];
+        this.#showError(message.detail);
+      },
     };
     handlers[message.type]?.();
   }
@@ -178,10 +225,18 @@ export class TrainPanel extends EventTarget {
   #started(message) {
     const s = message.settings;
     const digits = s.digits === '0,1' ? '0/1' : s.digits === '0,1,2,3,4,5,6,7,8,9' ? '0–9' : s.digits;
-    const colour = RUN_COLOURS[this.#modelsTrained % RUN_COLOURS.length];
+    const colour = RUN_COLOURS[this.#runsStarted % RUN_COLOURS.length];
+    this.#runsStarted += 1;
+    const knobs = [
+      s.optimizer !== 'adam' ? s.optimizer : '',
+      s.initializer !== 'glorot' ? `${s.initializer} init` : '',
+      s.l2 ? `l2 ${s.l2}` : '',
+      s.dropout ? `dropout ${s.dropout}` : '',
+      s.train_examples ? `${s.train_examples} digits` : '',
+    ].filter(Boolean).map((text) => ` · ${text}`).join('');
     this.#current = {
       label: `${digits} · ${s.conv?.length ? `conv ${s.conv.join('/')} · ` : ''}`
-        + `${s.hidden.join('/')} ${s.activation} · lr ${s.learning_rate}`,
+        + `${s.hidden.join('/')} ${s.activation} · lr ${s.learning_rate}${knobs}`,
       colour,
       examples: message.examples.train,
       epochs: s.epochs,
@@ -198,6 +253,7 @@ export class TrainPanel extends EventTarget {
     this.#status(`Training on ${message.examples.train.toLocaleString('en')} MNIST digits `
       + `(${message.classes.join(', ')}), checking on ${message.examples.validation.toLocaleString('en')}.`);
     this.#sendWatched();
+    this.#lab.start(message, this.#current.label);
     this.#drawCharts();
   }
 
@@ -230,6 +286,7 @@ export class TrainPanel extends EventTarget {
         + `first-layer units after ${message.seen.toLocaleString('en')} examples`);
     }
     if (message.watch) this.#showWatch(message.watch);
+    this.#lab.progress(message);
     if (this.#state === 'running' || this.#state === 'paused') {
       const loss = Number.isFinite(message.loss) ? `, loss ${message.loss.toFixed(3)}` : '';
       this.#status(`Epoch ${message.epoch} of ${run.epochs}, batch ${message.batch} of `
@@ -253,6 +310,8 @@ export class TrainPanel extends EventTarget {
   }
 
   async #done(message) {
+    this.#lab.done(message);
+    if (message.stop_reason === 'diverged') return this.#diverged(message);
     const accuracy = formatPercent(message.metrics.test.accuracy);
     const how = message.stop_reason === 'time_limit' ? 'It reached the server’s time limit. '
       : message.stopped ? 'You stopped it early. ' : '';
@@ -268,7 +327,27 @@ export class TrainPanel extends EventTarget {
     this.#setState('idle'); // before the server closes the socket: a finished run, not a lost one
     this.#modelsTrained += 1;
     this.#drawCharts();
+    this.#startNextQueued();
     await this.#offerModel(message.model);
+  }
+
+  /** The loss ran away: the run stopped at once and no model was kept. */
+  #diverged(message) {
+    const alert = message.alerts.find((a) => a.kind === 'diverged');
+    const fix = alert?.fix ? ` The alert below offers ${fixText(alert.fix)}.` : '';
+    this.#status(`Diverged at epoch ${alert?.epoch ?? '?'}, batch ${alert?.batch ?? '?'}: the run `
+      + `stopped and no model was kept.${fix}`);
+    this.#current = null;
+    this.#setState('idle');
+    this.#drawCharts();
+    this.#startNextQueued();
+  }
+
+  /** An experiment's next run, once the socket of the last one has closed. */
+  #startNextQueued() {
+    const next = this.#queue.shift();
+    if (!next) return;
+    setTimeout(() => this.#startWith(next), 300);
   }
 
   /** "Your model" in the model switch, chosen at once: the diagram, the explanations and
@@ -313,9 +392,11 @@ export class TrainPanel extends EventTarget {
     this.#state = state;
     const ui = this.#ui;
     const live = state !== 'idle';
-    for (const field of [ui.digits, ui.conv, ui.hidden, ui.activation, ui.epochs, ui.rate, ui.fast]) {
+    for (const field of [ui.digits, ui.conv, ui.hidden, ui.activation, ui.epochs, ui.rate,
+      ui.optimizer, ui.initializer, ui.l2, ui.dropout, ui.trainExamples, ui.fast]) {
       field.disabled = live;
     }
+    for (const button of ui.experimentButtons.values()) button.disabled = live;
     ui.start.disabled = live;
     ui.pause.disabled = state !== 'running';
     ui.step.disabled = state !== 'paused';
@@ -333,12 +414,19 @@ export class TrainPanel extends EventTarget {
   }
 }
 
+/** Settings as the form holds them: text, by the socket's names ({learning_rate: 1} → '1'). */
+function textOf(settings) {
+  return Object.fromEntries(Object.entries(settings).map(([name, value]) => [
+    name, Array.isArray(value) ? value.join(',') : value === null ? '' : String(value)]));
+}
+
 /** The panel's form (filled from `quickRun`), buttons, messages, charts and weight images,
  * built into `root`. */
 function buildPanel(root, quickRun) {
   const field = (label, control, ...rest) => h('label', {}, label, control, ...rest);
   const select = (id, chosen, options) => h('select', { id }, ...options.map(([value, text]) =>
     h('option', value === chosen ? { value, selected: '' } : { value }, text)));
+  const hint = (id, text) => h('span', { class: 'field-hint', id }, text);
   const button = (id, text) => h('button', { type: 'button', class: 'button', id, disabled: '' }, text);
   const ui = {
     digits: select('train-digits', quickRun.digits, [['0,1', '0 vs 1'], ['0-9', 'all ten']]),
@@ -358,7 +446,25 @@ function buildPanel(root, quickRun) {
       [['sigmoid', 'sigmoid'], ['relu', 'relu'], ['tanh', 'tanh']]),
     epochs: h('input', { id: 'train-epochs', type: 'number', min: 1, max: 50, step: 1, value: quickRun.epochs }),
     rate: h('input', {
-      id: 'train-rate', type: 'number', min: 0.0001, max: 1, step: 'any', value: quickRun.learning_rate,
+      id: 'train-rate', type: 'number', min: 0.0001, max: 10, step: 'any', value: quickRun.learning_rate,
+      'aria-describedby': 'train-rate-hint',
+    }),
+    optimizer: select('train-optimizer', quickRun.optimizer,
+      [['adam', 'Adam'], ['momentum', 'SGD + momentum'], ['sgd', 'plain SGD']]),
+    initializer: select('train-initializer', quickRun.initializer,
+      [['glorot', 'Glorot (Keras’s)'], ['he', 'He (for ReLU)'], ['zeros', 'zeros'], ['large', 'large (σ = 1)']]),
+    l2: h('input', {
+      id: 'train-l2', type: 'number', min: 0, max: 0.1, step: 'any', value: quickRun.l2,
+      'aria-describedby': 'train-l2-hint',
+    }),
+    dropout: h('input', {
+      id: 'train-dropout', type: 'number', min: 0, max: 0.8, step: 0.05, value: quickRun.dropout,
+      'aria-describedby': 'train-dropout-hint',
+    }),
+    trainExamples: h('input', {
+      id: 'train-examples', type: 'number', min: 10, max: 60000, step: 1,
+      value: quickRun.train_examples ?? '', placeholder: 'all',
+      'aria-describedby': 'train-examples-hint',
     }),
     fast: h('input', { id: 'train-fast', type: 'checkbox' }),
     start: h('button', { type: 'submit', class: 'button', id: 'train-start' }, 'Start'),
@@ -387,6 +493,11 @@ function buildPanel(root, quickRun) {
     }),
   };
   ui.fast.checked = quickRun.pace === 'fast';
+  ui.experimentButtons = new Map(EXPERIMENTS.map((experiment) => [experiment, h('button', {
+    type: 'button', class: 'button button-small', 'data-experiment': experiment.id, disabled: '',
+  }, experiment.title)]));
+  ui.experimentLook = h('p', { class: 'lab-look', id: 'lab-look', hidden: '' });
+  ui.labRoot = h('div', { class: 'train-lab-box' });
   ui.watchBars = new ProbabilityBars(ui.watchList);
   ui.form = h('form', { class: 'train-form', id: 'train-form', hidden: '' },
     h('div', { class: 'train-fields' },
@@ -397,9 +508,18 @@ function buildPanel(root, quickRun) {
         h('span', { class: 'field-hint', id: 'train-hidden-hint' }, 'units per layer, e.g. 25,15')),
       field('Activation', ui.activation),
       field('Epochs', ui.epochs),
-      field('Learning rate', ui.rate),
+      field('Learning rate', ui.rate, hint('train-rate-hint', 'size of each step, up to 10')),
+      field('Optimizer', ui.optimizer),
+      field('Initial weights', ui.initializer),
+      field('L2', ui.l2, hint('train-l2-hint', 'penalty on big weights, 0–0.1')),
+      field('Dropout', ui.dropout, hint('train-dropout-hint', 'share of hidden outputs dropped, 0–0.8')),
+      field('Training digits', ui.trainExamples, hint('train-examples-hint', 'empty: all; few: it learns them by heart')),
       h('label', { class: 'train-check' }, ui.fast, ' as fast as it can')),
-    h('div', { class: 'toolbar train-buttons' }, ui.start, ui.pause, ui.step, ui.resume, ui.stop));
+    h('div', { class: 'toolbar train-buttons' }, ui.start, ui.pause, ui.step, ui.resume, ui.stop),
+    h('div', { class: 'lab-experiments', id: 'lab-experiments' },
+      h('h3', {}, 'Experiments: runs that go wrong on purpose'),
+      h('div', { class: 'toolbar lab-experiment-buttons' }, ...ui.experimentButtons.values()),
+      ui.experimentLook));
   ui.result = h('p', { class: 'train-result', id: 'train-result', hidden: '' },
     '“Your model” is now in the model switch at the top: draw, and everything on the page uses it. ',
     ui.download, ' ', ui.notebook);
@@ -424,6 +544,6 @@ function buildPanel(root, quickRun) {
     h('p', { class: 'caption' }, 'Train a network on MNIST on this server, with the same recipe as ',
       'the shipped models, and watch it learn: the curves, the first layer’s weights forming from ',
       'noise into strokes, and your drawing’s probabilities changing as it goes.'),
-    ui.unavailable, ui.form, ui.status, ui.error, ui.result, ui.live);
+    ui.unavailable, ui.form, ui.status, ui.error, ui.result, ui.live, ui.labRoot);
   return ui;
 }

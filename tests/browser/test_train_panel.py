@@ -234,7 +234,8 @@ def test_the_runs_settings_live_in_the_url(train_page: Any) -> None:
     expect(page).to_have_url(
         re.compile(
             r"#train\?model=digits-0-1&digits=0-9&hidden=64,32"
-            r"&activation=tanh&epochs=7&learning_rate=0\.01&pace=fast$"
+            r"&activation=tanh&epochs=7&learning_rate=0\.01&optimizer=adam&initializer=glorot"
+            r"&l2=0&dropout=0&pace=fast$"  # all training digits: no train_examples
         )
     )
     page.reload()
@@ -246,3 +247,113 @@ def test_the_runs_settings_live_in_the_url(train_page: Any) -> None:
     open_section(page, "see")
     open_section(page, "train")
     expect(page).to_have_url(re.compile(r"#train\?model=digits-0-1&.*activation=tanh&epochs=7"))
+
+
+# ---------------------------------------------------------------- the training lab
+def start_experiment(page: Any, experiment: str) -> None:
+    open_section(page, "train")
+    expect(page.locator("#train-form")).to_be_visible()
+    page.click(f'[data-experiment="{experiment}"]')
+    expect(page.locator("#lab-look")).to_be_visible()
+
+
+def test_rate_too_high_diverges_and_its_fix_starts_a_run_that_learns(
+    train_page: Any, assert_accessible: Any
+) -> None:
+    page = train_page
+    open_app(page)
+    start_experiment(page, "rate-too-high")
+    expect(page.locator("#lab-look")).to_contain_text("what to look for")
+    alert = page.locator('#lab-alerts li[data-kind="diverged"]')
+    expect(alert).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#train-status")).to_contain_text("Diverged")
+    expect(page.locator("#train-status")).to_contain_text("no model was kept")
+    expect(page.locator("#train-result")).to_be_hidden()
+    assert "Your model" not in page.locator("#model-switch").inner_text()
+    assert_accessible(page, "the training lab after a run diverged", "#train")
+
+    fix = alert.get_by_role("button")
+    expect(fix).to_have_text("Try learning rate 1")
+    fix.click()
+    expect(page.locator("#train-rate")).to_have_value("1")
+    expect(page.locator("#train-optimizer")).to_have_value("sgd")
+    expect(page).to_have_url(re.compile(r"learning_rate=1&optimizer=sgd"))
+    expect(page.locator("#train-result")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#train-legend li")).to_have_count(2)
+    expect(page.get_by_label("Your model", exact=True)).to_be_checked()
+
+
+def test_four_sigmoid_layers_then_four_relu_layers_show_the_vanishing_gradient(
+    train_page: Any, assert_accessible: Any, artifacts: Path
+) -> None:
+    page = train_page
+    open_app(page)
+    start_experiment(page, "sigmoid-vs-relu")
+    vanishing = page.locator('#lab-alerts li[data-kind="vanishing_gradient"]')
+    expect(vanishing).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(vanishing).to_contain_text("hidden_1")
+    expect(page.locator("#lab-layers .lab-layer")).to_have_count(5)
+    expect(page.locator('#lab-layers [data-layer="hidden_1"]')).to_contain_text("Vanishing")
+    expect(page.locator('#lab-layers [data-layer="hidden_1"]')).to_contain_text("sigmoid units")
+    histogram = '#lab-layers [data-layer="hidden_1"] canvas'
+    early = canvas_picture(page, histogram)
+    # The second run, ReLU, starts by itself and joins the charts; its alerts start afresh.
+    expect(page.locator("#train-legend li")).to_have_count(2, timeout=RUN_TIMEOUT_MS)
+    expect(page.locator('#lab-layers [data-layer="hidden_1"]')).to_contain_text(
+        "relu units", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#train-result")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#train-legend li")).to_have_count(2)
+    assert canvas_picture(page, histogram) != early  # the histograms moved
+    expect(page.locator('#lab-alerts li[data-kind="vanishing_gradient"]')).to_have_count(0)
+    expect(page.locator("#lab-layers")).to_contain_text("% dead")
+    expect(page.locator("#lab-gradient-chart")).to_be_visible()
+    page.locator("#train").screenshot(path=str(artifacts / "training-lab.png"))
+    assert_accessible(page, "the training lab after sigmoid vs ReLU", "#train")
+
+
+def test_the_labs_knobs_live_in_the_url_and_the_form_refuses_what_the_socket_would(
+    train_page: Any,
+) -> None:
+    page = train_page
+    page.goto("/#train?optimizer=momentum&initializer=zeros&l2=0.01&dropout=0.5"
+              "&train_examples=300&learning_rate=10")
+    expect(page.locator("#train-form")).to_be_visible()
+    expect(page.locator("#train-optimizer")).to_have_value("momentum")
+    expect(page.locator("#train-initializer")).to_have_value("zeros")
+    expect(page.locator("#train-l2")).to_have_value("0.01")
+    expect(page.locator("#train-dropout")).to_have_value("0.5")
+    expect(page.locator("#train-examples")).to_have_value("300")
+    expect(page.locator("#train-rate")).to_have_value("10")
+    page.goto("/#train?optimizer=rmsprop&initializer=ones&l2=1&dropout=0.9&train_examples=5")
+    expect(page.locator("#train-form")).to_be_visible()
+    expect(page.locator("#train-optimizer")).to_have_value("momentum")
+    expect(page.locator("#train-initializer")).to_have_value("zeros")
+    expect(page.locator("#train-l2")).to_have_value("0.01")
+    expect(page.locator("#train-dropout")).to_have_value("0.5")
+    expect(page.locator("#train-examples")).to_have_value("300")
+    page.select_option("#train-initializer", "he")
+    expect(page).to_have_url(re.compile(r"initializer=he&l2=0\.01&dropout=0\.5&train_examples=300"))
+
+
+def test_an_experiment_starts_from_the_keyboard_and_the_lab_fits_a_phone(
+    browser: Any, training_url: str, problems: PageProblems, assert_accessible: Any
+) -> None:
+    from conftest import PHONE
+
+    for page in checked_page(browser, problems, base_url=training_url, viewport=PHONE,
+                             has_touch=True, is_mobile=True):
+        open_app(page)
+        open_section(page, "train")
+        expect(page.locator("#train-form")).to_be_visible()
+        button = page.locator('[data-experiment="zero-initialisation"]')
+        button.focus()
+        page.keyboard.press("Enter")
+        symmetric = page.locator('#lab-alerts li[data-kind="symmetric"]').first
+        expect(symmetric).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        expect(page.locator("#train-result")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width} px wide on a phone"
+        fix = symmetric.get_by_role("button")
+        fix.focus()
+        expect(fix).to_be_focused()
+        assert_accessible(page, "the training lab on a phone", "#train")
