@@ -65,7 +65,7 @@ export class TrainPanel extends EventTarget {
     ui.step.addEventListener('click', () => this.#send({ type: 'step' }, 'paused'));
     ui.stop.addEventListener('click', () => this.#send({ type: 'stop' }, 'stopping'));
     this.#lab = new TrainingLab(ui.labRoot);
-    this.#lab.addEventListener('fix', (event) => this.#startWith({ ...this.settings, ...textOf(event.detail) }));
+    this.#lab.addEventListener('fix', (event) => this.#tryFix(textOf(event.detail)));
     for (const [experiment, button] of ui.experimentButtons) {
       button.addEventListener('click', () => this.#startExperiment(experiment));
     }
@@ -149,6 +149,19 @@ export class TrainPanel extends EventTarget {
     this.applySettings(settings);
     this.dispatchEvent(new Event('settingschange'));
     this.#start();
+  }
+
+  /** An alert's fix: the next run, with it. A run still going is stopped first (its model is
+   * kept, as after Stop). */
+  #tryFix(fix) {
+    const next = { ...this.settings, ...fix };
+    if (this.#state === 'running' || this.#state === 'paused') {
+      this.#queue = [next];
+      this.#send({ type: 'stop' }, 'stopping');
+    } else {
+      this.#queue = [];
+      this.#startWith(next);
+    }
   }
 
   #startExperiment(experiment) {
