@@ -14,6 +14,7 @@ import uvicorn
 from uvicorn.main import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from app.header_deadline import HeaderDeadlineProtocol
 from app.settings import get_settings
 from app.training_runs import MAX_MESSAGE_BYTES
 
@@ -73,8 +74,9 @@ def server_config(
     host: str, port: int, workers: int, log_level: str, max_connections: int = 200
 ) -> uvicorn.Config:
     """uvicorn, told what a plain `uvicorn app.main:app` leaves open. It has no deadline for a
-    request's headers or body of its own: the app cuts off slow bodies (DIGITS_BODY_TIMEOUT_S,
-    app/middleware.py); slow headers need a proxy in front (docs/deployment.md)."""
+    request's headers or body of its own: its protocol is given one for headers
+    (DIGITS_HEADER_TIMEOUT_S, app/header_deadline.py) and the app cuts off slow bodies
+    (DIGITS_BODY_TIMEOUT_S, app/middleware.py); docs/deployment.md says what a proxy adds."""
     return uvicorn.Config(
         "app.main:app",
         host=host,
@@ -83,6 +85,8 @@ def server_config(
         log_level=log_level,
         # More connections than this get 503 at once: a flood cannot queue without end.
         limit_concurrency=max_connections,
+        # Headers trickled a byte at a time (slowloris) are cut off: app/header_deadline.py.
+        http=HeaderDeadlineProtocol,
         # An idle keep-alive connection is closed after this (uvicorn's default, stated).
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S,
         # Request headers of at most this many bytes (h11; httptools caps them at 80 KiB).

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         "(default 2 MiB). A larger one gets 413 at once: from its Content-Length before any of "
         "it is read, or, sent in chunks, as soon as the count passes the limit.",
     )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="DIGITS_HEADER_TIMEOUT_S: under `digits-serve`, a request's headers must "
+        "have arrived this long after its first byte, or the connection is closed (default "
+        "10 s); a client trickling its headers cannot hold a connection for long.",
+    )
     body_timeout_s: float = Field(
         30.0,
         gt=0,

@@ -2,7 +2,8 @@
 waiting for the image-decoding slots, a Host this server is not reached by, headers that never
 end. The slots are taken
 before a body is read, so the uploads waiting for them hold no thread and no memory, and the
-rest of the app keeps answering; a slow body is cut off at its deadline (DIGITS_BODY_TIMEOUT_S).
+rest of the app keeps answering; a slow body is cut off at its deadline (DIGITS_BODY_TIMEOUT_S),
+and under `digits-serve` slow headers at theirs (DIGITS_HEADER_TIMEOUT_S).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 
 import httpx
 import pytest
 from live_server import RunningServer, digits_serve_command, running_server, server_env
 
 from app.cli import KEEP_ALIVE_TIMEOUT_S, server_config
+from app.header_deadline import HeaderDeadlineProtocol
 
 pytestmark = pytest.mark.slow
 
@@ -92,20 +94,22 @@ def test_digits_serve_caps_connections_and_idle_keep_alive() -> None:
     assert config.limit_concurrency == 50
     assert config.timeout_keep_alive == KEEP_ALIVE_TIMEOUT_S
     assert config.ws_max_size < 128 * 1024
+    assert config.http is HeaderDeadlineProtocol
 
 
 # Slow headers (slowloris): uvicorn has no deadline for a request's headers (0.55: no timer runs
-# until a response is complete), so a client that trickles them holds its connection for as long
-# as it likes. What bounds it is digits-serve's connection cap; past it, a proxy in front
-# (docs/deployment.md). Measured with a cap low enough to reach.
+# until a response is complete); digits-serve's protocol has one (app/header_deadline.py). Until
+# it passes, what bounds such clients is the connection cap. Measured with a cap low enough to
+# reach and a deadline short enough to wait for.
 SLOW_HEADER_CAP = 40
 SLOW_HEADER_CLIENTS = 30  # below the cap: the server must go on answering
-SLOW_HEADER_SECONDS = 8  # past the 5 s keep-alive timeout, which does not apply to them
+HEADER_TIMEOUT_S = 3
+SLOW_HEADER_SECONDS = 8  # past the header deadline and the 5 s keep-alive timeout
 
 
 @pytest.fixture(scope="module")
 def capped_server() -> Iterator[RunningServer]:
-    env = server_env(max_connections=SLOW_HEADER_CAP)
+    env = server_env(max_connections=SLOW_HEADER_CAP, header_timeout_s=HEADER_TIMEOUT_S)
     with running_server(command=digits_serve_command, env=env) as running:
         yield running
 
@@ -128,7 +132,13 @@ def still_open(sock: socket.socket) -> bool:
         return False
 
 
-def test_slow_header_clients_under_the_cap_leave_healthz_answering(
+def trickle(sock: socket.socket) -> None:
+    """One more byte of header, if the server still listens."""
+    with suppress(OSError):  # closed at its deadline
+        sock.sendall(b"a")
+
+
+def test_slow_header_clients_are_closed_at_the_deadline_while_healthz_answers(
     capped_server: RunningServer,
 ) -> None:
     latencies = []
@@ -136,11 +146,12 @@ def test_slow_header_clients_under_the_cap_leave_healthz_answering(
         slow = [
             stack.enter_context(slow_headers(capped_server)) for _ in range(SLOW_HEADER_CLIENTS)
         ]
+        opened = time.monotonic()
+        # One kept-alive client asking all along: its headers come whole, so it is never cut.
         with httpx.Client(base_url=capped_server.url, timeout=5) as http:
-            deadline = time.monotonic() + SLOW_HEADER_SECONDS
-            while time.monotonic() < deadline:
+            while time.monotonic() < opened + SLOW_HEADER_SECONDS:
                 for sock in slow:  # a byte each: the headers go on arriving, slowly
-                    sock.sendall(b"a")
+                    trickle(sock)
                 started = time.monotonic()
                 assert http.get("/healthz").status_code == 200
                 latencies.append(time.monotonic() - started)
@@ -152,10 +163,17 @@ def test_slow_header_clients_under_the_cap_leave_healthz_answering(
             f"{open_after} still open"
         )
         assert max(latencies) < 1.0
-        # Still held: uvicorn has no header deadline (the day it has one, docs/deployment.md
-        # can say so).
-        assert open_after == SLOW_HEADER_CLIENTS
+        assert open_after == 0, "slow headers outlived DIGITS_HEADER_TIMEOUT_S"
     capped_server.assert_alive()
+
+
+def test_slow_headers_are_not_cut_before_the_deadline(capped_server: RunningServer) -> None:
+    with slow_headers(capped_server) as sock:
+        time.sleep(HEADER_TIMEOUT_S / 3)
+        assert still_open(sock)
+        sock.settimeout(10)
+        sock.sendall(b"a\r\n\r\n")  # the headers end in time: the request is answered
+        assert sock.recv(64).startswith(b"HTTP/1.1 200")
 
 
 def test_slow_header_clients_at_the_cap_get_new_requests_503_not_a_hang(
