@@ -74,7 +74,7 @@ class AsNumPy {
       h('div', { class: 'toolbar as-numpy-links' }, this.#download, this.#notebook,
         this.#copy, this.#copied),
       h('pre', {
-        class: 'as-numpy-script', tabindex: '0', 'aria-labelledby': 'as-numpy-heading',
+        class: 'as-numpy-script', tabindex: '0', role: 'region', 'aria-labelledby': 'as-numpy-heading',
       }, this.#code));
   }
 
