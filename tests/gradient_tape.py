@@ -15,6 +15,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from app.model_registry import PARITY_ULPS
+from core.network import WeightedLayer
+
+GRADIENT_TOLERANCE = 1e-5  # the issue's: every δ, ∂L/∂x and loss within this of the tape's
 # TensorFlow computes the loss in float32, whose last bits scale with the loss: a confidently
 # wrong answer of the wide ten-digit model costs ~30 nats, where one float32 step is 4e-6.
 LOSS_RELATIVE = 8 * float(np.finfo(np.float32).eps)
@@ -22,6 +26,19 @@ LOSS_RELATIVE = 8 * float(np.finfo(np.float32).eps)
 # mistake) has float32 steps of 1e-6, so 1e-5 alone is ten steps, which a CPU that sums in
 # another order can exceed. Compared within 1e-5 plus eight float32 steps of the value.
 GRADIENT_RELATIVE = LOSS_RELATIVE
+
+
+def parameter_gradient_allowance(
+    layer: WeightedLayer, a_prev: np.ndarray, delta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How far a correct float32 ∂L/∂W and ∂L/∂b may be from the tape's: GRADIENT_TOLERANCE
+    plus PARITY_ULPS float32 ulps of the sum of the magnitudes of their terms (Σ|a_prev|·|δ|, Σ|δ|),
+    as the server's forward parity allows for z. Each term is a product of a δ with an
+    activation, and a wide ReLU layer's activations reach ~20: δ's last float32 bits, which
+    TensorFlow rounds otherwise, come out ×20; a conv bias sums δ over 784 positions."""
+    magnitudes = layer.parameter_gradients(np.abs(a_prev), np.abs(delta))
+    ulp = PARITY_ULPS * float(np.finfo(np.float32).eps)
+    return GRADIENT_TOLERANCE + ulp * magnitudes[0], GRADIENT_TOLERANCE + ulp * magnitudes[1]
 
 
 @dataclass(frozen=True)

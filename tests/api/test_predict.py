@@ -260,8 +260,9 @@ def test_the_answer_is_the_served_models_forward_pass_of_its_input(
         answer = predict(client, params={"model": model}, json={"pixels": image.tolist()})
         expected = served.predict(np.asarray(answer["input"], dtype=np.float32).reshape(-1))
         for layer, result in zip(answer["layers"], expected.layers, strict=True):
-            np.testing.assert_array_equal(layer["values"], result.a)
-            np.testing.assert_array_equal(layer["preactivations"], result.z)
+            # Feature maps (h, w, c) come flattened row by row (tests/api/test_conv_models.py).
+            np.testing.assert_array_equal(layer["values"], result.a.reshape(-1))
+            np.testing.assert_array_equal(layer["preactivations"], result.z.reshape(-1))
         probabilities = list(answer["probabilities"].values())
         np.testing.assert_array_equal(probabilities, expected.probabilities)
 

@@ -40,9 +40,12 @@ def predicted(model: LoadedModel, x: np.ndarray) -> np.ndarray:
     return np.array([int(model.classes[model.predict(row).index]) for row in x])
 
 
-def test_the_ten_digit_model_reads_every_digit_in_every_style(drawings: Drawings) -> None:
+@pytest.mark.parametrize("name", ["digits-0-9", "digits-0-9-cnn"])  # the CNN: as digits-0-9
+def test_the_ten_digit_models_read_every_digit_in_every_style(
+    drawings: Drawings, name: str
+) -> None:
     x, digits, styles = drawings
-    read = predicted(load_model(MODEL_STORE / "digits-0-9.json"), x) == digits
+    read = predicted(load_model(MODEL_STORE / f"{name}.json"), x) == digits
     per_style = {
         (d, s): float(np.mean(read[(digits == d) & (styles == s)]))
         for d in STYLES for s in range(len(STYLES[d]))
