@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.dependencies import ModelDep
 from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
 from app.schemas import ErrorResponse
+from app.temporary_models import TEMPORARY_PREFIX
+from core.atlas import highest_activation
 from core.dream import DEFAULT_STEPS, MAX_STEPS, dream
 from core.network import DenseLayer
 from core.run_settings import shown
@@ -131,7 +133,9 @@ class DreamResponse(BaseModel):
     summary="What a unit or a class wants to see: its input, dreamt from grey",
 )
 def dream_unit(
-    wanted: Annotated[DreamRequest | DreamForm, Depends(read_dream_body)], model: ModelDep
+    wanted: Annotated[DreamRequest | DreamForm, Depends(read_dream_body)],
+    model: ModelDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Send `{"layer": NAME, "unit": N}` for a unit, or `{"class": NAME}` for a class (its
     logit, the output's z), and optionally `steps` (default 50). From a grey 28×28 field, each
@@ -157,8 +161,26 @@ def dream_unit(
         "preactivation": _value(result.layers[layer_index].z, unit),
         "grey_activation": _value(at_grey.layers[layer_index].a, unit),
         "probabilities": dict(zip(model.classes, result.probabilities.tolist(), strict=True)),
-        "highest_on_test_digits": None,
+        "highest_on_test_digits": _highest_on_test_digits(request, model, layer.name, unit),
     }
+
+
+def _highest_on_test_digits(
+    request: Request, model: LoadedModel, layer: str, unit: int
+) -> float | None:
+    """The unit's highest activation on the digit atlas's MNIST test digits (issue24's
+    app.state.atlases), or None where this server has no atlas for the model."""
+    atlases = getattr(request.app.state, "atlases", None)
+    if atlases is None:
+        return None
+    kept = None
+    if model.name.startswith(TEMPORARY_PREFIX):
+        kept = request.app.state.temporary_models.get(model.name)
+    try:
+        layer_map = atlases.of(model, kept).maps.get(layer)
+    except HTTPException:  # no atlas file, or classes that are not digits
+        return None
+    return None if layer_map is None else highest_activation(layer_map, unit)
 
 
 def _value(values: np.ndarray, unit: int) -> float:
