@@ -55,6 +55,7 @@ def warm() -> None:
     run("client", "yours-01-warm")
 
 
+@pytest.mark.slow  # it trains three runs on MNIST
 @needs_mnist
 @pytest.mark.parametrize(
     "stop_reason", ["error", "client"], ids=["refused mid-run", "stopped, model kept"]

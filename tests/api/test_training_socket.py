@@ -32,6 +32,13 @@ from app.training_session import Outbox
 needs_mnist = pytest.mark.skipif(
     not (SHARED_DATA / "mnist.npz").is_file(), reason=f"MNIST is not in {SHARED_DATA}"
 )
+
+
+def trains_on_mnist(test: Any) -> Any:
+    """A test that trains on MNIST: slow, and skipped without it. The refusals need no data."""
+    return pytest.mark.slow(needs_mnist(test))
+
+
 QUICK_RUN = {"digits": "0,1", "hidden": [25, 15], "epochs": 2, "pace": "fast"}
 # Long enough that a test can act on it mid-run; watch pace keeps it slow.
 LONG_RUN = {"epochs": 50, "pace": "watch", "snapshot_every": 5}
@@ -87,7 +94,7 @@ def quick_run(client: TestClient) -> list[dict[str, Any]]:
     return messages
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_run_sends_started_then_progress_and_epochs_then_done(quick_run: list[dict]) -> None:
     kinds = [m["type"] for m in quick_run]
     assert kinds[0] == "started" and kinds[-1] == "done"
@@ -97,7 +104,7 @@ def test_a_run_sends_started_then_progress_and_epochs_then_done(quick_run: list[
     assert "progress" not in kinds[last_epoch:]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_started_names_the_run_its_settings_classes_and_example_counts(
     quick_run: list[dict],
 ) -> None:
@@ -108,7 +115,7 @@ def test_started_names_the_run_its_settings_classes_and_example_counts(
     assert started["examples"]["train"] + started["examples"]["validation"] == 12665
 
 
-@needs_mnist
+@trains_on_mnist
 def test_progress_counts_batches_and_examples_and_loss_falls(quick_run: list[dict]) -> None:
     progress = [m for m in quick_run if m["type"] == "progress" and m["batch"] > 0]
     assert all(m["batches"] == 90 for m in progress)
@@ -118,7 +125,7 @@ def test_progress_counts_batches_and_examples_and_loss_falls(quick_run: list[dic
     assert progress[-1]["accuracy"] > 0.99
 
 
-@needs_mnist
+@trains_on_mnist
 def test_progress_carries_one_28x28_weight_image_per_first_layer_unit(
     quick_run: list[dict],
 ) -> None:
@@ -130,7 +137,7 @@ def test_progress_carries_one_28x28_weight_image_per_first_layer_unit(
     assert first["images"] != last["images"]  # the weights changed as it learned
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_convolutional_run_shows_its_first_kernels_and_serves_a_cnn(client: TestClient) -> None:
     with client.websocket_connect("/train") as ws:
         ws.send_json({"digits": "0,1", "conv": [4, 8], "hidden": [16], "activation": "relu",
@@ -151,7 +158,7 @@ def test_a_convolutional_run_shows_its_first_kernels_and_serves_a_cnn(client: Te
     assert details["layers"][2]["shape"] == [14, 14, 8]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_the_watched_drawing_gets_probabilities_that_move_towards_its_digit(
     quick_run: list[dict],
 ) -> None:
@@ -162,7 +169,7 @@ def test_the_watched_drawing_gets_probabilities_that_move_towards_its_digit(
     assert watched[-1]["prediction"] == 1 and last > 0.9 and last > first
 
 
-@needs_mnist
+@trains_on_mnist
 def test_two_epochs_reach_99_percent_on_the_test_0s_and_1s(quick_run: list[dict]) -> None:
     done = quick_run[-1]
     assert done["metrics"]["test"]["accuracy"] >= 0.99
@@ -173,7 +180,7 @@ def test_two_epochs_reach_99_percent_on_the_test_0s_and_1s(quick_run: list[dict]
 
 
 # ---------------------------------------------------------------- the model it leaves
-@needs_mnist
+@trains_on_mnist
 def test_the_trained_model_predicts_and_is_listed_as_temporary(
     client: TestClient, quick_run: list[dict]
 ) -> None:
@@ -192,7 +199,7 @@ def test_the_trained_model_predicts_and_is_listed_as_temporary(
     assert taught.status_code == 200 and taught.json()["model"] == name
 
 
-@needs_mnist
+@trains_on_mnist
 def test_the_download_opens_in_keras_and_serves_from_a_model_store(
     client: TestClient, quick_run: list[dict], tmp_path: Path
 ) -> None:
@@ -215,7 +222,7 @@ def test_the_download_opens_in_keras_and_serves_from_a_model_store(
     assert json.loads((tmp_path / f"{name}.json").read_text())["history"]["val_accuracy"]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_the_pages_model_card_has_every_key_of_a_shipped_card_and_how_the_page_ran_it(
     client: TestClient, quick_run: list[dict]
 ) -> None:
@@ -234,15 +241,14 @@ def test_the_pages_model_card_has_every_key_of_a_shipped_card_and_how_the_page_r
     assert card["data"]["sha256"]["x_test"] == shipped["data"]["sha256"]["x_test"]
 
 
-@needs_mnist
-@needs_mnist
+@trains_on_mnist
 def test_a_trained_models_name_carries_128_random_bits(quick_run: list[dict]) -> None:
     name = quick_run[-1]["model"]
     prefix, _, token = name.rpartition("-")
     assert prefix == "yours-0-1" and len(token) == 32 and int(token, 16) >= 0
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_temporary_model_is_dropped_30_minutes_after_its_last_use(
     client: TestClient, quick_run: list[dict]
 ) -> None:
@@ -268,7 +274,7 @@ def test_a_temporary_model_is_dropped_30_minutes_after_its_last_use(
         kept.clock = real_clock
 
 
-@needs_mnist
+@trains_on_mnist
 def test_the_labs_knobs_reach_the_run_and_its_model_is_served_without_dropout(
     client: TestClient,
 ) -> None:
@@ -293,7 +299,7 @@ def test_the_labs_knobs_reach_the_run_and_its_model_is_served_without_dropout(
 
 
 # ---------------------------------------------------------------- controls
-@needs_mnist
+@trains_on_mnist
 def test_stop_ends_the_run_early_with_done_for_the_model_so_far(client: TestClient) -> None:
     with client.websocket_connect("/train") as ws:
         ws.send_json(LONG_RUN)
@@ -313,7 +319,7 @@ def next_progress(ws: Any) -> dict[str, Any]:
     return message
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_paused_run_holds_its_place_and_step_trains_one_snapshot(client: TestClient) -> None:
     with client.websocket_connect("/train") as ws:
         ws.send_json(LONG_RUN)  # a snapshot every 5 batches, at most 5 a second
@@ -331,7 +337,7 @@ def test_a_paused_run_holds_its_place_and_step_trains_one_snapshot(client: TestC
     assert rest[-1].get("stopped") is True, rest[-1]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_client_that_disconnects_stops_its_run(client: TestClient) -> None:
     before = len(client.app.state.temporary_models.all())
     with client.websocket_connect("/train") as ws:
@@ -342,7 +348,7 @@ def test_a_client_that_disconnects_stops_its_run(client: TestClient) -> None:
     assert len(client.app.state.temporary_models.all()) == before  # nobody to hand it to
 
 
-@needs_mnist
+@trains_on_mnist
 def test_one_run_too_many_is_told_the_server_is_busy_with_code_1013(client: TestClient) -> None:
     with client.websocket_connect("/train") as first:
         first.send_json(LONG_RUN)
@@ -358,7 +364,7 @@ def test_one_run_too_many_is_told_the_server_is_busy_with_code_1013(client: Test
     assert closed.value.code == 1013
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_run_ends_at_the_time_limit() -> None:
     with make_client(max_training_s=2.0) as capped, capped.websocket_connect("/train") as ws:
         ws.send_json(LONG_RUN)
@@ -509,7 +515,7 @@ def test_a_message_over_64_kib_is_refused_with_code_1009(client: TestClient) -> 
     assert "64 KiB" in error["detail"] and closed.value.code == 1009
 
 
-@needs_mnist
+@trains_on_mnist
 @pytest.mark.parametrize(
     ("message", "named"),
     [
@@ -553,7 +559,7 @@ def bad_watch_pixels() -> list[tuple[str, str]]:
     ]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_bad_watched_drawing_gets_an_error_and_the_run_goes_on(client: TestClient) -> None:
     with client.websocket_connect("/train") as ws:
         ws.send_json(LONG_RUN)
@@ -643,7 +649,7 @@ def test_sockets_waiting_for_settings_are_capped_at_the_handshake(client: TestCl
 
 
 # ---------------------------------------------------------------- how a model was trained
-@needs_mnist
+@trains_on_mnist
 def test_the_training_report_has_the_cards_curves_confusion_and_misread_digits(
     client: TestClient,
 ) -> None:
@@ -680,7 +686,7 @@ def test_a_training_report_without_mnist_says_why_it_has_no_images(
     assert "DIGITS_DATA_DIR" in report["images_note"]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_the_metrics_gauge_counts_the_run_in_progress(client: TestClient) -> None:
     def gauge() -> float:
         for line in client.get("/metrics").text.splitlines():
@@ -771,7 +777,7 @@ def alerts_of(messages: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]
             if a["kind"] == kind]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_every_progress_carries_each_layers_signals(quick_run: list[dict]) -> None:
     progress = [m for m in quick_run if m["type"] == "progress"]
     for message in progress:
@@ -796,7 +802,7 @@ def test_every_progress_carries_each_layers_signals(quick_run: list[dict]) -> No
     assert quick_run[-1]["alerts"] == []
 
 
-@needs_mnist
+@trains_on_mnist
 def test_plain_sgd_at_rate_10_diverges_and_stops_with_a_fix_within_10_s(
     client: TestClient,
 ) -> None:
@@ -815,7 +821,7 @@ def test_plain_sgd_at_rate_10_diverges_and_stops_with_a_fix_within_10_s(
     assert len(client.app.state.temporary_models.all()) == before  # the model is not kept
 
 
-@needs_mnist
+@trains_on_mnist
 def test_a_zero_initialisation_is_called_symmetric_in_the_first_epoch(
     client: TestClient,
 ) -> None:
@@ -836,7 +842,7 @@ def gradient_ratios(messages: list[dict[str, Any]]) -> list[float]:
     ]
 
 
-@needs_mnist
+@trains_on_mnist
 def test_four_sigmoid_layers_show_a_vanishing_gradient_and_four_relu_layers_do_not(
     client: TestClient,
 ) -> None:
@@ -853,7 +859,7 @@ def test_four_sigmoid_layers_show_a_vanishing_gradient_and_four_relu_layers_do_n
     assert relu[-1]["alerts"] == []
 
 
-@needs_mnist
+@trains_on_mnist
 def test_progress_with_signals_stays_within_the_sockets_64_kib(client: TestClient) -> None:
     from app.training_runs import MAX_MESSAGE_BYTES
 
@@ -874,7 +880,7 @@ def test_progress_with_signals_stays_within_the_sockets_64_kib(client: TestClien
     assert max(sizes) <= MAX_MESSAGE_BYTES, sizes
 
 
-@needs_mnist
+@trains_on_mnist
 def test_signals_false_leaves_them_out(client: TestClient) -> None:
     messages = run_messages(client, {"signals": False, "train_examples": 500})
     progress = [m for m in messages if m["type"] == "progress"]

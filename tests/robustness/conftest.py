@@ -19,6 +19,15 @@ from app.main import create_app
 from app.settings import Settings
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the real server is slow: starting it imports TensorFlow and loads the
+    models in a second process. The in-process tests of the same limits stay in test-fast."""
+    for item in items:
+        if "server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[RunningServer]:
     """The real server with the default limits (2 MiB bodies, 4096×4096 images)."""

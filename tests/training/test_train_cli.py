@@ -187,6 +187,7 @@ def test_main_fails_with_one_clear_line_and_writes_nothing(
     assert not out.exists()
 
 
+@pytest.mark.slow  # a fresh Python that imports TensorFlow; main() above checks every message
 @pytest.mark.parametrize("kind", IN_A_SUBPROCESS)
 def test_the_command_fails_with_one_clear_line_and_no_traceback(
     kind: str, mnist_files: MnistFiles, tmp_path: Path
@@ -215,6 +216,7 @@ def test_the_command_fails_with_one_clear_line_and_no_traceback(
     assert not (tmp_path / "model_store").exists() or kind == "--out is a file"
 
 
+@pytest.mark.slow  # it trains
 def test_a_plain_idx_folder_with_dotted_names_trains_through_main(
     mnist_files: MnistFiles, tmp_path: Path
 ) -> None:
@@ -229,6 +231,7 @@ def test_a_plain_idx_folder_with_dotted_names_trains_through_main(
     ]
 
 
+@pytest.mark.slow  # it trains
 def test_the_progress_is_one_plain_line_per_epoch_when_stdout_is_not_a_terminal(
     tiny_idx_folder: Path,
     tmp_path: Path,
