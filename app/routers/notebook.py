@@ -25,8 +25,10 @@ NOTEBOOK_MEDIA_TYPE = "application/x-ipynb+json"
     response_class=Response,
     responses={
         200: {"content": {NOTEBOOK_MEDIA_TYPE: {}}, "description": "The notebook (.ipynb)"},
-        404: {"model": ErrorResponse, "description": "Unknown model name"},
-        422: {"model": ErrorResponse, "description": "A model the notebook cannot rebuild"},
+        404: {
+            "model": ErrorResponse,
+            "description": "Unknown model name, or a model the notebook cannot rebuild (a CNN)",
+        },
     },
 )
 def notebook(name: str, request: Request) -> Response:
@@ -40,7 +42,8 @@ def notebook(name: str, request: Request) -> Response:
     try:
         document = model_notebook(model)
     except NotebookUnavailableError as error:
-        raise HTTPException(422, str(error)) from None
+        # The request is valid; there is no notebook of this model (as for an unknown name).
+        raise HTTPException(404, str(error)) from None
     return Response(
         nbformat.writes(document),
         media_type=NOTEBOOK_MEDIA_TYPE,

@@ -272,6 +272,6 @@ def test_gradients_send_deltas_flattened_like_values(
 
 def test_the_notebook_refuses_a_cnn_naming_its_layers(conv_client: TestClient) -> None:
     response = conv_client.get(f"/models/{RANDOM_CNN}/notebook")
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert "dense networks (MLPs) only" in response.json()["detail"]
     assert "conv2d" in response.json()["detail"]

@@ -1,5 +1,5 @@
 """GET /models/{name}/notebook: a valid .ipynb for each served dense model, whose code is the
-model's and compiles; unknown names get 404 and models the notebook cannot rebuild 422.
+model's and compiles; unknown names and models it cannot rebuild get 404 with the reason.
 
 That the notebooks run top to bottom, checks passing, is test_notebook_runs.py (slow)."""
 
@@ -19,7 +19,7 @@ from app.model_notebook import NotebookUnavailableError, model_notebook
 from app.model_registry import LoadedModel
 from core.network import Conv2DLayer, DenseLayer
 
-# The notebook rebuilds the shipped MLPs; the shipped CNN gets 422 (tests/api/test_conv_models.py).
+# The notebook rebuilds the shipped MLPs; the shipped CNN gets 404 (tests/api/test_conv_models.py).
 SHIPPED_MODELS = sorted(
     path.stem for path in MODEL_STORE.glob("*.json")
     if not json.loads(path.read_text(encoding="utf-8"))["training"].get("conv")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS_DIR, PageProblems, checked_page
+from conftest import ARTIFACTS_DIR, PHONE, PageProblems, checked_page
 from live_server import running_server, server_env
 from page_actions import (
     ONE,
@@ -338,7 +338,6 @@ def test_the_labs_knobs_live_in_the_url_and_the_form_refuses_what_the_socket_wou
 def test_an_experiment_starts_from_the_keyboard_and_the_lab_fits_a_phone(
     browser: Any, training_url: str, problems: PageProblems, assert_accessible: Any
 ) -> None:
-    from conftest import PHONE
 
     for page in checked_page(browser, problems, base_url=training_url, viewport=PHONE,
                              has_touch=True, is_mobile=True):
