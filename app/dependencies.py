@@ -140,15 +140,15 @@ def mnist_input_from(
     return mnist_input
 
 
-def target_index(model: LoadedModel, target: str) -> int:
-    """The index of class `target` of `model`, or 422 naming the classes it has."""
+def target_index(model: LoadedModel, target: str, field: str = "target") -> int:
+    """The index of class `target` of `model`, or 422 naming the field and the classes it has."""
     try:
         return model.classes.index(target)
     except ValueError:
         classes = ", ".join(f'"{name}"' for name in model.classes)
         raise HTTPException(
             422,
-            f"'target' {shown(target, 40)} is not a class of {model.name}: choose one of "
+            f"'{field}' {shown(target)} is not a class of {model.name}: choose one of "
             f"{classes}",
         ) from None
 

@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.dependencies import ModelDep
+from app.dependencies import ModelDep, target_index
 from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
 from app.schemas import ErrorResponse
@@ -190,15 +190,7 @@ def _value(values: np.ndarray, unit: int) -> float:
 def _objective(model: LoadedModel, request: DreamForm) -> tuple[int, int, float]:
     """(layer index, unit, sign): what to raise, or 422 naming what the model has."""
     if request.class_ is not None:
-        try:
-            index = model.classes.index(request.class_)
-        except ValueError:
-            classes = ", ".join(f'"{name}"' for name in model.classes)
-            raise HTTPException(
-                422,
-                f"'class' {shown(request.class_)} is not a class of {model.name}: choose one "
-                f"of {classes}",
-            ) from None
+        index = target_index(model, request.class_, field="class")
         output = model.layers[-1]
         if isinstance(output, DenseLayer) and output.units == 1:  # one sigmoid: p(second class)
             return len(model.layers) - 1, 0, 1.0 if index == 1 else -1.0
