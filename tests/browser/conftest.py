@@ -79,6 +79,11 @@ class PageProblems:
     messages: list[str] = field(default_factory=list)
     # Requests a test makes fail on purpose (page.route), as URL regular expressions.
     expected_failures: list[re.Pattern[str]] = field(default_factory=list)
+    # Documents the page has started loading (goto, reload), and how many had been started when
+    # each request went out: a request still loading when the page moves on to another document
+    # is cancelled by the browser (net::ERR_ABORTED), which is no failure of the app.
+    documents_started: int = 0
+    started_with_document: dict[Any, int] = field(default_factory=dict)
 
     def expect_failures(self, url_pattern: str) -> None:
         self.expected_failures.append(re.compile(url_pattern))
@@ -97,8 +102,17 @@ class PageProblems:
     def on_page_error(self, error: Any) -> None:
         self.messages.append(f"page error: {error}")
 
+    def on_request(self, request: Any) -> None:
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.documents_started += 1
+        self.started_with_document[request] = self.documents_started
+
+    def _cancelled_by_navigation(self, request: Any) -> bool:
+        started_with = self.started_with_document.get(request, self.documents_started)
+        return request.failure == "net::ERR_ABORTED" and started_with < self.documents_started
+
     def on_request_failed(self, request: Any) -> None:
-        if not self._expected(request.url):
+        if not self._expected(request.url) and not self._cancelled_by_navigation(request):
             self.messages.append(f"request failed: {request.url} ({request.failure})")
 
     def on_response(self, response: Any) -> None:
@@ -111,6 +125,7 @@ def open_page(browser: Any, problems: PageProblems, **context_options: Any) -> A
     page = context.new_page()
     page.on("console", problems.on_console)
     page.on("pageerror", problems.on_page_error)
+    page.on("request", problems.on_request)
     page.on("requestfailed", problems.on_request_failed)
     page.on("response", problems.on_response)
     return page
