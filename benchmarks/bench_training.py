@@ -185,6 +185,7 @@ def predict_while_training(server: Server) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Over 60 lines: the measurements, their checks and their printed report, in that order.
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
     args = parser.parse_args(argv)

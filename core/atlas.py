@@ -14,6 +14,9 @@ give that layer's map:
 Nothing here knows about HTTP; the layers' activations come from core/network.py's own pass.
 Every layer's output is read flattened, row by row, so a conv layer's (h, w, c) maps are one
 vector of h·w·c numbers, as /predict sends them.
+
+Over 300 lines because the atlas file, the PCA map, the neighbour vote and a unit's favourite
+digits all read the same activations, and are followed best one after the other.
 """
 
 from __future__ import annotations
