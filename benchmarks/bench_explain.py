@@ -16,8 +16,6 @@ benchmarks/results/explain.json; the exit status is 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -26,19 +24,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_command import bench_arguments, run_and_report, setup_of
 from benchmarks.load_client import (
-    HEADER,
     RESULTS_DIR,
     Measurement,
     Target,
-    exit_status,
     http_requests,
     measure,
     measure_in_turns,
     serving,
     target_check,
-    verdict_lines,
-    write_results,
 )
 from drawings.canvas import canvas_data_urls, predict_bodies
 
@@ -111,13 +106,7 @@ def summarize(
         for model in MODELS
     }
     return {
-        "setup": {
-            "drawings": args.drawings,
-            "seconds_per_measurement": args.seconds,
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_before": round(os.getloadavg()[0], 2),
-        },
+        "setup": setup_of(args),
         "measurements": [vars(m) for m in measurements],
         "explain_median_over_predict_median": ratios,
         "start_up": start_up,
@@ -135,8 +124,13 @@ def summarize(
     }
 
 
-def report(summary: dict[str, Any]) -> str:
-    lines = [""]
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    measurements = measure_requests(args)
+    return summarize(measurements, measure_start_up(), args)
+
+
+def report(summary: dict[str, Any]) -> list[str]:
+    lines = []
     for model, ratio in summary["explain_median_over_predict_median"].items():
         lines.append(f"{model}: explain/predict median = {ratio:.2f}×")
     start_up = summary["start_up"]
@@ -144,26 +138,13 @@ def report(summary: dict[str, Any]) -> str:
         f"start-up: {start_up['with_atlas_s']:.2f} s with the atlas, "
         f"{start_up['without_atlas_s']:.2f} s without (+{start_up['growth_s']:.2f} s)"
     )
-    lines.append("targets:")
-    lines += verdict_lines(summary["targets"])
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_explain", description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="time cap per measurement")
-    parser.add_argument("--requests", type=int, default=1000, help="request cap per measurement")
-    parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per target")
-    parser.add_argument("--drawings", type=int, default=32, help="distinct canvases sent")
-    args = parser.parse_args(argv)
-    print(f"/explain beside /predict: {args.drawings} canvases, ≤ {args.seconds:g} s each")
-    print(HEADER, flush=True)
-    measurements = measure_requests(args)
-    start_up = measure_start_up()
-    summary = summarize(measurements, start_up, args)
-    print(report(summary))
-    write_results(summary, RESULTS_PATH)
-    return exit_status(summary["targets"])
+    args = bench_arguments("bench_explain", __doc__, requests=1000, warmup=50).parse_args(argv)
+    banner = f"/explain beside /predict: {args.drawings} canvases, ≤ {args.seconds:g} s each"
+    return run_and_report(args, banner, run, report, "targets:", RESULTS_PATH)
 
 
 if __name__ == "__main__":

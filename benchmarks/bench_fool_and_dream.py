@@ -18,24 +18,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from typing import Any
 
+from benchmarks.bench_command import bench_arguments, run_and_report, setup_of
 from benchmarks.load_client import (
-    HEADER,
     RESULTS_DIR,
     Measurement,
     Target,
-    exit_status,
     http_requests,
     measure,
     measure_in_turns,
     serving,
     target_check,
-    verdict_lines,
-    write_results,
 )
 from drawings.canvas import canvas_data_urls, predict_bodies
 
@@ -110,13 +105,7 @@ def summarize(measurements: list[Measurement], args: argparse.Namespace) -> dict
     }
     slowest_bound = max(m.median_ms for name, m in by_target.items() if name.endswith("_100"))
     return {
-        "setup": {
-            "drawings": args.drawings,
-            "seconds_per_measurement": args.seconds,
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_before": round(os.getloadavg()[0], 2),
-        },
+        "setup": setup_of(args),
         "measurements": [vars(m) for m in measurements],
         "ratios": ratios,
         "targets": {
@@ -130,31 +119,20 @@ def summarize(measurements: list[Measurement], args: argparse.Namespace) -> dict
     }
 
 
-def report(summary: dict[str, Any]) -> str:
-    lines = [""]
-    for name, ratio in summary["ratios"].items():
-        lines.append(f"{name.removesuffix('_median_over_predict_median'):<22} {ratio:7.2f}× "
-                     f"/predict's median")
-    lines.append("targets (one client):")
-    lines += verdict_lines(summary["targets"])
-    return "\n".join(lines)
+def report(summary: dict[str, Any]) -> list[str]:
+    return [
+        f"{name.removesuffix('_median_over_predict_median'):<22} {ratio:7.2f}× /predict's median"
+        for name, ratio in summary["ratios"].items()
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="bench_fool_and_dream", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--seconds", type=float, default=4.0, help="time cap per measurement")
-    parser.add_argument("--requests", type=int, default=400, help="request cap per measurement")
-    parser.add_argument("--drawings", type=int, default=16, help="distinct canvases sent")
-    args = parser.parse_args(argv)
-    print(f"/adversarial and /dream beside /predict: {args.drawings} canvases, "
-          f"≤ {args.seconds:g} s each")
-    print(HEADER, flush=True)
-    summary = run(args)
-    print(report(summary))
-    write_results(summary, RESULTS_PATH)
-    return exit_status(summary["targets"])
+    args = bench_arguments(
+        "bench_fool_and_dream", __doc__, requests=400, drawings=16
+    ).parse_args(argv)
+    banner = (f"/adversarial and /dream beside /predict: {args.drawings} canvases, "
+              f"≤ {args.seconds:g} s each")
+    return run_and_report(args, banner, run, report, "targets (one client):", RESULTS_PATH)
 
 
 if __name__ == "__main__":

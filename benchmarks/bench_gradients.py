@@ -19,25 +19,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from typing import Any
 
+from benchmarks.bench_command import bench_arguments, run_and_report, setup_of
 from benchmarks.load_client import (
-    HEADER,
     REPO_ROOT,
     RESULTS_DIR,
     Measurement,
     Target,
-    exit_status,
     http_requests,
     measure,
     measure_in_turns,
     serving,
     target_check,
-    verdict_lines,
-    write_results,
 )
 from drawings.canvas import canvas_data_urls, predict_bodies
 
@@ -115,13 +110,7 @@ def summarize(measurements: list[Measurement], args: argparse.Namespace) -> dict
                 ),
             }
     return {
-        "setup": {
-            "drawings": args.drawings,
-            "seconds_per_measurement": args.seconds,
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_before": round(os.getloadavg()[0], 2),
-        },
+        "setup": setup_of(args),
         "measurements": [vars(m) for m in measurements],
         "ratios": ratios,
         "targets": {
@@ -135,8 +124,8 @@ def summarize(measurements: list[Measurement], args: argparse.Namespace) -> dict
     }
 
 
-def report(summary: dict[str, Any]) -> str:
-    lines = [""]
+def report(summary: dict[str, Any]) -> list[str]:
+    lines = []
     for clients_key, ratios in summary["ratios"].items():
         for _, _, suffix in PAIRS:
             lines.append(
@@ -145,24 +134,14 @@ def report(summary: dict[str, Any]) -> str:
                 f"{ratios[f'gradients_median_over_predict_median{suffix}']:.2f}×, server CPU per "
                 f"request {ratios[f'gradients_cpu_over_predict_cpu{suffix}']:.2f}×"
             )
-    lines.append("target (one client):")
-    lines += verdict_lines(summary["targets"])
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_gradients", description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="time cap per measurement")
-    parser.add_argument("--requests", type=int, default=2000, help="request cap per measurement")
-    parser.add_argument("--warmup", type=int, default=100, help="warm-up requests per target")
-    parser.add_argument("--drawings", type=int, default=32, help="distinct canvases sent")
+    parser = bench_arguments("bench_gradients", __doc__, requests=2000, warmup=100)
     args = parser.parse_args(argv)
-    print(f"/gradients beside /predict: {args.drawings} canvases, ≤ {args.seconds:g} s each")
-    print(HEADER, flush=True)
-    summary = run(args)
-    print(report(summary))
-    write_results(summary, RESULTS_PATH)
-    return exit_status(summary["targets"])
+    banner = f"/gradients beside /predict: {args.drawings} canvases, ≤ {args.seconds:g} s each"
+    return run_and_report(args, banner, run, report, "target (one client):", RESULTS_PATH)
 
 
 if __name__ == "__main__":

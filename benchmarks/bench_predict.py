@@ -34,22 +34,19 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.bench_command import bench_arguments, run_and_report
 from benchmarks.load_client import (
-    HEADER,
     REPO_ROOT,
     RESULTS_DIR,
     Measurement,
     Target,
     check_answers,
-    exit_status,
     http_requests,
     measure,
     measure_in_turns,
     server_env,
     serving,
     target_check,
-    verdict_lines,
-    write_results,
 )
 from drawings.canvas import CANVAS_SIDE, canvas_data_urls, predict_bodies
 
@@ -174,9 +171,9 @@ def _summary(
         },
     }
 
-def report(summary: dict[str, Any]) -> str:
-    """The ratios and verdicts (the table itself is printed row by row as it is measured)."""
-    lines = [""]
+def report(summary: dict[str, Any]) -> list[str]:
+    """The ratios (the table itself is printed row by row as it is measured)."""
+    lines = []
     accuracy = summary["drawn_digit_read_correctly"]
     lines.append(
         f"drawn digit read correctly: ours {accuracy['ours']:.0%}, "
@@ -192,32 +189,25 @@ def report(summary: dict[str, Any]) -> str:
                if "cnn_predict_median_over_dense_predict_median" in ratios else "")
         )
     lines.append("")
-    lines.append("targets (one worker, one client):")
-    lines += verdict_lines(summary["targets"])
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_predict", description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="time cap per measurement")
-    parser.add_argument("--requests", type=int, default=4000, help="request cap (our server)")
+    parser = bench_arguments(
+        "bench_predict", __doc__, requests=4000, warmup=100,
+        requests_help="request cap (our server)",
+    )
     parser.add_argument(
         "--tutorial-requests", type=int, default=400, help="request cap (tutorial server)"
     )
-    parser.add_argument("--warmup", type=int, default=100, help="warm-up requests per target")
-    parser.add_argument("--drawings", type=int, default=32, help="distinct canvases sent")
     args = parser.parse_args(argv)
-
-    load = os.getloadavg()[0]
-    print(
+    banner = (
         f"benchmark: {args.drawings} canvases, ≤ {args.seconds:g} s per measurement; "
-        f"load average {load:.1f} on {os.cpu_count()} CPUs before starting"
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs before starting"
     )
-    print(HEADER, flush=True)
-    summary = run(args)
-    print(report(summary))
-    write_results(summary, RESULTS_PATH)
-    return exit_status(summary["targets"])
+    return run_and_report(
+        args, banner, run, report, "targets (one worker, one client):", RESULTS_PATH
+    )
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 import psutil
 
+from benchmarks.bench_command import bench_arguments
 from benchmarks.load_client import (
     RESULTS_DIR,
     Measurement,
@@ -351,11 +352,10 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_workers", description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=12.0, help="time per server, all rounds")
-    parser.add_argument("--requests", type=int, default=12000, help="request cap per server")
-    parser.add_argument("--drawings", type=int, default=32, help="distinct canvases sent")
-    args = parser.parse_args(argv)
+    args = bench_arguments(
+        "bench_workers", __doc__, seconds=12.0, requests=12000,
+        seconds_help="time per server, all rounds", requests_help="request cap per server",
+    ).parse_args(argv)
     print(
         f"workers benchmark: {CLIENTS} clients, {args.drawings} canvases; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs before starting",
