@@ -1,6 +1,6 @@
 """The page in a real Chromium against the real server: draw digits, read what the page shows.
 
-Every test ends with no console error, page error or failed request (see conftest.py), and
+Every test ends with no console error, page error or failed request (see browser_pages.py), and
 saves a screenshot of each state under tests/artifacts/.
 
 Over 300 lines: one test per thing the page shows, sharing the browser, the server and the drawing
@@ -513,7 +513,7 @@ def test_page_runs_under_a_strict_content_security_policy(page: Any) -> None:
     assert not re.search(r"\sstyle=", html), "no inline style attributes"
     assert not re.search(r"\son[a-z]+=", html), "no inline event handlers"
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "nothing loaded from other sites"
-    # The page works under that policy: a violation would be a console error (see conftest).
+    # The page works under that policy: a violation would be a console error (see browser_pages.py).
     expect(page.locator("#network-diagram g.unit").first).to_be_attached()
     draw_with_mouse(page, ONE)
     expect_prediction(page, "1")

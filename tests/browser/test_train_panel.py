@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS_DIR, PHONE, PageProblems, checked_page
+from browser_pages import ARTIFACTS_DIR, PHONE, PageProblems, checked_page
 from live_server import running_server, server_env
 from page_actions import (
     ONE,

@@ -22,7 +22,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from core.mnist_data import MNIST_NAME, DataError, load_mnist, load_npz, read_idx
 
 if TYPE_CHECKING:
-    from conftest import MnistFiles
+    from tiny_mnist import MnistFiles
 
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 

@@ -20,14 +20,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from project_paths import MODEL_STORE
+from tiny_mnist import TINY_TEST_COUNTS, TINY_TRAIN_COUNTS
 
 from core.augmentation import TRAINING
 from core.mnist_data import MNIST_NAME
 from training.settings import TrainSettings
 from training.train import run
-
-TINY_TRAIN_COUNTS = {0: 30, 1: 24, 2: 6}  # as written by conftest.make_tiny_mnist
-TINY_TEST_COUNTS = {0: 10, 1: 8, 2: 4}
 
 
 def reject_non_json(constant: str) -> None:

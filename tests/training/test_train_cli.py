@@ -22,7 +22,7 @@ from training import ood_detector, train
 from training.train import main
 
 if TYPE_CHECKING:
-    from conftest import MnistFiles
+    from tiny_mnist import MnistFiles
 
 
 
