@@ -31,14 +31,26 @@ def flagged(model: LoadedModel, x: np.ndarray) -> np.ndarray:
     return model.ood.scores(x) > model.ood.threshold
 
 
+@pytest.fixture(scope="module")
+def test_set_flags(
+    digits_0_1: LoadedModel, mnist_test: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST test set's labels, and whether the shipped detector flags each digit."""
+    images, labels = mnist_test
+    return labels, flagged(digits_0_1, images)
+
+
+def share(flags: np.ndarray) -> float:
+    return float(np.mean(flags))
+
+
 @pytest.mark.full_mnist
 def test_shipped_detector_meets_the_rates_on_the_mnist_test_set(
-    digits_0_1: LoadedModel, mnist_test: tuple[np.ndarray, np.ndarray]
+    test_set_flags: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    images, labels = mnist_test
+    labels, flags = test_set_flags
     is_class = np.isin(labels, [0, 1])
-    classes_flagged = float(np.mean(flagged(digits_0_1, images[is_class])))
-    others_flagged = float(np.mean(flagged(digits_0_1, images[~is_class])))
+    classes_flagged, others_flagged = share(flags[is_class]), share(flags[~is_class])
     print(f"\nflagged: {others_flagged:.2%} of 2–9, {classes_flagged:.2%} of 0/1")
     assert others_flagged >= OTHER_DIGITS_FLAGGED_AT_LEAST
     assert classes_flagged <= CLASSES_FLAGGED_AT_MOST
@@ -50,7 +62,7 @@ def test_shipped_detector_keeps_thick_thin_slanted_and_blurry_zeros_and_ones(
 ) -> None:
     images, labels = shifted_mnist_test
     is_class = np.isin(labels, [0, 1])
-    classes_flagged = float(np.mean(flagged(digits_0_1, images[is_class])))
+    classes_flagged = share(flagged(digits_0_1, images[is_class]))
     print(f"\nflagged: {classes_flagged:.2%} of the shifted 0s and 1s")
     assert classes_flagged <= SHIFTED_CLASSES_FLAGGED_AT_MOST
     shifted = digits_0_1.card["ood"]["rates"]["shifted_test"]
@@ -59,20 +71,16 @@ def test_shipped_detector_keeps_thick_thin_slanted_and_blurry_zeros_and_ones(
 
 @pytest.mark.full_mnist
 def test_model_card_reports_the_rates_the_app_measures(
-    digits_0_1: LoadedModel, mnist_test: tuple[np.ndarray, np.ndarray]
+    digits_0_1: LoadedModel, test_set_flags: tuple[np.ndarray, np.ndarray]
 ) -> None:
-    images, labels = mnist_test
-    is_class = np.isin(labels, [0, 1])
+    labels, flags = test_set_flags
     rates = digits_0_1.card["ood"]["rates"]["test"]
-    assert rates["classes_flagged"] == same_count(
-        np.mean(flagged(digits_0_1, images[is_class])), np.sum(is_class)
-    )
-    assert rates["other_digits_flagged"] == same_count(
-        np.mean(flagged(digits_0_1, images[~is_class])), np.sum(~is_class)
-    )
+    is_class = np.isin(labels, [0, 1])
+    assert rates["classes_flagged"] == same_count(share(flags[is_class]), np.sum(is_class))
+    assert rates["other_digits_flagged"] == same_count(share(flags[~is_class]), np.sum(~is_class))
     for digit, rate in rates["other_digits_flagged_per_digit"].items():
         is_digit = labels == int(digit)
-        assert rate == same_count(np.mean(flagged(digits_0_1, images[is_digit])), np.sum(is_digit))
+        assert rate == same_count(share(flags[is_digit]), np.sum(is_digit))
 
 
 def test_card_states_the_method_its_sources_and_rates() -> None:
