@@ -35,7 +35,9 @@ __all__ = [
     "open_app",
     "open_app_and_draw",
     "open_section",
+    "pick_unit",
     "settle_in_view",
+    "tab_until",
     "tap",
     "wait_until_answered",
 ]
@@ -168,11 +170,36 @@ def draw_with_touch(page: Any, points: list[tuple[float, float]]) -> None:
     cdp.detach()
 
 
-def open_app_and_draw(page: Any, points: list[tuple[float, float]], label: str) -> None:
-    """Open the page, draw `points` with the mouse and wait until the page reads `label`."""
+def open_app_and_draw(
+    page: Any, points: list[tuple[float, float]], label: str, *, touch: bool = False
+) -> None:
+    """Open the page, draw `points` with the mouse (or a finger, with `touch`) and wait until
+    the page reads `label`."""
     open_app(page)
-    draw_with_mouse(page, points)
+    if touch:
+        draw_with_touch(page, points)
+    else:
+        draw_with_mouse(page, points)
     expect_prediction(page, label)
+
+
+def pick_unit(page: Any, layer: int, unit: int) -> Any:
+    """Click a unit of the diagram to explain it and return its locator. The pointer then
+    leaves the diagram, so the pinned unit (not a hovered one) is what the explainer shows."""
+    picked = page.locator(f'#network-diagram g.unit[data-layer="{layer}"][data-unit="{unit}"]')
+    picked.click()
+    page.mouse.move(0, 0)
+    return picked
+
+
+def tab_until(page: Any, css_class: str, what: str) -> None:
+    """Press Tab until the focused element has `css_class`; fail, naming `what`, if 40 presses
+    do not get there."""
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("(name) => document.activeElement.classList.contains(name)", css_class):
+            return
+    pytest.fail(f"Tab never reached {what}")
 
 
 def wait_until_answered(page: Any) -> None:

@@ -19,6 +19,7 @@ from page_actions import (
     expect_prediction,
     open_app,
     open_app_and_draw,
+    pick_unit,
     tap,
 )
 
@@ -26,10 +27,8 @@ pytestmark = pytest.mark.browser
 
 
 def explain_a_unit(page: Any, layer: int, unit: int) -> None:
-    page.locator(f'#network-diagram g.unit[data-layer="{layer}"][data-unit="{unit}"]').click()
+    pick_unit(page, layer, unit)
     expect(page.locator("#explainer-body")).to_be_visible()
-    # The pointer leaves the diagram, so the pinned unit (not a hovered one) is what is shown.
-    page.mouse.move(0, 0)
 
 
 def test_the_empty_page_has_no_violations(page: Any, assert_accessible: Any) -> None:

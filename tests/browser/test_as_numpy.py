@@ -19,10 +19,9 @@ from page_actions import (
     ANSWER_TIMEOUT_MS,
     ONE,
     draw_with_mouse,
-    draw_with_touch,
     expect,
     expect_prediction,
-    open_app,
+    open_app_and_draw,
     open_section,
     tap,
 )
@@ -61,9 +60,7 @@ def choose_target(page: Any, label: str) -> None:
 def test_the_forward_pass_as_numpy_reproduces_the_pages_answer(
     page: Any, assert_accessible: Any, tmp_path: Path
 ) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     code = page.locator("#as-numpy-code")
     expect(code).to_contain_text("np.testing.assert_allclose(a3")
     script = script_text(page)
@@ -88,9 +85,7 @@ def test_the_forward_pass_as_numpy_reproduces_the_pages_answer(
 
 
 def test_teach_it_adds_the_backward_pass_for_the_target(page: Any, tmp_path: Path) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     open_section(page, "teach")
     choose_target(page, "0")
     script = script_text(page)
@@ -122,9 +117,7 @@ def test_the_ten_digit_model_softmax_and_relu(page: Any, tmp_path: Path) -> None
 
 def test_copy_by_keyboard(page: Any) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     page.locator("#model-notebook").focus()
     page.keyboard.press("Tab")
     expect(page.locator("#as-numpy-copy")).to_be_focused()
@@ -137,9 +130,7 @@ def test_copy_by_keyboard(page: Any) -> None:
 
 def test_as_numpy_on_a_phone(phone_page: Any, assert_accessible: Any) -> None:
     page = phone_page
-    open_app(page)
-    draw_with_touch(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1", touch=True)
     expect(page.locator("#as-numpy-code")).to_contain_text("assert_allclose")
     tap(page.locator("#as-numpy-copy"))
     expect(page.locator("#as-numpy-copied")).not_to_be_empty()

@@ -24,6 +24,7 @@ from page_actions import (
     expect,
     expect_prediction,
     ink,
+    tab_until,
     tap,
 )
 
@@ -233,12 +234,7 @@ def test_feature_maps_and_their_cells_are_reachable_with_the_keyboard(
     responses = predict_responses(page)
     open_cnn(page)
     draw_seven(page, responses)
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        if page.evaluate("() => document.activeElement.classList.contains('feature-map')"):
-            break
-    else:
-        pytest.fail("Tab never reached a feature map")
+    tab_until(page, "feature-map", "a feature map")
     body = page.locator("#explainer-body")
     first = map_layers(cnn)[0]
     expect(body).to_have_attribute("data-layer", str(first))

@@ -15,10 +15,9 @@ from page_actions import (
     ANSWER_TIMEOUT_MS,
     ONE,
     draw_with_mouse,
-    draw_with_touch,
     expect,
-    expect_prediction,
     open_app,
+    open_app_and_draw,
     settle_in_view,
     tap,
     wait_until_answered,
@@ -72,9 +71,7 @@ def hash_of(page: Any) -> str:
 def test_the_strip_goes_from_the_canvas_to_the_networks_input(
     page: Any, assert_accessible: Any
 ) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     expect_steps(page, ["canvas", "ink", "box", "scaled", "centred", "input"])
     shapes = page.locator('#step-strip [data-field="shape"]').all_inner_texts()
     assert shapes[0] == "(280, 280, 4) uint8"
@@ -146,9 +143,7 @@ def test_the_switches_by_keyboard(page: Any) -> None:
 
 def test_the_strip_on_a_phone(phone_page: Any, assert_accessible: Any) -> None:
     page = phone_page
-    open_app(page)
-    draw_with_touch(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1", touch=True)
     expect_steps(page, ["canvas", "ink", "box", "scaled", "centred", "input"])
     tap(page.locator('label[for="step-fit"]'))
     expect_steps(page, ["canvas", "ink", "squashed", "centred", "input"])

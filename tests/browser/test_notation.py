@@ -13,10 +13,10 @@ import pytest
 from page_actions import (
     ONE,
     draw_with_mouse,
-    draw_with_touch,
     expect,
     expect_prediction,
-    open_app,
+    open_app_and_draw,
+    pick_unit,
     tap,
 )
 
@@ -51,16 +51,13 @@ def tensor_shapes(page: Any, name: str) -> list[str]:
 
 
 def explain_hidden_2_unit_4(page: Any) -> None:
-    page.locator(HIDDEN_2_UNIT_4).click()
-    page.mouse.move(0, 0)
+    pick_unit(page, 1, 3)
     expect(page.locator("#explainer-body")).to_contain_text("Hidden layer 2 · unit 4 of 15")
 
 
 def test_the_same_unit_three_ways_with_the_same_z(page: Any, assert_accessible: Any) -> None:
     answers = last_answer(page)
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     z = answers[-1].json()["layers"][1]["preactivations"][3]
     explain_hidden_2_unit_4(page)
 
@@ -99,13 +96,10 @@ def test_the_same_unit_three_ways_with_the_same_z(page: Any, assert_accessible: 
 
 
 def test_the_chosen_notation_stays_for_the_next_unit(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     explain_hidden_2_unit_4(page)
     page.locator('label[for="notation-course"]').click()
-    page.locator('#network-diagram g.unit[data-layer="0"][data-unit="2"]').click()
-    page.mouse.move(0, 0)
+    pick_unit(page, 0, 2)
     expect(page.locator("#explainer-body")).to_contain_text("Hidden layer 1 · unit 3 of 25")
     expect(page.locator("#notation-course")).to_be_checked()
     expect(form(page, "course").locator('[data-field="shapes"]')).to_have_text(
@@ -114,9 +108,7 @@ def test_the_chosen_notation_stays_for_the_next_unit(page: Any) -> None:
 
 
 def test_the_notation_switch_by_keyboard(page: Any) -> None:
-    open_app(page)
-    draw_with_mouse(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1")
     unit = page.locator(HIDDEN_2_UNIT_4)
     unit.focus()
     page.keyboard.press("Enter")
@@ -135,8 +127,7 @@ def test_the_ten_digit_models_shapes(page: Any) -> None:
     expect(page.locator('#network-diagram g.unit[data-layer="2"][data-unit="9"]')).to_be_attached()
     draw_with_mouse(page, ONE)
     expect_prediction(page, "1")
-    page.locator('#network-diagram g.unit[data-layer="2"][data-unit="1"]').click()
-    page.mouse.move(0, 0)
+    pick_unit(page, 2, 1)
     expect(form(page, "keras").locator('[data-field="shapes"]')).to_have_text(
         "(1×256)·(256×10) + (1×10) → (1×10)"
     )
@@ -145,9 +136,7 @@ def test_the_ten_digit_models_shapes(page: Any) -> None:
 
 def test_the_notation_switch_on_a_phone(phone_page: Any, assert_accessible: Any) -> None:
     page = phone_page
-    open_app(page)
-    draw_with_touch(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1", touch=True)
     tap(page.locator(HIDDEN_2_UNIT_4))
     expect(page.locator("#explainer-body")).to_contain_text("Hidden layer 2 · unit 4 of 15")
     tap(page.locator('label[for="notation-batch"]'))

@@ -34,6 +34,8 @@ from page_actions import (
     ink,
     open_app,
     open_app_and_draw,
+    pick_unit,
+    tab_until,
     tap,
     wait_until_answered,
 )
@@ -150,9 +152,8 @@ def test_draw_a_one_then_a_zero_updates_every_panel(page: Any, artifacts: Path) 
     # Open the most active first-layer unit, so the screenshot shows a whole path and a pattern.
     first_layer = last["layers"][0]["values"]
     strongest = max(range(len(first_layer)), key=first_layer.__getitem__)
-    page.locator(f'#network-diagram g.unit[data-layer="0"][data-unit="{strongest}"]').click()
+    pick_unit(page, 0, strongest)
     expect(page.locator("#explainer-body")).to_be_visible()
-    page.mouse.move(0, 0)
     page.screenshot(path=artifacts / "page-one.png", full_page=True)
 
     page.get_by_role("button", name=re.compile("^Clear")).click()
@@ -216,9 +217,7 @@ def test_clicking_units_explains_them_with_this_networks_shapes(
     page.mouse.move(0, 0)
     screenshot_of(page, ".network-view", artifacts / "page-explain-hidden1.png")
 
-    second = page.locator('#network-diagram g.unit[data-layer="1"][data-unit="0"]')
-    second.click()
-    page.mouse.move(0, 0)
+    second = pick_unit(page, 1, 0)
     expect(second).to_have_attribute("aria-pressed", "true")
     expect(body).to_contain_text(f"Hidden layer 2 · unit 1 of {sizes[1]}")
     expect(body).to_contain_text(shapes_text(sizes[0], sizes[1]))
@@ -240,12 +239,7 @@ def test_clicking_units_explains_them_with_this_networks_shapes(
 
 def test_units_are_reachable_with_the_keyboard(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        if page.evaluate("() => document.activeElement.classList.contains('unit')"):
-            break
-    else:
-        pytest.fail("Tab never reached a unit of the diagram")
+    tab_until(page, "unit", "a unit of the diagram")
     body = page.locator("#explainer-body")
     expect(body).to_contain_text("Hidden layer 1 · unit 1 of 25")
     page.keyboard.press("ArrowDown")

@@ -15,13 +15,13 @@ import pytest
 from page_actions import (
     ONE,
     draw_with_mouse,
-    draw_with_touch,
     expect,
     expect_prediction,
     ink,
     open_app,
     open_app_and_draw,
     open_section,
+    pick_unit,
 )
 
 pytestmark = pytest.mark.browser
@@ -87,9 +87,7 @@ def test_each_section_on_a_phone(
     phone_page: Any, assert_accessible: Any, name: str, title: str
 ) -> None:
     page = phone_page
-    open_app(page)
-    draw_with_touch(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1", touch=True)
     open_section(page, name, touch=True)
     expect_only_open(page, name)
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -209,8 +207,7 @@ def test_the_open_section_follows_the_drawing_and_a_closed_one_catches_up(page: 
 
 def test_a_unit_picked_in_one_section_is_still_explained_in_the_next(page: Any) -> None:
     open_app_and_draw(page, ONE, "1")
-    page.locator('#network-diagram g.unit[data-layer="1"][data-unit="3"]').click()
-    page.mouse.move(0, 0)
+    pick_unit(page, 1, 3)
     body = page.locator("#explainer-body")
     expect(body).to_contain_text("Hidden layer 2 · unit 4")
     open_section(page, "teach")

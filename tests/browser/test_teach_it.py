@@ -16,12 +16,12 @@ from page_actions import (
     ONE,
     ZERO,
     draw_with_mouse,
-    draw_with_touch,
     expect,
     expect_prediction,
     open_app,
     open_app_and_draw,
     open_section,
+    pick_unit,
     tap,
 )
 
@@ -42,6 +42,13 @@ def choose_target(page: Any, label: str) -> None:
 def expect_loss(page: Any, label: str) -> None:
     expect(page.locator("#teach-loss")).to_contain_text(f"p(“{label}”)", timeout=ANSWER_TIMEOUT_MS)
     expect(page.locator("#network-diagram")).to_have_class(re.compile(r"\bis-backward\b"))
+
+
+def teach(page: Any, points: list[tuple[float, float]], drawn: str, target: str) -> None:
+    """Draw `points`, wait until the page reads `drawn`, open Teach it and choose `target`."""
+    open_app_and_draw(page, points, drawn)
+    open_section(page, "teach")
+    choose_target(page, target)
 
 
 def shown_loss(page: Any) -> float:
@@ -71,18 +78,14 @@ def test_choosing_the_wrong_answer_shows_a_large_loss_and_the_backward_diagram(
 
 
 def test_the_right_answer_has_a_small_loss(page: Any) -> None:
-    open_app_and_draw(page, ONE, "1")
-    open_section(page, "teach")
-    choose_target(page, "1")
+    teach(page, ONE, "1", "1")
     assert shown_loss(page) < 0.7
 
 
 def test_one_step_shows_the_probabilities_before_and_after_and_the_loss_falling(
     page: Any, assert_accessible: Any
 ) -> None:
-    open_app_and_draw(page, ONE, "1")
-    open_section(page, "teach")
-    choose_target(page, "0")
+    teach(page, ONE, "1", "0")
     page.locator("#teach-rate").fill("0.2")
     page.get_by_role("button", name="Take one step").click()
     result = page.locator("#teach-step-result")
@@ -96,38 +99,29 @@ def test_one_step_shows_the_probabilities_before_and_after_and_the_loss_falling(
 
 
 def test_a_learning_rate_out_of_range_is_refused_on_the_page(page: Any) -> None:
-    open_app_and_draw(page, ONE, "1")
-    open_section(page, "teach")
-    choose_target(page, "0")
+    teach(page, ONE, "1", "0")
     page.locator("#teach-rate").fill("50")
     expect(page.get_by_role("button", name="Take one step")).to_be_disabled()
     expect(page.locator("#teach-panel")).to_contain_text("at most 10")
 
 
 def test_the_explainer_writes_the_backward_maths_with_real_shapes(page: Any) -> None:
-    open_app_and_draw(page, ONE, "1")
-    open_section(page, "teach")
-    choose_target(page, "0")
-    page.locator('#network-diagram g.unit[data-layer="1"][data-unit="0"]').click()
-    page.mouse.move(0, 0)
+    teach(page, ONE, "1", "0")
+    pick_unit(page, 1, 0)
     maths = page.locator("#backward-explainer")
     expect(maths).to_contain_text("δ₂ = (δ₃ · W₃ᵀ) ⊙ a₂(1 − a₂)")
     expect(maths.locator('[data-field="delta-shapes"]')).to_have_text(
         "(1×1)·(1×15) ⊙ (1×15) → (1×15)"
     )
     expect(maths.locator('[data-field="weight-shapes"]')).to_have_text("(25×1)·(1×15) → (25×15)")
-    page.locator('#network-diagram g.unit[data-layer="2"][data-unit="0"]').click()
-    page.mouse.move(0, 0)
+    pick_unit(page, 2, 0)
     expect(maths).to_contain_text("δ₃ = a₃ − y")
     expect(maths).to_contain_text("y is 0 here")
 
 
 def test_a_connection_shows_its_weight_gradient_and_where_a_step_moves_it(page: Any) -> None:
-    open_app_and_draw(page, ONE, "1")
-    open_section(page, "teach")
-    choose_target(page, "0")
-    page.locator('#network-diagram g.unit[data-layer="2"][data-unit="0"]').click()
-    page.mouse.move(0, 0)
+    teach(page, ONE, "1", "0")
+    pick_unit(page, 2, 0)
     page.locator("#backward-explainer .link-button").first.click()
     detail = page.locator('#backward-explainer [data-field="connection"]')
     expect(detail).to_contain_text("∂L/∂w = a")
@@ -141,9 +135,7 @@ def test_a_connection_shows_its_weight_gradient_and_where_a_step_moves_it(page: 
 
 
 def test_saturated_units_are_marked_and_say_why_their_delta_is_tiny(page: Any) -> None:
-    open_app_and_draw(page, ZERO, "0")
-    open_section(page, "teach")
-    choose_target(page, "1")
+    teach(page, ZERO, "0", "1")
     saturated = page.locator("#network-diagram g.unit.is-marked")
     expect(saturated).not_to_have_count(0)
     marked = saturated.count()
@@ -189,9 +181,7 @@ def test_teach_it_with_the_keyboard_alone(page: Any) -> None:
 
 def test_teach_it_on_a_phone(phone_page: Any, assert_accessible: Any) -> None:
     page = phone_page
-    open_app(page)
-    draw_with_touch(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1", touch=True)
     open_section(page, "teach", touch=True)
     tap(page.locator('#teach-panel .class-button[data-class="0"]'))
     expect_loss(page, "0")
@@ -210,8 +200,7 @@ def test_teach_it_with_the_ten_digit_model(page: Any) -> None:
     draw_with_mouse(page, ONE)
     expect_prediction(page, "1")
     choose_target(page, "7")
-    page.locator('#network-diagram g.unit[data-layer="2"][data-unit="7"]').click()
-    page.mouse.move(0, 0)
+    pick_unit(page, 2, 7)
     maths = page.locator("#backward-explainer")
     expect(maths.locator('[data-field="delta-shapes"]')).to_have_text("(1×10) − (1×10) → (1×10)")
     expect(maths).to_contain_text("y is 1 here")

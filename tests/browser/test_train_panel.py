@@ -47,6 +47,12 @@ def train_page(browser: Any, training_url: str, problems: PageProblems) -> Itera
     yield from checked_page(browser, problems, base_url=training_url)
 
 
+def expect_form(page: Any, **values: str) -> None:
+    """Each named field of the form (its id without "train-") holds its value."""
+    for name, value in values.items():
+        expect(page.locator(f"#train-{name}")).to_have_value(value)
+
+
 def canvas_picture(page: Any, selector: str) -> str:
     return page.eval_on_selector(selector, "canvas => canvas.toDataURL()")
 
@@ -197,11 +203,14 @@ def test_the_form_starts_from_the_servers_quick_run(train_page: Any) -> None:
     page = train_page
     page.goto("/#train")
     expect(page.locator("#train-form")).to_be_visible()
-    expect(page.locator("#train-digits")).to_have_value(quick_run["digits"])
-    expect(page.locator("#train-hidden")).to_have_value(",".join(map(str, quick_run["hidden"])))
-    expect(page.locator("#train-activation")).to_have_value(quick_run["activation"])
-    expect(page.locator("#train-epochs")).to_have_value(str(quick_run["epochs"]))
-    expect(page.locator("#train-rate")).to_have_value(str(quick_run["learning_rate"]))
+    expect_form(
+        page,
+        digits=quick_run["digits"],
+        hidden=",".join(map(str, quick_run["hidden"])),
+        activation=quick_run["activation"],
+        epochs=str(quick_run["epochs"]),
+        rate=str(quick_run["learning_rate"]),
+    )
     expect(page.locator("#train-fast")).not_to_be_checked()
 
 
@@ -211,20 +220,13 @@ def test_the_runs_settings_live_in_the_url(train_page: Any) -> None:
         "/#train?digits=0-9&hidden=64,32&activation=relu&epochs=3&learning_rate=0.01&pace=fast"
     )
     expect(page.locator("#train-form")).to_be_visible()
-    expect(page.locator("#train-digits")).to_have_value("0-9")
-    expect(page.locator("#train-hidden")).to_have_value("64,32")
-    expect(page.locator("#train-activation")).to_have_value("relu")
-    expect(page.locator("#train-epochs")).to_have_value("3")
-    expect(page.locator("#train-rate")).to_have_value("0.01")
+    expect_form(page, digits="0-9", hidden="64,32", activation="relu", epochs="3", rate="0.01")
     expect(page.locator("#train-fast")).to_be_checked()
 
     # What the form itself would refuse keeps the value it had.
     page.goto("/#train?hidden=1,2,3,4,5&activation=softplus&epochs=999&learning_rate=-1&pace=x")
     expect(page.locator("#train-form")).to_be_visible()
-    expect(page.locator("#train-hidden")).to_have_value("64,32")
-    expect(page.locator("#train-activation")).to_have_value("relu")
-    expect(page.locator("#train-epochs")).to_have_value("3")
-    expect(page.locator("#train-rate")).to_have_value("0.01")
+    expect_form(page, hidden="64,32", activation="relu", epochs="3", rate="0.01")
     expect(page.locator("#train-fast")).to_be_checked()
 
     # A change is written to the URL, and a reload starts from it.
@@ -318,19 +320,13 @@ def test_the_labs_knobs_live_in_the_url_and_the_form_refuses_what_the_socket_wou
     page.goto("/#train?optimizer=momentum&initializer=zeros&l2=0.01&dropout=0.5"
               "&train_examples=300&learning_rate=10")
     expect(page.locator("#train-form")).to_be_visible()
-    expect(page.locator("#train-optimizer")).to_have_value("momentum")
-    expect(page.locator("#train-initializer")).to_have_value("zeros")
-    expect(page.locator("#train-l2")).to_have_value("0.01")
-    expect(page.locator("#train-dropout")).to_have_value("0.5")
-    expect(page.locator("#train-examples")).to_have_value("300")
-    expect(page.locator("#train-rate")).to_have_value("10")
+    knobs = {"optimizer": "momentum", "initializer": "zeros", "l2": "0.01", "dropout": "0.5",
+             "examples": "300"}
+    expect_form(page, **knobs, rate="10")
+    # What the form would refuse keeps the value it had.
     page.goto("/#train?optimizer=rmsprop&initializer=ones&l2=1&dropout=0.9&train_examples=5")
     expect(page.locator("#train-form")).to_be_visible()
-    expect(page.locator("#train-optimizer")).to_have_value("momentum")
-    expect(page.locator("#train-initializer")).to_have_value("zeros")
-    expect(page.locator("#train-l2")).to_have_value("0.01")
-    expect(page.locator("#train-dropout")).to_have_value("0.5")
-    expect(page.locator("#train-examples")).to_have_value("300")
+    expect_form(page, **knobs)
     page.select_option("#train-initializer", "he")
     expect(page).to_have_url(re.compile(r"initializer=he&l2=0\.01&dropout=0\.5&train_examples=300"))
 

@@ -15,7 +15,6 @@ from page_actions import (
     SEVEN,
     ZERO,
     draw_with_mouse,
-    draw_with_touch,
     expect,
     expect_prediction,
     ink,
@@ -140,9 +139,7 @@ def test_a_clicked_unit_shows_its_favourite_digits_and_weights(
 
 def test_on_a_phone_by_touch(phone_page: Any, assert_accessible: Any) -> None:
     page = phone_page
-    open_app(page)
-    draw_with_touch(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1", touch=True)
     open_section(page, "why", touch=True)
     wait_for_map(page)
     wait_for_neighbours(page)
