@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,17 +103,29 @@ OTHER_CLASSES = ["2", "5", "7"]
 
 
 @pytest.fixture(scope="session")
-def two_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def store_with_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """`store_with_model(shipped_glob, model, card)`: a fresh model store holding copies of the
+    shipped model files that `shipped_glob` matches, and `model` saved with `card` (named by
+    the card's "name")."""
+    from training.model_store_writer import save_model_with_card
+
+    def make(shipped_glob: str, model: Any, card: dict[str, Any]) -> Path:
+        store = tmp_path_factory.mktemp("stores") / card["name"]
+        store.mkdir()
+        for path in MODEL_STORE.glob(shipped_glob):
+            shutil.copy2(path, store / path.name)
+        save_model_with_card(model, card, store, card["name"])
+        return store
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def two_model_store(store_with_model: Callable[..., Path]) -> Path:
     """The shipped 0/1 model (with its detector) and a freshly built three-class softmax
     model, `digits-2-5-7`."""
     import keras
 
-    from training.model_store_writer import save_model_with_card
-
-    store = tmp_path_factory.mktemp("stores") / "two-models"
-    store.mkdir()
-    for path in MODEL_STORE.glob("digits-0-1.*"):
-        shutil.copy2(path, store / path.name)
     keras.utils.set_random_seed(7)
     model = keras.Sequential(
         [
@@ -132,8 +145,7 @@ def two_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
         "metrics": {"test": {"loss": 1.1, "accuracy": 0.33}},
     }
-    save_model_with_card(model, card, store, OTHER_MODEL)
-    return store
+    return store_with_model("digits-0-1.*", model, card)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,7 @@ image first, tests/random_models.py) and, when it is in the model store, the shi
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +44,11 @@ CNN_MODELS = [RANDOM_CNN] + ([SHIPPED_CNN] if (MODEL_STORE / f"{SHIPPED_CNN}.jso
 
 
 @pytest.fixture(scope="module")
-def conv_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def conv_store(store_with_model: Callable[..., Path]) -> Path:
     """The shipped models (the CNN too, once shipped) and a random CNN of the recipe's shape."""
-    from training.model_store_writer import save_model_with_card
-
-    store = tmp_path_factory.mktemp("stores") / "conv"
-    store.mkdir()
-    for path in MODEL_STORE.glob("digits-*"):
-        shutil.copy2(path, store / path.name)
     model = random_conv_model(RECIPE_SHAPE, seed=4)
     card = {"name": RANDOM_CNN, "classes": [str(d) for d in range(10)], "metrics": {}}
-    save_model_with_card(model, card, store, RANDOM_CNN)
-    return store
+    return store_with_model("digits-*", model, card)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from live_server import RunningServer, running_server
@@ -36,6 +37,21 @@ def predict_examples() -> list[str]:
     block = first_sh_block("docs/api.md", "## POST /predict")
     examples = re.split(r"^# \d\. .*\n(?:#.*\n)*", block, flags=re.MULTILINE)
     return [example.strip() for example in examples if example.strip()]
+
+
+def run_as_pasted(command: str, server: RunningServer, folder: Path) -> tuple[Any, str]:
+    """Run a documented command in ``folder`` against ``server`` (in place of the documented
+    address); its JSON answer and its output as printed."""
+    assert DOCUMENTED_ADDRESS in command
+    run = subprocess.run(
+        ["bash", "-c", command.replace(DOCUMENTED_ADDRESS, f"{server.host}:{server.port}")],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout), run.stdout
 
 
 @pytest.fixture(scope="module")
@@ -67,49 +83,22 @@ def test_each_example_runs_as_pasted(
     server: RunningServer, folder_with_a_digit: Path, number: int
 ) -> None:
     command = predict_examples()[number - 1]
-    assert DOCUMENTED_ADDRESS in command
-    run = subprocess.run(
-        ["bash", "-c", command.replace(DOCUMENTED_ADDRESS, f"{server.host}:{server.port}")],
-        cwd=folder_with_a_digit,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    answer = json.loads(run.stdout)
-    assert answer["prediction"] == 1, run.stdout[:500]
+    answer, stdout = run_as_pasted(command, server, folder_with_a_digit)
+    assert answer["prediction"] == 1, stdout[:500]
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_the_adversarial_example_runs_as_pasted(server: RunningServer, tmp_path: Path) -> None:
     """docs/api.md's POST /adversarial example: the bar it sends ends up read as a 0."""
     command = first_sh_block("docs/api.md", "## POST /adversarial").strip()
-    assert DOCUMENTED_ADDRESS in command
-    run = subprocess.run(
-        ["bash", "-c", command.replace(DOCUMENTED_ADDRESS, f"{server.host}:{server.port}")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    answer = json.loads(run.stdout)
-    assert answer["original"]["label"] == "1", run.stdout[:500]
-    assert answer["reached"] and answer["label"] == "0", run.stdout[:500]
+    answer, stdout = run_as_pasted(command, server, tmp_path)
+    assert answer["original"]["label"] == "1", stdout[:500]
+    assert answer["reached"] and answer["label"] == "0", stdout[:500]
 
 
 def test_the_dream_example_runs_as_pasted(server: RunningServer, tmp_path: Path) -> None:
     """docs/api.md's POST /dream example: unit 3 of the first hidden layer, dreamt."""
     command = first_sh_block("docs/api.md", "## POST /dream").strip()
-    assert DOCUMENTED_ADDRESS in command
-    run = subprocess.run(
-        ["bash", "-c", command.replace(DOCUMENTED_ADDRESS, f"{server.host}:{server.port}")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    answer = json.loads(run.stdout)
-    assert (answer["layer"], answer["unit"]) == ("hidden_1", 3), run.stdout[:500]
+    answer, stdout = run_as_pasted(command, server, tmp_path)
+    assert (answer["layer"], answer["unit"]) == ("hidden_1", 3), stdout[:500]
     assert len(answer["image"]) == 28
