@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from pixel_lists import flat_with, rows_with
 
 from core.input_errors import PixelsError
 from core.mnist_pixels import pixels_to_mnist
@@ -95,38 +96,26 @@ def test_pixels_that_are_not_a_list_are_refused_naming_their_type(pixels: object
         pixels_to_mnist(pixels)
 
 
-def _rows_with(value: object, row: int = 3, column: int = 7) -> list[list[object]]:
-    rows: list[list[object]] = [[0.0] * 28 for _ in range(28)]
-    rows[row][column] = value
-    return rows
-
-
-def _flat_with(value: object, index: int = 100) -> list[object]:
-    flat: list[object] = [0.0] * 784
-    flat[index] = value
-    return flat
-
-
 @pytest.mark.parametrize(
     "value", ["0.5", "", None, True, False, np.bool_(True), {}, b"1", 1j, np.complex128(1j)]
 )
 def test_pixels_that_are_not_numbers_are_refused_with_their_position(value: object) -> None:
     with pytest.raises(PixelsError, match=r"must be numbers; found .* at row 3, column 7"):
-        pixels_to_mnist(_rows_with(value))
+        pixels_to_mnist(rows_with(value))
     with pytest.raises(PixelsError, match=r"must be numbers; found .* at row 3, column 16"):
-        pixels_to_mnist(_flat_with(value))
+        pixels_to_mnist(flat_with(value))
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_pixels_that_are_not_finite_are_refused(value: float) -> None:
     with pytest.raises(PixelsError, match=r"finite numbers between 0 and 1; found .*row 3"):
-        pixels_to_mnist(_rows_with(value))
+        pixels_to_mnist(rows_with(value))
 
 
 @pytest.mark.parametrize("value", [-0.01, 1.01, 255, -1, 2.5, 10**400, -(10**400)])
 def test_pixels_outside_zero_to_one_are_refused(value: float) -> None:
     with pytest.raises(PixelsError, match=r"between 0 .* and 1"):
-        pixels_to_mnist(_rows_with(value))
+        pixels_to_mnist(rows_with(value))
 
 
 @pytest.mark.parametrize(

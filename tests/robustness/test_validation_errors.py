@@ -7,22 +7,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from pixel_lists import flat_with, rows_with
 from robustness_samples import canvas_drawing, data_url, encode, json_body
 
 ROW = [0.0] * 28
 GOOD_PIXELS = [list(ROW) for _ in range(28)]
-
-
-def pixels_with(value: Any, row: int = 3, column: int = 5) -> list[list[Any]]:
-    pixels: list[list[Any]] = [list(ROW) for _ in range(28)]
-    pixels[row][column] = value
-    return pixels
-
-
-def flat_with(value: Any, index: int = 100) -> list[Any]:
-    flat: list[Any] = [0.0] * 784
-    flat[index] = value
-    return flat
 
 
 PNG_ZERO = encode(canvas_drawing(0))
@@ -80,17 +69,17 @@ JSON_CASES: list[tuple[str, bytes, int, tuple[str, ...]]] = [
     ("785 values", json_body({"pixels": [0.0] * 785}), 422, ("784", "flat list of 785")),
     ("3 levels deep", json_body({"pixels": [[[0.0]] * 28] * 28}), 422, ("nested",)),
     ("rows and numbers", json_body({"pixels": [ROW, *[0.0] * 27]}), 422, ("28 rows of 28",)),
-    ("a value of -0.1", json_body({"pixels": pixels_with(-0.1)}), 422, ("between 0", "row 3")),
-    ("a value of 1.5", json_body({"pixels": pixels_with(1.5)}), 422, ("between 0", "column 5")),
+    ("a value of -0.1", json_body({"pixels": rows_with(-0.1)}), 422, ("between 0", "row 3")),
+    ("a value of 1.5", json_body({"pixels": rows_with(1.5, 3, 5)}), 422, ("between 0", "column 5")),
     ("a value of 255", json_body({"pixels": flat_with(255)}), 422, ("between 0", "index 100")),
-    ("NaN", json_body({"pixels": pixels_with(float("nan"))}), 422, ("finite", "row 3")),
+    ("NaN", json_body({"pixels": rows_with(float("nan"))}), 422, ("finite", "row 3")),
     ("Infinity", json_body({"pixels": flat_with(float("inf"))}), 422, ("finite",)),
-    ("-Infinity", json_body({"pixels": pixels_with(float("-inf"))}), 422, ("finite",)),
+    ("-Infinity", json_body({"pixels": rows_with(float("-inf"))}), 422, ("finite",)),
     ("1e400", b'{"pixels": [' + b"0," * 783 + b"1e400]}", 422, ("finite",)),
     ("a huge integer", b'{"pixels": [' + b"0," * 783 + b"9" * 400 + b"]}", 422, ("between 0",)),
-    ("a string value", json_body({"pixels": pixels_with("0.5")}), 422, ("numbers", "'0.5'")),
+    ("a string value", json_body({"pixels": rows_with("0.5")}), 422, ("numbers", "'0.5'")),
     ("a null value", json_body({"pixels": flat_with(None)}), 422, ("numbers", "None")),
-    ("a boolean value", json_body({"pixels": pixels_with(True)}), 422, ("numbers", "True")),
+    ("a boolean value", json_body({"pixels": rows_with(True)}), 422, ("numbers", "True")),
     ("an object value", json_body({"pixels": flat_with({})}), 422, ("numbers",)),
     ("bad base64", b'{"image": "!!!not base64"}', 422, ("not valid base64", "data URL")),
     ("base64 unpadded", b'{"image": "aGVsbG8"}', 422, ("not valid base64", "padding")),
