@@ -389,6 +389,16 @@ def back_through_activation(
     return upstream * activation_slope(activation, z, a)
 
 
+def one_hot(index: int, units: int, what: str) -> np.ndarray:
+    """1 at ``index`` of ``units``, 0 elsewhere (float32); a ValueError naming ``what`` (the
+    target index, a class index) when no unit has that index."""
+    if not 0 <= index < units:
+        raise ValueError(f"{what} {index} is not one of {units} classes")
+    vector = np.zeros(units, dtype=np.float32)
+    vector[index] = 1.0
+    return vector
+
+
 def target_vector(output_layer: Layer, target_index: int) -> np.ndarray:
     """y: one-hot over a softmax's units; for a one-unit sigmoid, y = 1 for the second class."""
     if not isinstance(output_layer, DenseLayer):
@@ -399,11 +409,7 @@ def target_vector(output_layer: Layer, target_index: int) -> np.ndarray:
             raise ValueError(f"target index {target_index} is not a class of a 2-class output")
         return np.array([float(target_index)], dtype=np.float32)
     if output_layer.activation == "softmax":
-        if not 0 <= target_index < units:
-            raise ValueError(f"target index {target_index} is not one of {units} classes")
-        y = np.zeros(units, dtype=np.float32)
-        y[target_index] = 1.0
-        return y
+        return one_hot(target_index, units, "target index")
     raise ValueError(
         f"no cross-entropy for a {units}-unit {output_layer.activation} output; "
         f"the output must be one sigmoid unit or a softmax"
@@ -495,12 +501,7 @@ def logit_delta(output_layer: Layer, class_index: int) -> np.ndarray:
         if class_index not in (0, 1):
             raise ValueError(f"class index {class_index} is not a class of a 2-class output")
         return np.array([1.0 if class_index == 1 else -1.0], dtype=np.float32)
-    units = math.prod(output_layer.output_shape)
-    if not 0 <= class_index < units:
-        raise ValueError(f"class index {class_index} is not one of {units} classes")
-    delta = np.zeros(units, dtype=np.float32)
-    delta[class_index] = 1.0
-    return delta
+    return one_hot(class_index, math.prod(output_layer.output_shape), "class index")
 
 
 def saliency(
