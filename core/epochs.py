@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -106,36 +106,41 @@ def epoch_dataset(epochs: Epochs, count: int, batch_size: int) -> tf.data.Datase
     ``epochs=count``, so that its epochs are these."""
     import tensorflow as tf
 
-    # TensorFlow keeps this generator for the life of the process: in eager mode
-    # `from_generator` ties its Python functions to the global graph, which is never freed. So
-    # it holds the epochs (a run's training digits, 9 to 42 MB) only weakly, and a finished
-    # run's are freed; the caller keeps them while the dataset is read (`fit` does).
+    # Not `Dataset.from_generator`: making its iterator calls glibc's
+    # mallopt(M_MMAP_THRESHOLD, 128 KiB) for the whole process under Python 3.11 (TensorFlow's
+    # "Python311MemoryPatch"), after which every NumPy array over 128 KiB is mapped afresh and
+    # its pages faulted in: augmenting an epoch took twice its CPU time, most of it in the
+    # kernel. `numpy_function` has no such side effect.
+    # TensorFlow keeps a `numpy_function`'s Python function for the life of the process (in
+    # eager mode it is tied to the global graph, which is never freed). So it holds the epochs
+    # (a run's training digits, 9 to 42 MB) only weakly, and a finished run's are freed; the
+    # caller keeps them while the dataset is read (`fit` does).
     source = weakref.ref(epochs)
 
-    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for epoch in range(count):
-            made = source()
-            if made is None:
-                raise RuntimeError("the epochs of this dataset were freed while it was read")
-            images, targets = made(epoch)  # one epoch held at a time
-            del made
-            yield from cut(images, targets)
+    def made(epoch: np.int64) -> Epoch:
+        epochs = source()
+        if epochs is None:
+            raise RuntimeError("the epochs of this dataset were freed while it was read")
+        images, targets = epochs(int(epoch))
+        return images, targets.astype(np.int64, copy=False)
 
-    def cut(images: np.ndarray, targets: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, len(images), batch_size):
-            rows = slice(start, start + batch_size)
-            yield as_inputs(images[rows]), targets[rows]
+    def load(epoch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        images, targets = tf.numpy_function(made, [epoch], [tf.uint8, tf.int64])
+        return tf.ensure_shape(images, [None, 28, 28]), tf.ensure_shape(targets, [None])
 
-    signature = (
-        tf.TensorSpec((None, INPUT_SIZE), tf.float32),
-        tf.TensorSpec((None,), tf.int64),
-    )
+    def inputs(images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x = tf.numpy_function(as_inputs, [images], tf.float32)
+        return tf.ensure_shape(x, [None, INPUT_SIZE]), targets
+
     # No autotuning: its model thread kept the iterator's teardown, at the end of fit, waiting
     # for ~10 s in about half the runs, and there is nothing here for it to tune.
     options = tf.data.Options()
     options.autotune.enabled = False
     return (
-        tf.data.Dataset.from_generator(batches, output_signature=signature)
+        tf.data.Dataset.range(count)
+        .map(load)  # one epoch held at a time, as uint8
+        .flat_map(lambda x, y: tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size))
+        .map(inputs)
         .prefetch(2)
         .with_options(options)
     )
