@@ -5,7 +5,7 @@ network says of it, step by step), as they appear in /docs."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -165,13 +165,20 @@ class AdversarialResponse(BaseModel):
     target: str = Field(description="The class the attack aimed for")
     epsilon: float = Field(description="ε: the largest change allowed to any pixel")
     steps: int = Field(description="How many steps were taken")
+    start: Literal["drawing", "target_dream"] = Field(
+        description='Where the steps began: "drawing" (the drawing itself), or, when the steps '
+        'from the drawing fell short of the target, "target_dream": what the target class '
+        "wants to see (POST /dream) moved into the ε-box, the one start tried next"
+    )
     step_size: float = Field(description="α, each step's change to a pixel: min(ε, 2.5·ε/steps)")
     reached: bool = Field(description="Whether the network now says `target`")
     prediction: int = Field(description="The predicted digit for the changed image")
     label: str = Field(description="The predicted class for the changed image")
     probabilities: dict[str, float] = Field(description="One per class, for the changed image")
     image: list[list[float]] = Field(description="The changed 28×28 input, in [0, 1]")
-    input: list[list[float]] = Field(description="The 28×28 input as drawn (the attack's start)")
+    input: list[list[float]] = Field(
+        description="The 28×28 input as drawn: the centre of the ε-box"
+    )
     linf: float = Field(description="The largest change actually made to any pixel (≤ ε)")
     trace: list[AttackStep] = Field(description="After each step: what the network said")
     original: Original = Field(description="What the network said of the drawing as it was")

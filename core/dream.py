@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.network import Layer, backward_from_delta, forward
+from core.network import DenseLayer, Layer, backward_from_delta, forward
 
 MAX_STEPS = 100  # bounded work per request
 DEFAULT_STEPS = 50
@@ -85,3 +85,21 @@ def dream(
         if (step + 1) % BLUR_EVERY == 0 and step < steps - UNBLURRED_LAST_STEPS:
             x = blur(x)
     return x
+
+
+def class_objective(layers: tuple[Layer, ...], class_index: int) -> tuple[int, int, float]:
+    """(layer index, unit, sign) whose ascent dreams class ``class_index``: its logit, the
+    output's z; for one sigmoid output unit (p of the second class), that unit's z raised for
+    the second class and lowered for the first."""
+    output = layers[-1]
+    if isinstance(output, DenseLayer) and output.units == 1:
+        return len(layers) - 1, 0, 1.0 if class_index == 1 else -1.0
+    return len(layers) - 1, class_index, 1.0
+
+
+def dream_class(
+    layers: tuple[Layer, ...], class_index: int, steps: int = DEFAULT_STEPS
+) -> np.ndarray:
+    """What class ``class_index`` wants to see: one image (784,)."""
+    layer_index, unit, sign = class_objective(layers, class_index)
+    return dream(layers, layer_index, [unit], steps, [sign])[0]

@@ -22,7 +22,7 @@ from app.drawing_input import DrawingInput
 from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
 from app.schemas import DRAWING_ERRORS
-from core.adversarial import projected_gradient_descent, step_size
+from core.adversarial import fool, step_size
 
 router = APIRouter(tags=["adversarial"])
 
@@ -53,22 +53,23 @@ def adversarial(drawing: AdversarialInputDep, model: ModelDep) -> AdversarialRes
     plus `target`, the class to fool the network into, and optionally `epsilon` (the largest
     change to any pixel, default 0.25) and `steps` (default 20). Each step moves every pixel by
     α = min(ε, 2.5·ε/steps) against the gradient of the target's loss, then clips it to within
-    ε of the drawing and to [0, 1] (projected gradient descent). The same drawing and settings
-    always give the same answer. With a detector, the answer says whether it flags the change.
+    ε of the drawing and to [0, 1] (projected gradient descent). Where those steps fall short of
+    the target, the same steps again from the target's dream moved into the ε-box (`start`
+    says which the answer followed). The same drawing and settings always give the same answer.
+    With a detector, the answer says whether it flags the change.
     """
     # A plain def: up to 100 forward and backward passes run in the threadpool, not on the loop.
     body: AdversarialJson | AdversarialUpload = drawing.body
     index = target_index(model, body.target)
     x0 = drawing.field.reshape(-1).astype(np.float32)
-    attack = projected_gradient_descent(
-        model.layers, x0, index, len(model.classes), body.epsilon, body.steps
-    )
+    attack = fool(model.layers, x0, index, len(model.classes), body.epsilon, body.steps)
     before, after = model.predict(x0), model.predict(attack.image)
     return AdversarialResponse(
         model=model.name,
         target=model.classes[index],
         epsilon=body.epsilon,
         steps=body.steps,
+        start=attack.start,
         step_size=step_size(body.epsilon, body.steps),
         reached=after.index == index,
         **class_answer(model, after.index),

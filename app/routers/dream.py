@@ -15,8 +15,7 @@ from app.request_body import json_or_form, openapi_for
 from app.schemas import ErrorResponse
 from app.temporary_models import TEMPORARY_PREFIX
 from core.atlas import highest_activation
-from core.dream import DEFAULT_STEPS, MAX_STEPS, dream
-from core.network import DenseLayer
+from core.dream import DEFAULT_STEPS, MAX_STEPS, class_objective, dream
 from core.run_settings import shown
 
 router = APIRouter(tags=["dream"])
@@ -190,11 +189,7 @@ def _value(values: np.ndarray, unit: int) -> float:
 def _objective(model: LoadedModel, request: DreamForm) -> tuple[int, int, float]:
     """(layer index, unit, sign): what to raise, or 422 naming what the model has."""
     if request.class_ is not None:
-        index = target_index(model, request.class_, field="class")
-        output = model.layers[-1]
-        if isinstance(output, DenseLayer) and output.units == 1:  # one sigmoid: p(second class)
-            return len(model.layers) - 1, 0, 1.0 if index == 1 else -1.0
-        return len(model.layers) - 1, index, 1.0
+        return class_objective(model.layers, target_index(model, request.class_, field="class"))
     names = [layer.name for layer in model.layers]
     if request.layer not in names:
         layers = ", ".join(f"{layer.name!r} ({_size(layer)} units)" for layer in model.layers)

@@ -22,6 +22,7 @@
 //                                        `input` is the flattened maps as rows of channels
 //   tensorShapes(details)              → [{name, shape: [1, …]}, …] from the input to the output
 //   layerName(details, index)          → "Conv 1", "Pool 2", "Flatten", "Hidden 1", "Output"
+//   cellName(details, {layer, channel, row, column}) → "Conv 1 · filter 3 · row 5, column 7"
 //   layerInputShape(details, index)    → the shape a layer takes ([28, 28, 1] for the first)
 //   mapOf(values, shape, channel)      → channel `channel` of a flat (h, w, c) layer, as rows
 //   valueAt(values, shape, row, column, channel) → one value of a flat (h, w, c) layer
@@ -128,6 +129,12 @@ export function layerName(details, index) {
   if (kind === 'flatten') return 'Flatten';
   const count = layers.slice(0, index + 1).filter((layer) => layerKind(layer) === kind).length;
   return `${names[kind] ?? kind} ${count}`;
+}
+
+/** A map cell in words, counted from 1 as the feature maps and their explainer count. */
+export function cellName(details, { layer, channel, row, column }) {
+  const kind = layerKind(details.layers[layer]) === 'conv2d' ? 'filter' : 'map';
+  return `${layerName(details, layer)} · ${kind} ${channel + 1} · row ${row + 1}, column ${column + 1}`;
 }
 
 export function valueAt(values, shape, row, column, channel) {

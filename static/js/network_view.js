@@ -18,6 +18,9 @@
 //     gradients: a /gradients answer to paint the backward pass for, or null (forward pass)
 //   network.addEventListener('unitpick', (e) => e.detail)  // {ref: {layer, unit} clicked in the
 //                                // diagram, or null; name: that layer's name in the model}
+//     A map cell picked in a convolutional network's feature maps is a unit too: its ref is
+//     {map: true, layer (its index in the model), channel, row, column, unit (its index in
+//     the layer's output, flattened row by row as /predict lists `values`)}
 
 import { BackwardExplainer } from './backward_explainer.js';
 import { backwardPicture } from './backward_picture.js';
@@ -107,6 +110,11 @@ export class NetworkView extends EventTarget {
     this.#maps.addEventListener('mappick', (event) => {
       this.#pinned = this.#withCell(event.detail.ref);
       this.#render();
+      // A map cell is a unit too (one number of its layer's output): sections that show a
+      // unit (its favourite digits, its dream) take it as they take a dense unit.
+      const ref = this.#pinned ? cellUnit(this.#pinned, this.#details) : null;
+      const name = ref ? this.#details.layers[ref.layer].name : null;
+      this.dispatchEvent(new CustomEvent('unitpick', { detail: { ref, name } }));
     });
     this.#maps.addEventListener('maphover', (event) => {
       this.#hovered = event.detail.ref;
@@ -216,6 +224,12 @@ export class NetworkView extends EventTarget {
     const values = this.#result?.layers?.[ref.layer]?.values;
     return { ...ref, ...(values ? strongestCell(values, layer.shape, ref.channel) : { row: 0, column: 0 }) };
   }
+}
+
+/** A picked map cell with its `unit`: its index in its layer's flattened (h, w, c) output. */
+function cellUnit(cell, details) {
+  const [, width, channels] = details.layers[cell.layer].shape;
+  return { ...cell, unit: (cell.row * width + cell.column) * channels + cell.channel };
 }
 
 /** The dense diagram's input column for a convolutional network: the flattened maps (one row

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.adversarial import epsilon_box, projected_gradient_descent, step_size
-from core.dream import dream
+from core.adversarial import epsilon_box, fool, projected_gradient_descent, step_size
+from core.dream import class_objective, dream, dream_class
 from core.network import (
     Conv2DLayer,
     DenseLayer,
@@ -114,6 +114,42 @@ def test_the_box_holds_exactly_where_float32_rounding_would_step_past_it() -> No
         exact = x.astype(np.float64)
         assert np.all(exact - low <= epsilon) and np.all(high - exact <= epsilon)
         assert np.all(low >= 0) and np.all(high <= 1) and np.all(low <= x) and np.all(x <= high)
+
+
+def test_fool_keeps_the_drawings_attack_when_it_reaches_the_target() -> None:
+    layers, x = conv_network(7), drawings(1, seed=3)[0]
+    alone = projected_gradient_descent(layers, x, 5, 10, 1.0, 10)
+    assert alone.probabilities.argmax() == 5
+    fooled = fool(layers, x, 5, 10, 1.0, 10)
+    assert fooled.start == "drawing"
+    np.testing.assert_array_equal(fooled.image, alone.image)
+
+
+def test_fool_keeps_the_drawings_attack_when_neither_start_reaches_and_is_deterministic() -> (
+    None
+):
+    layers, x = dense_network(8), drawings(1, seed=4)[0]
+    target = int(1 - forward(layers, x)[-1].a.reshape(-1)[0].round())  # the class it is not
+    tiny = fool(layers, x, target, 2, 1e-4, 3)  # too small a box for either start
+    assert tiny.start == "drawing"
+    np.testing.assert_array_equal(
+        tiny.image, projected_gradient_descent(layers, x, target, 2, 1e-4, 3).image
+    )
+    dreamt = dream_class(layers, target)
+    again = projected_gradient_descent(layers, x, target, 2, 1e-4, 3, start=dreamt)
+    assert again.probabilities.argmax() != target  # the second start fell short too
+    for first, second in zip(fool(layers, x, target, 2, 0.3, 5).trace,
+                             fool(layers, x, target, 2, 0.3, 5).trace, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_a_class_of_one_sigmoid_output_is_dreamt_by_its_sign() -> None:
+    assert class_objective(dense_network(0), 1) == (1, 0, 1.0)
+    assert class_objective(dense_network(0), 0) == (1, 0, -1.0)
+    assert class_objective(conv_network(0), 7) == (3, 7, 1.0)
+    one, zero = dream_class(dense_network(0), 1), dream_class(dense_network(0), 0)
+    output = [forward(dense_network(0), image)[-1].z.item() for image in (one, zero)]
+    assert output[0] > output[1]
 
 
 # --- core/dream.py on the same networks -------------------------------------------------------

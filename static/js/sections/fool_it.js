@@ -2,11 +2,16 @@
 // for the network (POST /adversarial, projected gradient descent on its own input gradient),
 // replayed step by step beside the drawing as it was, with the change magnified (blue: ink
 // added, red: ink taken away) and the out-of-distribution detector's verdict. Then "What does it
-// want to see?": each class, and the unit clicked in the diagram, dreamt from grey (POST /dream),
-// beside the unit's weight image for the first layer. The target and ε live in the URL
+// want to see?": each class, and the unit clicked in the diagram (a dense unit, or a cell of a
+// convolutional network's feature maps), dreamt from grey (POST /dream), beside the unit's weight
+// image for the first layer and the MNIST test digits it is highest for in the digit atlas
+// (GET /models/{name}/units/{layer}/{unit}). The target and ε live in the URL
 // (#fool?target=1&eps=0.25).
 
+import { AtlasClient } from '../atlas_client.js';
+import { digitCanvas } from '../atlas_digits.js';
 import { divergingRgb, inkRgb, paintGrid, toRows } from '../colors.js';
+import { cellName, INPUT_SHAPE, windowOf } from '../conv_layers.js';
 import { h } from '../dom.js';
 import { formatNumber, formatPercent, neitherOf } from '../format.js';
 import { postJson } from '../predict_client.js';
@@ -16,6 +21,9 @@ const DEFAULT_EPSILON = 0.25;
 const EPSILONS = { min: 0.05, max: 0.5, step: 0.05 };
 const STEPS = 20;
 const FRAME_MS = 70; // one step of the replay
+const UNIT_FAVOURITES = 9; // a unit's favourite atlas digits shown (all the atlas answer has)
+const CLASS_FAVOURITES = 3; // under each class's dream
+const DREAM_DELAY_MS = 150; // a unit picked and left that long is dreamt (arrow keys over cells)
 
 export default class FoolIt {
   #page;
@@ -30,14 +38,16 @@ export default class FoolIt {
   #sent = 0;
   #timer = null;
   #dreams = new Map(); // "model|class|name" or "model|unit|layer|unit" → /dream answer (or a promise)
-  #unit = null; // the unit picked in the diagram: {name (its layer's), unit}
+  #unit = null; // the unit picked in the diagram: {name (its layer's), unit, cell (a map cell's ref)}
+  #atlas = new AtlasClient();
+  #dreamTimer = null;
 
   constructor(root, page) {
     this.#page = page;
     this.#build(root);
     page.network.addEventListener('unitpick', (event) => {
       const { ref, name } = event.detail;
-      this.#unit = ref && name ? { name, unit: ref.unit } : null;
+      this.#unit = ref && name ? { name, unit: ref.unit, cell: ref.map ? ref : null } : null;
       if (this.#isOpen()) this.#showUnitDream();
     });
   }
@@ -106,7 +116,8 @@ export default class FoolIt {
       h('p', { class: 'caption fool-text' }, 'Run the gradient the other way: start from a plain ',
         'grey field and change it, step by step, to raise one class (or one unit) as high as it ',
         'goes, with a little blur and a pull towards black so the picture stays readable. This ',
-        'is what each class is most sure of:'),
+        'is what each class is most sure of, and under it the MNIST test digits it is surest of ',
+        '(their index in the test set and the probability it gives them):'),
       ui.classDreams,
       ui.unitDream,
       ui.slot,
@@ -314,6 +325,7 @@ export default class FoolIt {
     const figures = details.classes.map((label) => {
       const canvas = pixelCanvas(`dream-class-${label}`, `What ${label} wants to see: dreaming…`);
       const caption = h('figcaption', { class: 'caption' }, `“${label}”`);
+      const figure = h('figure', { class: 'dream', 'data-class': label }, canvas, caption);
       this.#dream(`${details.name}|class|${label}`, { class: label }).then((answer) => {
         paintGrid(canvas, answer.image, inkRgb);
         canvas.setAttribute('aria-label', `What the network reads as ${label} most surely: its `
@@ -322,9 +334,37 @@ export default class FoolIt {
       }).catch((error) => {
         caption.textContent = `“${label}”: ${error.message}`;
       });
-      return h('figure', { class: 'dream', 'data-class': label }, canvas, caption);
+      this.#classFavourites(details, label).then((list) => {
+        if (list && this.#ui.classDreams.dataset.model === details.name) figure.append(list);
+      });
+      return figure;
     });
     this.#ui.classDreams.replaceChildren(...figures);
+  }
+
+  /** The atlas digits the model gives class `label` the highest probability, as a list; null
+   * where the model has no atlas. Its output unit's favourites, or for one sigmoid output unit
+   * (p of the second class) its favourites for the second class and its least favourite for
+   * the first. */
+  async #classFavourites(details, label) {
+    const output = details.layers.at(-1);
+    const index = details.classes.indexOf(label);
+    const oneUnit = details.classes.length === 2 && (output.units ?? output.shape?.[0]) === 1;
+    let answer;
+    try {
+      answer = await this.#atlas.unit(details.name, output.name, oneUnit ? 0 : index);
+    } catch {
+      return null; // no atlas (a model trained here may have none): the dream stands alone
+    }
+    const first = oneUnit && index === 0;
+    const digits = (first ? answer.bottom : answer.top).slice(0, CLASS_FAVOURITES).map((digit) => ({
+      ...digit, activation: first ? 1 - digit.activation : digit.activation,
+    }));
+    return favouriteList(this.#atlas.digitsImage(details.name), digits, {
+      label: `The MNIST test digits the network is surest are ${label}`,
+      what: `p(${label})`,
+      digits: 2,
+    });
   }
 
   #showUnitDream() {
@@ -335,43 +375,70 @@ export default class FoolIt {
     if (!details || !ref || at < 0) {
       delete root.dataset.key;
       root.replaceChildren(h('p', { class: 'caption' }, 'Click a unit in the diagram below (or ',
-        'focus it with Tab and press Enter) to see what it wants to see.'));
+        'focus it with Tab and press Enter), or a cell of a feature map, to see what it wants ',
+        'to see.'));
       return;
     }
     const layer = details.layers[at];
     const key = `${details.name}|unit|${layer.name}|${ref.unit}`;
     if (root.dataset.key === key) return;
     root.dataset.key = key;
-    const title = `Unit ${ref.unit + 1} of ${layer.name}`;
+    const title = ref.cell ? cellName(details, { ...ref.cell, layer: at })
+      : `Unit ${ref.unit + 1} of ${layer.name}`;
     const canvas = pixelCanvas('dream-unit-image', `What ${title} wants to see: dreaming…`);
     const numbers = h('p', { class: 'caption', id: 'dream-unit-numbers' }, 'Dreaming…');
+    const favourites = h('div', { class: 'dream-favourites', id: 'dream-unit-favourites' },
+      h('p', { class: 'caption' }, 'Looking up its favourite MNIST test digits…'));
     const figures = [h('figure', { class: 'dream' }, canvas,
       h('figcaption', { class: 'caption' }, 'Dreamt from grey'))];
-    const weights = at === 0 ? weightImage(layer, ref.unit) : null; // what the pixels feed
+    const weights = at === 0 ? weightImage(layer, ref) : null; // what the pixels feed
     if (weights) {
       const weightCanvas = pixelCanvas('dream-unit-weights', `The weights into ${title}: blue `
         + 'pixels raise it, red ones lower it');
-      paintGrid(weightCanvas, weights, divergingRgb);
+      paintGrid(weightCanvas, weights.rows, divergingRgb);
       figures.push(h('figure', { class: 'dream' }, weightCanvas,
-        h('figcaption', { class: 'caption' }, 'Its weights: ',
+        h('figcaption', { class: 'caption' }, weights.caption,
           h('span', { class: 'pos' }, 'blue'), ' raises it, ',
           h('span', { class: 'neg' }, 'red'), ' lowers it')));
     }
     root.replaceChildren(h('h4', { id: 'dream-unit-heading' }, title),
-      h('div', { class: 'dream-grid' }, ...figures), numbers);
-    this.#dream(key, { layer: layer.name, unit: ref.unit }).then((answer) => {
+      h('div', { class: 'dream-grid' }, ...figures), numbers, favourites);
+    this.#showUnitFavourites(details.name, layer.name, ref.unit, key, favourites);
+    clearTimeout(this.#dreamTimer);
+    this.#dreamTimer = setTimeout(() => {
       if (root.dataset.key !== key) return;
-      paintGrid(canvas, answer.image, inkRgb);
-      canvas.classList.add('is-dreamt');
-      canvas.setAttribute('aria-label', `What ${title} wants to see: its dreamt input`);
-      const highest = answer.highest_on_test_digits;
-      numbers.textContent = `Its activation: ${formatNumber(answer.activation, 3)} on the dream, `
-        + `${formatNumber(answer.grey_activation, 3)} on plain grey`
-        + (highest === null || highest === undefined ? '.'
-          : `, and at most ${formatNumber(highest, 3)} on MNIST’s test digits.`);
-    }).catch((error) => {
-      if (root.dataset.key === key) numbers.textContent = error.message;
-    });
+      this.#dream(key, { layer: layer.name, unit: ref.unit }).then((answer) => {
+        if (root.dataset.key !== key) return;
+        paintGrid(canvas, answer.image, inkRgb);
+        canvas.classList.add('is-dreamt');
+        canvas.setAttribute('aria-label', `What ${title} wants to see: its dreamt input`);
+        const highest = answer.highest_on_test_digits;
+        numbers.textContent = `Its activation: ${formatNumber(answer.activation, 3)} on the dream, `
+          + `${formatNumber(answer.grey_activation, 3)} on plain grey`
+          + (highest === null || highest === undefined ? '.'
+            : `, and at most ${formatNumber(highest, 3)} on MNIST’s test digits.`);
+      }).catch((error) => {
+        if (root.dataset.key === key) numbers.textContent = error.message;
+      });
+    }, DREAM_DELAY_MS);
+  }
+
+  async #showUnitFavourites(model, layer, unit, key, root) {
+    let answer;
+    try {
+      answer = await this.#atlas.unit(model, layer, unit);
+    } catch (error) {
+      if (this.#ui.unitDream.dataset.key === key) {
+        root.replaceChildren(h('p', { class: 'caption' }, `No favourite digits: ${error.message}`));
+      }
+      return;
+    }
+    if (this.#ui.unitDream.dataset.key !== key) return;
+    const heading = h('p', { class: 'caption', id: 'dream-unit-favourites-heading' },
+      `Its ${UNIT_FAVOURITES} favourite MNIST test digits: the digit atlas’s digits it is highest `
+      + 'for, each with its index in the test set and the unit’s activation on it.');
+    root.replaceChildren(heading, favouriteList(this.#atlas.digitsImage(model),
+      answer.top.slice(0, UNIT_FAVOURITES), { labelledBy: heading.id, what: 'activation', digits: 3 }));
   }
 
   #isOpen() {
@@ -389,13 +456,48 @@ function blank() {
   return Array.from({ length: 28 }, () => new Array(28).fill(0));
 }
 
-/** The first layer's weights into `unit` as 28×28, scaled to [-1, 1]; null if not 784 inputs. */
-function weightImage(layer, unit) {
+/** The first layer's weights into a unit, on the 28×28 input, scaled to [-1, 1], with a caption:
+ * a dense unit's weights on every pixel, or a first convolution's cell: its filter's kernel at
+ * the window of pixels the cell sees (zero elsewhere). Null when the layer does not take the
+ * pixels. */
+function weightImage(layer, ref) {
   const weights = layer.weights;
-  if (!Array.isArray(weights) || weights.length !== 784 || !Array.isArray(weights[0])) return null;
-  const column = weights.map((row) => row[unit]);
+  if (!Array.isArray(weights) || !Array.isArray(weights[0])) return null;
+  if (ref.cell && layer.kind === 'conv2d') {
+    const { channel, row, column } = ref.cell;
+    const { top, left, height, width } = windowOf(layer, INPUT_SHAPE, row, column);
+    const kernel = weights.map((kernelRow) => kernelRow.map((cell) => cell[0][channel]));
+    const largest = Math.max(...kernel.flat().map(Math.abs)) || 1;
+    const rows = blank();
+    for (let i = 0; i < height; i += 1) {
+      for (let j = 0; j < width; j += 1) {
+        const [y, x] = [top + i, left + j];
+        if (y >= 0 && y < 28 && x >= 0 && x < 28) rows[y][x] = kernel[i][j] / largest;
+      }
+    }
+    return { rows, caption: `Its weights: filter ${channel + 1}’s ${height}×${width} kernel where the cell looks; ` };
+  }
+  if (weights.length !== 784) return null;
+  const column = weights.map((row) => row[ref.unit]);
   const largest = Math.max(...column.map(Math.abs)) || 1;
-  return toRows(column.map((value) => value / largest), 28);
+  return { rows: toRows(column.map((value) => value / largest), 28), caption: 'Its weights: ' };
+}
+
+/** Atlas digits as a list: each a small 28×28 image, its label, its index in MNIST's test set
+ * and `what` (the unit's activation, or a class's probability) for it. */
+function favouriteList(image, digits, { label, labelledBy, what, digits: decimals }) {
+  return h('ol', {
+    class: 'unit-digits dream-favourite-digits',
+    ...(labelledBy ? { 'aria-labelledby': labelledBy } : { 'aria-label': label }),
+  }, ...digits.map((digit) => {
+    const value = formatNumber(digit.activation, decimals);
+    return h('li', { 'data-index': digit.index },
+      digitCanvas(image, digit.point, `MNIST test digit ${digit.index}, a ${digit.label}: `
+        + `${what} ${value}`),
+      h('span', { class: 'neighbour-label' }, `${digit.label}`),
+      h('span', { class: 'neighbour-distance', 'data-field': 'index' }, `#${digit.index}`),
+      h('span', { class: 'neighbour-distance', 'data-field': 'activation' }, value));
+  }));
 }
 
 function verdict(answer) {
@@ -405,9 +507,13 @@ function verdict(answer) {
     return [`The network already says ${was}: choose another class.`];
   }
   if (answer.reached) {
+    const start = answer.start === 'target_dream'
+      ? ` The steps from your drawing fell short, so these began from what ${answer.target} `
+        + 'wants to see (below), moved within ε of your drawing.'
+      : '';
     return [`A person still reads a ${was}: the network says `,
       h('strong', { 'data-field': 'fooled' }, `${answer.label} with ${says}`),
-      `. No pixel moved by more than ${formatNumber(answer.linf, 2)}.`];
+      `. No pixel moved by more than ${formatNumber(answer.linf, 2)}.${start}`];
   }
   return [`Within ε = ${formatNumber(answer.epsilon, 2)} it held: the network still says `,
     h('strong', { 'data-field': 'held' }, `${answer.label} (${says})`),

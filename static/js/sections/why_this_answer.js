@@ -9,6 +9,7 @@ import { AtlasClient } from '../atlas_client.js';
 import { digitCanvas } from '../atlas_digits.js';
 import { AtlasMap } from '../atlas_map.js';
 import { CLASS_COLOURS, divergingRgb, paintGrid, toRows } from '../colors.js';
+import { cellName } from '../conv_layers.js';
 import { h } from '../dom.js';
 import { formatPercent } from '../format.js';
 
@@ -262,7 +263,8 @@ export default class WhyThisAnswer {
       bar.style.background = bar.parentElement.dataset.colour;
     }
     const parts = [
-      h('p', { class: 'why-unit-name' }, `Unit ${ref.unit} of ${layer.name}`),
+      h('p', { class: 'why-unit-name' },
+        ref.map ? cellName(details, ref) : `Unit ${ref.unit} of ${layer.name}`),
       h('div', { class: 'unit-favourites' },
         h('div', {}, h('h4', {}, 'Its 9 favourite digits'), digits(answer.top, 'Highest activations')),
         h('div', {}, h('h4', {}, 'Its 9 least favourite'), digits(answer.bottom, 'Lowest activations'))),
