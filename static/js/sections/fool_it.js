@@ -402,7 +402,8 @@ export default class FoolIt {
           h('span', { class: 'neg' }, 'red'), ' lowers it')));
     }
     root.replaceChildren(h('h4', { id: 'dream-unit-heading' }, title),
-      h('div', { class: 'dream-grid' }, ...figures), numbers, favourites);
+      h('div', { class: 'dream-unit-row' }, h('div', { class: 'dream-grid' }, ...figures), favourites),
+      numbers);
     this.#showUnitFavourites(details.name, layer.name, ref.unit, key, favourites);
     clearTimeout(this.#dreamTimer);
     this.#dreamTimer = setTimeout(() => {
@@ -435,8 +436,8 @@ export default class FoolIt {
     }
     if (this.#ui.unitDream.dataset.key !== key) return;
     const heading = h('p', { class: 'caption', id: 'dream-unit-favourites-heading' },
-      `Its ${UNIT_FAVOURITES} favourite MNIST test digits: the digit atlas’s digits it is highest `
-      + 'for, each with its index in the test set and the unit’s activation on it.');
+      `Its ${UNIT_FAVOURITES} favourite MNIST test digits (the atlas digits it is highest for), `
+      + 'each with its index in the test set and its activation:');
     root.replaceChildren(heading, favouriteList(this.#atlas.digitsImage(model),
       answer.top.slice(0, UNIT_FAVOURITES), { labelledBy: heading.id, what: 'activation', digits: 3 }));
   }
