@@ -21,12 +21,11 @@ from page_actions import (
     SEVEN,
     ZERO,
     draw_with_mouse,
-    draw_with_touch,
     expect,
     expect_prediction,
-    open_app,
     open_app_and_draw,
     open_section,
+    tab_until,
     tap,
 )
 
@@ -290,12 +289,7 @@ def test_a_feature_map_reached_with_the_keyboard_is_dreamt(page: Any, server_url
     draw_with_mouse(page, SEVEN)
     expect_prediction(page, "7")
     page.locator("#fool-heading").focus()
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        if page.evaluate("() => document.activeElement.classList.contains('feature-map')"):
-            break
-    else:
-        pytest.fail("Tab never reached a feature map")
+    tab_until(page, "feature-map", "a feature map")
     # Focusing a map picks its strongest cell for this drawing.
     heading = page.locator("#dream-unit-heading")
     expect(heading).to_have_text(re.compile(r"^Conv 1 · filter 1 · row \d+, column \d+$"))
@@ -311,9 +305,7 @@ def test_a_unit_tapped_on_a_phone_shows_its_dream_and_digits_without_scrolling_s
     phone_page: Any, assert_accessible: Any
 ) -> None:
     page = phone_page
-    open_app(page)
-    draw_with_touch(page, ONE)
-    expect_prediction(page, "1")
+    open_app_and_draw(page, ONE, "1", touch=True)
     open_section(page, "fool", touch=True)
     tap(page.locator('#network-diagram g.unit[data-layer="0"][data-unit="7"]'))
     expect(page.locator("#dream-unit-heading")).to_have_text("Unit 8 of hidden_1")
