@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks.bench_command import bench_arguments, run_and_report, setup_of
 from benchmarks.load_client import (
+    REPO_ROOT,
     RESULTS_DIR,
     Measurement,
     Target,
@@ -81,7 +82,7 @@ def start_up_seconds(model_dir: Path) -> float:
 def measure_start_up() -> dict[str, Any]:
     from core.atlas import ATLAS_FILE
 
-    shipped = Path(__file__).resolve().parents[1] / "model_store"
+    shipped = REPO_ROOT / "model_store"
     with tempfile.TemporaryDirectory() as folder:
         without = Path(folder) / "model_store"
         shutil.copytree(shipped, without, ignore=shutil.ignore_patterns(ATLAS_FILE, ".*"))
