@@ -18,7 +18,16 @@ goes on. Deterministic: no random start.
 
 Any layer of any network ``forward`` runs (dense, convolutional, pooling): a unit is one value of
 the layer's output, flattened row by row as /predict lists them. Several units at once make a
-batch, one image per unit.
+batch, one image per unit. Two things differ for a cell of a feature map:
+
+- A pooling cell has no z of its own: it is the largest a = g(z) of its window in the layer
+  below. The same reasoning applies one layer down: the ascent raises the z of the window's
+  cell whose z is highest now (chosen again every step), which raises its a and so the pool's
+  value; from grey, where a ReLU window can be all 0, the pool's own gradient is 0 and nothing
+  would move.
+- No blur: a cell sees a small window of pixels (3×3 for a first convolution), and a blur
+  smears exactly the pattern it wants; the blur keeps whole-image dreams readable, those of
+  units at or after a dense layer, which see every pixel.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.network import DenseLayer, Layer, backward_from_delta, forward
+from core.network import DenseLayer, Layer, LayerResult, MaxPoolLayer, backward_from_delta, forward
 
 MAX_STEPS = 100  # bounded work per request
 DEFAULT_STEPS = 50
@@ -73,18 +82,45 @@ def dream(
     if not units or not all(0 <= unit < size for unit in units):
         raise ValueError(f"layer {layer.name!r} has units 0 to {size - 1}, not {list(units)!r}")
     signs = [1.0] * len(units) if signs is None else signs
+    pooled = isinstance(layer, MaxPoolLayer) and layers[layer_index - 1].activation is not None
+    raised = layer_index - 1 if pooled else layer_index  # the layer whose z the ascent raises
     delta = unit_delta(layer, units, signs)
     net = layers[: layer_index + 1]
+    blurred = any(isinstance(below, DenseLayer) for below in net)
     x = np.full((len(units), 784), GREY, dtype=np.float32)
     for step in range(steps):
         results = forward(net, x)
-        gradient = backward_from_delta(net, x, results, layer_index, delta).input_gradient
+        if pooled:
+            delta = window_winners(layer, units, signs, results[raised])
+        gradient = backward_from_delta(net, x, results, raised, delta).input_gradient
         largest = np.abs(gradient).max(axis=1, keepdims=True)
         ascent = np.divide(gradient, largest, out=np.zeros_like(gradient), where=largest > 0)
         x = np.clip(x + np.float32(STEP) * (ascent - np.float32(L2_PENALTY) * x), 0.0, 1.0)
-        if (step + 1) % BLUR_EVERY == 0 and step < steps - UNBLURRED_LAST_STEPS:
+        if blurred and (step + 1) % BLUR_EVERY == 0 and step < steps - UNBLURRED_LAST_STEPS:
             x = blur(x)
     return x
+
+
+def window_winners(
+    pool: MaxPoolLayer, units: Sequence[int], signs: Sequence[float], below: LayerResult
+) -> np.ndarray:
+    """∂f/∂z of the layer below a pooling layer, f = sign · the highest z in each unit's window
+    (image k's unit units[k]): sign at that cell, 0 elsewhere, (n, h, w, channels)."""
+    windows = pool.windows
+    (top, _), (left, _) = windows.pads
+    height, width, _ = pool.input_shape
+    delta = np.zeros(below.z.shape, dtype=np.float32)
+    for k, (unit, sign) in enumerate(zip(units, signs, strict=True)):
+        row, column, channel = np.unravel_index(unit, pool.output_shape)
+        cells = [
+            (i, j)
+            for di, dj in windows.offsets()
+            if 0 <= (i := row * windows.strides[0] + di - top) < height
+            and 0 <= (j := column * windows.strides[1] + dj - left) < width
+        ]
+        i, j = max(cells, key=lambda cell: below.z[k, cell[0], cell[1], channel])
+        delta[k, i, j, channel] = sign
+    return delta
 
 
 def class_objective(layers: tuple[Layer, ...], class_index: int) -> tuple[int, int, float]:

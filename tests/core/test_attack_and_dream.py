@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.adversarial import epsilon_box, fool, projected_gradient_descent, step_size
-from core.dream import class_objective, dream, dream_class
+from core.dream import class_objective, dream, dream_class, window_winners
 from core.network import (
     Conv2DLayer,
     DenseLayer,
@@ -171,3 +171,50 @@ def test_a_dream_raises_each_units_z_above_the_grey_start(
 def test_a_unit_outside_the_layer_is_refused() -> None:
     with pytest.raises(ValueError, match="units 0 to 3135"):
         dream(conv_network(0), 0, [3136])
+
+
+def dead_at_grey_conv_network() -> tuple[Layer, ...]:
+    """conv_network(9) with each filter's bias halfway between −(its positive weights) and
+    −(half its weights): away from the edges its ReLU is 0 on the grey start, yet some input
+    in [0, 1] makes it positive."""
+    conv, pool, flatten, dense = conv_network(9)
+    weights = conv.weights.reshape(-1, 4)
+    bias = -(np.maximum(weights, 0).sum(axis=0) + 0.5 * weights.sum(axis=0)) / 2
+    shifted = Conv2DLayer(conv.name, conv.activation, conv.weights, bias.astype(np.float32),
+                          conv.strides, conv.padding, conv.input_shape)
+    return (shifted, pool, flatten, dense)
+
+
+def test_a_pooling_cell_dead_on_grey_is_raised_through_its_windows_highest_z() -> None:
+    layers = dead_at_grey_conv_network()
+    units = [(7 * 14 + 7) * 4 + 1, (2 * 14 + 11) * 4 + 3]
+    grey = np.full((1, 784), 0.5, np.float32)
+    assert np.all(forward(layers, grey)[1].a.reshape(-1)[units] == 0.0)
+    images = dream(layers, 1, units, steps=30)
+    pooled = forward(layers, images)[1].a.reshape(len(units), -1)
+    assert np.all(pooled[np.arange(len(units)), units] > 0.0)
+
+
+def test_window_winners_marks_the_highest_z_of_each_units_window() -> None:
+    layers, x = conv_network(10), drawings(2, seed=6)
+    below = forward(layers, x)[0]
+    pool, units = layers[1], [(3 * 14 + 5) * 4 + 2, 13 * 14 * 4 + 13 * 4 + 0]
+    delta = window_winners(pool, units, [1.0, -1.0], below)
+    for k, (unit, sign) in enumerate(zip(units, [1.0, -1.0], strict=True)):
+        row, column, channel = np.unravel_index(unit, pool.output_shape)
+        window = below.z[k, 2 * row : 2 * row + 2, 2 * column : 2 * column + 2, channel]
+        i, j = np.unravel_index(np.argmax(window), window.shape)
+        expected = np.zeros_like(delta[k])
+        expected[2 * row + i, 2 * column + j, channel] = sign
+        np.testing.assert_array_equal(delta[k], expected)
+
+
+def test_a_map_cell_is_dreamt_without_the_blur_and_a_dense_unit_with_it() -> None:
+    layers = conv_network(11)
+    cell = dream(layers, 0, [(14 * 28 + 14) * 4 + 1], steps=12)[0].reshape(28, 28)
+    far = np.ones((28, 28), bool)
+    far[12:17, 12:17] = False  # more than one pixel outside the cell's 3×3 window
+    # Only the window's pixels had a gradient; with no blur the rest only decayed alike.
+    assert np.ptp(cell[far]) == 0.0
+    whole = dream(layers, 3, [4], steps=12)[0]
+    assert np.ptp(whole) > 0.0
