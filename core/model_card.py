@@ -63,6 +63,7 @@ def build_model_card(
             "hidden": list(settings.hidden),
             **({"conv": list(settings.conv)} if settings.conv else {}),
             "activation": settings.activation,
+            **({"dropout": settings.dropout} if settings.dropout else {}),
             "augmentation": TRAINING.as_card() if settings.augment else None,
             **(training_extra or {}),
         },

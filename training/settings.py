@@ -26,6 +26,7 @@ from core.run_settings import (
     SettingsError,
     check_activation,
     check_batch_size,
+    check_dropout,
     check_epochs,
     check_learning_rate,
     digits_label,
@@ -109,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.activation,
         help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)} (default: %(default)s)",
     )
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        default=defaults.dropout,
+        help="share of each hidden layer's outputs dropped at random while fitting (the "
+        "saved model has no dropout layers; default: %(default)s)",
+    )
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
@@ -157,6 +165,7 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
         hidden=parse_hidden(args.hidden, "--hidden"),
         conv=parse_conv(args.conv, "--conv"),
         activation=args.activation,
+        dropout=args.dropout,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -174,6 +183,7 @@ def parse_args(argv: list[str] | None = None) -> TrainSettings:
 def check_settings(s: TrainSettings) -> None:
     # The network and how it learns: checked as the page's live training checks them.
     check_activation(s.activation, "--activation")
+    check_dropout(s.dropout, "--dropout")
     check_epochs(s.epochs, "--epochs")
     check_batch_size(s.batch_size, "--batch-size")
     check_learning_rate(s.learning_rate, "--learning-rate")
@@ -211,6 +221,7 @@ def rerun_command(s: TrainSettings) -> str:
         ("--conv", ",".join(map(str, s.conv)), ",".join(map(str, defaults.conv))),
         ("--hidden", ",".join(map(str, s.hidden)), ",".join(map(str, defaults.hidden))),
         ("--activation", s.activation, defaults.activation),
+        ("--dropout", s.dropout, defaults.dropout),
         ("--epochs", s.epochs, defaults.epochs),
         ("--batch-size", s.batch_size, defaults.batch_size),
         ("--learning-rate", s.learning_rate, defaults.learning_rate),

@@ -33,6 +33,7 @@ from core.recipe import (
     fit,
     select_digits,
     training_epochs,
+    without_dropout,
 )
 from training.atlas import write_atlas
 from training.detector_data import DetectorEpochs, Outliers, find_outliers
@@ -83,6 +84,7 @@ def run(settings: TrainSettings) -> dict[str, Any]:
         fitted = fit(model, settings, MadeAhead(epochs, settings.epochs), splits.validation,
                      verbose=verbose)
         shifted_test = shifted_test_made.result()
+    model = without_dropout(model)  # dropout acts only while fitting: none is evaluated or saved
 
     # 4. Evaluation: the test set is used only here, for the final report ...
     metrics = evaluate_splits(model, splits, settings.classes)

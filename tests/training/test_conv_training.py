@@ -16,11 +16,12 @@ from training.train import run
 
 @pytest.fixture(scope="module")
 def cnn(tmp_path_factory: pytest.TempPathFactory, tiny_idx_folder: Path) -> TrainSettings:
-    """Two convolution layers (2 and 3 filters) before a dense layer of 6, one epoch."""
+    """Two convolution layers (2 and 3 filters) before a dense layer of 6 with dropout, one
+    epoch."""
     settings = parse_args([
         "--data", str(tiny_idx_folder), "--out", str(tmp_path_factory.mktemp("cnn")),
         "--digits", "0-2", "--conv", "2,3", "--hidden", "6", "--activation", "relu",
-        "--epochs", "1", "--batch-size", "16", "--no-ood",
+        "--dropout", "0.5", "--epochs", "1", "--batch-size", "16", "--no-ood",
     ])
     run(settings)
     return settings
@@ -33,6 +34,7 @@ def card_of(settings: TrainSettings) -> dict[str, Any]:
 def test_the_card_records_the_convolutions_and_the_image_input(cnn: TrainSettings) -> None:
     card = card_of(cnn)
     assert card["training"]["conv"] == [2, 3]
+    assert card["training"]["dropout"] == 0.5
     assert card["architecture"]["input"]["shape"] == [28, 28, 1]
     assert card["architecture"]["layers"] == [
         {"name": "conv_1", "kind": "conv2d", "shape": [28, 28, 2], "filters": 2,
@@ -53,7 +55,8 @@ def test_the_card_records_the_convolutions_and_the_image_input(cnn: TrainSetting
 
 
 def test_the_app_serves_the_trained_cnn_layer_by_layer(cnn: TrainSettings) -> None:
-    """The registry loads it (its parity probe against Keras included) into the NumPy network."""
+    """The registry loads it (its parity probe against Keras included) into the NumPy network;
+    the dropout, which acts only while fitting, is not in what was saved."""
     model = load_model(cnn.out / f"{cnn.model_name}.json")
     assert [(layer.kind, layer.output_shape) for layer in model.layers] == [
         ("conv2d", (28, 28, 2)), ("max_pool", (14, 14, 2)), ("conv2d", (14, 14, 3)),
