@@ -137,6 +137,22 @@ def test_a_clicked_unit_shows_its_favourite_digits_and_weights(
     assert_accessible(page, "Why this answer, a unit's favourite digits")
 
 
+def test_a_clicked_cell_of_the_cnns_maps_shows_its_favourite_digits(page: Any) -> None:
+    """A cell of a feature map is a unit too: one number of its layer, as GET /units takes it."""
+    page.goto("/#why?model=digits-0-9-cnn")
+    wait_for_map(page)
+    draw_with_mouse(page, SEVEN)
+    expect_prediction(page, "7")
+    box = page.locator('#feature-maps .feature-map[data-layer="2"][data-channel="4"] .map-box')
+    bounds = box.bounding_box()
+    box.click(position={"x": 6.5 / 14 * bounds["width"], "y": 3.5 / 14 * bounds["height"]})
+    body = page.locator("#why-unit-body")
+    expect(body.locator(".why-unit-name")).to_have_text("Conv 2 · filter 5 · row 4, column 7")
+    expect(body.locator(".unit-digits").first.locator("li")).to_have_count(9)
+    expect(body.locator(".unit-classes li")).to_have_count(10)
+    expect(body.locator(".unit-weights")).to_have_count(0)
+
+
 def test_on_a_phone_by_touch(phone_page: Any, assert_accessible: Any) -> None:
     page = phone_page
     open_app_and_draw(page, ONE, "1", touch=True)
