@@ -42,10 +42,9 @@ def serving(
 
 
 @pytest.fixture(scope="session")
-def client() -> Iterator[TestClient]:
+def client(shipped_app: TestClient) -> TestClient:
     """The app on the shipped model store, in-process, for every API test of the session."""
-    with TestClient(create_app(Settings(model_dir=MODEL_STORE))) as test_client:
-        yield test_client
+    return shipped_app
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,8 @@ def check_the_answers(client: TestClient, answers: list[dict[str, Any]], model: 
 
 
 # --- the measure: 100 MNIST test digits per model ---------------------------------------
+# Slow (pyproject.toml's rule): 100 attacks per model through the endpoint take seconds of CPU.
+# test_the_answer_is_cores_attack_on_the_served_model below keeps the endpoint in test-fast.
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +63,14 @@ def zeros_fooled_into_ones(client: TestClient) -> list[dict[str, Any]]:
     return [attack(client, zero, "1", epsilon=EPSILON) for zero in first_test_digits(0, 100)]
 
 
+@pytest.mark.slow
 def test_zeros_made_ones_stay_within_epsilon_and_predict_agrees(
     client: TestClient, zeros_fooled_into_ones: list[dict[str, Any]]
 ) -> None:
     check_the_answers(client, zeros_fooled_into_ones, "digits-0-1")
 
 
+@pytest.mark.slow
 def test_the_0_1_model_says_1_for_at_least_89_of_100_zeros(
     zeros_fooled_into_ones: list[dict[str, Any]],
 ) -> None:
@@ -75,6 +79,7 @@ def test_the_0_1_model_says_1_for_at_least_89_of_100_zeros(
     assert sum(answer["reached"] for answer in zeros_fooled_into_ones) >= 89
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="the issue's floor: the shipped 0/1 model holds 11 of the first 100 test 0s at ε 0.25. "
@@ -91,6 +96,7 @@ def test_the_0_1_model_says_1_for_at_least_90_of_100_zeros(
     assert sum(answer["reached"] for answer in zeros_fooled_into_ones) >= 90
 
 
+@pytest.mark.slow
 def test_one_zero_the_steps_from_the_drawing_miss_is_reached_from_the_targets_dream(
     client: TestClient, zeros_fooled_into_ones: list[dict[str, Any]]
 ) -> None:
@@ -112,6 +118,7 @@ def missed_zeros(zeros_fooled_into_ones: list[dict[str, Any]]) -> np.ndarray:
     ).reshape(-1, 784)
 
 
+@pytest.mark.slow
 def test_a_zero_the_attack_misses_is_provably_beyond_reach(
     client: TestClient, zeros_fooled_into_ones: list[dict[str, Any]]
 ) -> None:
@@ -132,6 +139,7 @@ def test_a_zero_the_attack_misses_is_provably_beyond_reach(
     assert min(highest) < -1.0, highest  # far below 0: float32 rounding cannot cross it
 
 
+@pytest.mark.slow
 def test_zeros_the_attack_misses_resist_a_stronger_attack_too(
     client: TestClient, zeros_fooled_into_ones: list[dict[str, Any]]
 ) -> None:
@@ -158,12 +166,14 @@ def digits_fooled_into_the_next(client: TestClient) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow
 def test_digits_made_the_next_stay_within_epsilon_and_predict_agrees(
     client: TestClient, digits_fooled_into_the_next: list[dict[str, Any]]
 ) -> None:
     check_the_answers(client, digits_fooled_into_the_next, "digits-0-9")
 
 
+@pytest.mark.slow
 def test_the_ten_digit_model_says_the_next_digit_for_at_least_90_of_100(
     digits_fooled_into_the_next: list[dict[str, Any]],
 ) -> None:

@@ -6,8 +6,9 @@ the shipped 0/1 model under temporary names (no training needed)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,9 +21,10 @@ from app.temporary_models import TEMPORARY_PREFIX
 KEPT = 2
 
 
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(max_trained_models=KEPT))) as test_client:
+@pytest.fixture(scope="module")
+def client(store_of: Callable[..., Path]) -> Iterator[TestClient]:
+    settings = Settings(model_dir=store_of("digits-0-1"), max_trained_models=KEPT)
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 

@@ -5,6 +5,7 @@ what the client is sent is what is tested."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,13 @@ def last_error(client: TestClient) -> tuple[dict[str, object], int]:
 
 
 def test_mnist_that_cannot_be_read_is_an_error_naming_no_path(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, store_of: Callable[..., Path]
 ) -> None:
     secret = tmp_path / "secret-place"
     secret.mkdir()
     (secret / "mnist.npz").write_bytes(b"not a zip at all")
-    with TestClient(create_app(Settings(data_dir=secret))) as client:
+    settings = Settings(model_dir=store_of("digits-0-1"), data_dir=secret)
+    with TestClient(create_app(settings)) as client:
         assert client.get("/train/availability").json()["available"] is True
         error, code = last_error(client)
     assert error == {"type": "error", "detail": DATA_UNREADABLE} and code == 1011
@@ -43,16 +45,18 @@ def test_mnist_that_cannot_be_read_is_an_error_naming_no_path(
 
 
 def test_a_run_that_fails_says_so_in_one_line_and_logs_the_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    store_of: Callable[..., Path],
 ) -> None:
     def fails(*_: object) -> None:
         raise RuntimeError("/srv/secret-place/run.py exploded")
 
     monkeypatch.setattr(training_job, "train", fails)
     (tmp_path / "mnist.npz").write_bytes(b"")  # present: the run starts, and fails
-    with caplog.at_level(logging.ERROR), TestClient(
-        create_app(Settings(data_dir=tmp_path))
-    ) as client:
+    settings = Settings(model_dir=store_of("digits-0-1"), data_dir=tmp_path)
+    with caplog.at_level(logging.ERROR), TestClient(create_app(settings)) as client:
         error, code = last_error(client)
     assert error == {"type": "error", "detail": TRAINING_FAILED} and code == 1011
     assert "Traceback" in caplog.text and "exploded" in caplog.text

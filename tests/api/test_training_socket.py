@@ -11,7 +11,7 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,9 @@ def make_client(**overrides: Any) -> TestClient:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with make_client() as test_client:
+def client(store_of: Callable[..., Path]) -> Iterator[TestClient]:
+    """The app on the shipped dense models (no CNN, no atlas: nothing here needs them)."""
+    with make_client(model_dir=store_of("digits-0-1", "digits-0-9")) as test_client:
         yield test_client
 
 
@@ -589,16 +590,20 @@ def test_a_socket_from_another_sites_page_is_refused_at_the_handshake(
     assert "DIGITS_TRAINING_ORIGINS" in refused.value.json()["detail"]
 
 
-def test_this_servers_own_page_and_allowed_origins_may_connect() -> None:
-    with make_client(training_origins="https://lens.example, https://b.example") as allowing:
+def test_this_servers_own_page_and_allowed_origins_may_connect(
+    store_of: Callable[..., Path],
+) -> None:
+    with make_client(
+        model_dir=store_of("digits-0-1"), training_origins="https://lens.example, https://b.example"
+    ) as allowing:
         for origin in ("http://testserver", "https://lens.example"):
             with allowing.websocket_connect("/train", headers={"origin": origin}) as ws:
                 ws.send_json({"epochs": 0})
                 assert ws.receive_json()["type"] == "error"  # connected: settings checked
 
 
-def test_training_turned_off_is_refused_at_the_handshake(tmp_path: Path) -> None:
-    with make_client(allow_training=False) as off:
+def test_training_turned_off_is_refused_at_the_handshake(store_of: Callable[..., Path]) -> None:
+    with make_client(model_dir=store_of("digits-0-1"), allow_training=False) as off:
         assert off.get("/train/availability").json()["available"] is False
         with pytest.raises(WebSocketDenialResponse) as refused, off.websocket_connect("/train"):
             pass
@@ -608,10 +613,14 @@ def test_training_turned_off_is_refused_at_the_handshake(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("data_dir", [None, "/srv/secret-place/mnist"])
 def test_without_mnist_the_error_says_how_to_provide_it_and_names_no_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: str | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    store_of: Callable[..., Path],
+    data_dir: str | None,
 ) -> None:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache
-    with TestClient(create_app(Settings(data_dir=data_dir))) as no_data:
+    settings = Settings(model_dir=store_of("digits-0-1"), data_dir=data_dir)
+    with TestClient(create_app(settings)) as no_data:
         availability = no_data.get("/train/availability").json()
         with no_data.websocket_connect("/train") as ws:
             ws.send_json({})
@@ -677,10 +686,11 @@ def test_an_unknown_model_name_gets_404_naming_the_known_models(
 
 
 def test_a_training_report_without_mnist_says_why_it_has_no_images(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_of: Callable[..., Path]
 ) -> None:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with TestClient(create_app(Settings(data_dir=None))) as no_data:
+    settings = Settings(model_dir=store_of("digits-0-1", "digits-0-9"), data_dir=None)
+    with TestClient(create_app(settings)) as no_data:
         report = no_data.get("/models/digits-0-9/training").json()
     assert report["misread"] and all(m["image"] is None for m in report["misread"])
     assert "DIGITS_DATA_DIR" in report["images_note"]

@@ -7,6 +7,8 @@ float32 sums in another order can change (1e-5 plus 8 ulps of the summed magnitu
 activation: app.model_registry.parity_allowance, the server's own load-time bound), on
 the shipped model and its detector, and on freshly built models of several shapes and
 activations, for random inputs, all-zeros, all-ones, stroke-like sparse inputs and real MNIST.
+`make test-fast` runs a sample of the repeated comparisons (tests/fast_cases.py), `make test`
+every one.
 Over 300 lines because it builds those inputs and models here, where their choice is explained.
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fast_cases import fast_sample
 from project_paths import MODEL_STORE, SHARED_MNIST_NPZ, mnist_test_split
 
 from app.model_registry import (
@@ -52,6 +55,7 @@ from random_models import (  # noqa: E402
     image_model,
     random_conv_model,
     random_keras_model,
+    unlike_the_shipped_cnn,
 )
 
 SHIPPED_CARDS = sorted(MODEL_STORE.glob("*.json"))
@@ -204,7 +208,7 @@ def keras_model_of(model: LoadedModel) -> Any:
     )
 
 
-@pytest.mark.parametrize("input_set", INPUT_SETS)
+@pytest.mark.parametrize("input_set", fast_sample(INPUT_SETS))
 def test_shipped_model_every_layer_matches_keras(shipped: LoadedModel, input_set: str) -> None:
     x = INPUT_SETS[input_set]
     assert_layers_match(shipped.layers, keras_model_of(shipped), x, input_set)
@@ -288,7 +292,11 @@ def test_random_model_every_layer_matches_keras(architecture: tuple[Any, ...]) -
 CONV_TOLERANCE = 1e-4  # the floor for every z and a of a convolutional network
 
 
-@pytest.mark.parametrize("architecture", CONV_ARCHITECTURES, ids=conv_architecture_id)
+@pytest.mark.parametrize(
+    "architecture",
+    fast_sample(CONV_ARCHITECTURES, unlike_the_shipped_cnn),
+    ids=conv_architecture_id,
+)
 def test_random_conv_model_every_layer_matches_keras(architecture: str) -> None:
     model = random_conv_model(architecture, seed=CONV_ARCHITECTURES.index(architecture))
     layers = core_layers_from_keras(model)
@@ -345,7 +353,7 @@ def test_conv_layers_the_numpy_network_cannot_reproduce_are_refused_by_name(
 SERVABLE = [arch for arch in ARCHITECTURES if arch[3] == "softmax" or arch[2:] == (1, "sigmoid")]
 
 
-@pytest.mark.parametrize("architecture", SERVABLE, ids=_architecture_id)
+@pytest.mark.parametrize("architecture", fast_sample(SERVABLE), ids=_architecture_id)
 def test_random_model_loaded_like_the_server_matches_keras(
     architecture: tuple[Any, ...], tmp_path: Path, save_with_card: Callable[..., Path]
 ) -> None:

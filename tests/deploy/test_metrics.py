@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -10,7 +9,6 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_samples import label_values, samples, value
 
-from app.main import create_app
 from app.settings import Settings
 
 REQUESTS = "digits_http_requests_total"
@@ -22,9 +20,8 @@ A_ONE = [[1.0 if 12 <= column <= 15 and 4 <= row <= 23 else 0.0 for column in ra
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings())) as test_client:
-        yield test_client
+def client(shipped_app: TestClient) -> TestClient:
+    return shipped_app
 
 
 def scrape(client: TestClient) -> str:

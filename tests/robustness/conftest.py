@@ -8,7 +8,8 @@ Every wait has a deadline, and every server started here is stopped by its own p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -42,19 +43,20 @@ def http(server: RunningServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def app_client() -> Iterator[TestClient]:
+def app_client(shipped_app: TestClient) -> TestClient:
     """The app in-process with its lifespan run (models loaded), default limits."""
-    with TestClient(create_app(Settings())) as client:
-        yield client
+    return shipped_app
 
 
 @pytest.fixture(scope="session")
-def small_app_client() -> Iterator[TestClient]:
+def small_app_client(store_of: Callable[..., Path]) -> Iterator[TestClient]:
     """The app in-process with its limits lowered through the environment, as an operator sets
-    them: DIGITS_MAX_BODY_BYTES=65536 (64 KiB), DIGITS_MAX_IMAGE_SIDE=64."""
+    them: DIGITS_MAX_BODY_BYTES=65536 (64 KiB), DIGITS_MAX_IMAGE_SIDE=64; its model store the
+    0/1 model alone (DIGITS_MODEL_DIR)."""
     environment = pytest.MonkeyPatch()
     environment.setenv("DIGITS_MAX_BODY_BYTES", "65536")
     environment.setenv("DIGITS_MAX_IMAGE_SIDE", "64")
+    environment.setenv("DIGITS_MODEL_DIR", str(store_of("digits-0-1")))
     try:
         settings = Settings()
     finally:

@@ -11,6 +11,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -259,12 +260,18 @@ def tiny_argv(data: Path, out: Path) -> list[str]:
     ]
 
 
-@pytest.fixture
-def trained_store(tmp_path: Path, tiny_idx_folder: Path) -> Path:
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory: pytest.TempPathFactory, tiny_idx_folder: Path) -> Path:
     """A model store holding a real model and card from a tiny run of the command."""
-    out = tmp_path / "model_store"
+    out = tmp_path_factory.mktemp("trained") / "model_store"
     assert main([*tiny_argv(tiny_idx_folder, out), "--seed", "1"]) == 0
     return out
+
+
+@pytest.fixture
+def trained_store(tmp_path: Path, trained_once: Path) -> Path:
+    """This test's own copy of `trained_once`: the run it makes may change it."""
+    return Path(shutil.copytree(trained_once, tmp_path / "model_store"))
 
 
 def test_an_interrupted_run_says_so_in_one_line_and_keeps_the_old_model(
