@@ -1,5 +1,6 @@
 """`python -m training.train --conv 8,16`: a convolutional network, trained on the tiny set,
-whose card records its convolutions and which the app serves layer by layer."""
+whose card records its convolutions and which the app serves layer by layer. (A dense network's
+card, with no convolution in it, is tests/training/test_model_card.py's.)"""
 
 from __future__ import annotations
 
@@ -64,14 +65,3 @@ def test_the_app_serves_the_trained_cnn_layer_by_layer(cnn: TrainSettings) -> No
     ]
     assert model.layers[0].input_shape == (28, 28, 1)
 
-
-def test_a_dense_network_has_no_conv_in_its_card(tmp_path: Path, tiny_idx_folder: Path) -> None:
-    """The cards of the MLPs stay as they were: retraining one gives the shipped card's keys."""
-    settings = parse_args(["--data", str(tiny_idx_folder), "--out", str(tmp_path),
-                           "--epochs", "1", "--no-ood"])
-    run(settings)
-    card = card_of(settings)
-    assert "conv" not in card["training"]
-    assert all(set(layer) == {"name", "units", "activation"}
-               for layer in card["architecture"]["layers"])
-    assert card["architecture"]["input"]["shape"] == [28, 28]
