@@ -252,8 +252,10 @@ def sample_bilinear(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nda
     # int32 indices: converting floats to them is ~15× faster than to int64 here.
     first = (np.arange(n, dtype=np.int32) * (h + 3) * stride + stride + 1)[:, None, None]
     index = first + row0.astype(np.int32) * np.int32(stride) + col0.astype(np.int32)
-    top_left, top_right = padded[index], padded[index + 1]
-    bottom_left, bottom_right = padded[index + stride], padded[index + stride + 1]
+    # The four neighbours through `take` on shifted views: a third faster than indexing with
+    # index + 1, index + stride, ... (the same values).
+    top_left, top_right = padded.take(index), padded[1:].take(index)
+    bottom_left, bottom_right = padded[stride:].take(index), padded[stride + 1 :].take(index)
     top = top_left + (top_right - top_left) * fc
     bottom = bottom_left + (bottom_right - bottom_left) * fc
     return top + (bottom - top) * fr

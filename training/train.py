@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from core.recipe import (
     without_dropout,
 )
 from training.atlas import write_atlas
-from training.detector_data import DetectorEpochs, Outliers, find_outliers
+from training.detector_data import DetectorEpochs, find_outliers
 from training.ood_detector import (
     DetectorSettings,
     detector_report,
@@ -66,51 +66,67 @@ def run(settings: TrainSettings) -> dict[str, Any]:
     )
     detector = detector_settings(settings) if wants_detector(settings, mnist) else None
 
-    # 2. The network, seeded: the same seed and data give the same weights on this machine.
-    model = build_network(settings, name=settings.model_name.replace(".", "_"))
-    model.summary()
-
-    # 3. Training: every epoch the digits in a fresh order and, with --augment, changed afresh,
-    #    each epoch made while the one before trains. The detector (step 6) trains on these same
-    #    epochs again: those it reads are kept.
-    epochs = KeptEpochs(training_epochs(settings, splits), detector.epochs if detector else 0)
-    with ThreadPoolExecutor(max_workers=1) as meanwhile:
-        # Neither the shifted test set (step 4) nor the detector's outliers (step 6) depends on
-        # the network: both are made while it trains, on CPU time the training leaves idle.
+    # Training data is made on threads of their own from here on, while TensorFlow loads and
+    # the networks train (NumPy leaves Python's lock while it computes): the epochs, each made
+    # while the one before trains, on `maker`; the shifted test set (step 4) and the detector's
+    # outliers (step 6), which do not depend on the network, on `meanwhile`. Every epoch is a
+    # pure function of (seed, epoch), so which thread makes it, and when, changes nothing.
+    maker, meanwhile = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
+    try:
+        # The network's epochs (step 3): every epoch the digits in a fresh order and, with
+        # --augment, changed afresh. The detector (step 6) trains on these same epochs
+        # again: those it reads are kept.
+        epochs = KeptEpochs(training_epochs(settings, splits), detector.epochs if detector else 0)
+        made_ahead = MadeAhead(epochs, settings.epochs, maker).start()
         shifted_test_made = meanwhile.submit(shifted_test_images, mnist)
         outliers_made = (
             meanwhile.submit(find_outliers, mnist, splits, detector) if detector else None
         )
-        fitted = fit(model, settings, MadeAhead(epochs, settings.epochs), splits.validation,
-                     verbose=verbose)
+        import_tensorflow_quietly()
+
+        # 2. The network, seeded: the same seed and data give the same weights on this machine.
+        model = build_network(settings, name=settings.model_name.replace(".", "_"))
+        model.summary()
+
+        # 3. Training, on the epochs made ahead. Then the detector's first epoch is made
+        #    while this network is evaluated.
+        fitted = fit(model, settings, made_ahead, splits.validation, verbose=verbose)
+        model = without_dropout(model)  # dropout acts only while fitting: none is evaluated
+        detector_epochs = None
+        if detector and outliers_made:
+            detector_epochs = MadeAhead(DetectorEpochs(epochs, outliers_made.result(), detector),
+                                        detector.epochs, maker).start()
+
+        # 4. Evaluation: the test set is used only here, for the final report ...
+        metrics = evaluate_splits(model, splits, settings.classes)
+        test = metrics["test"]
+        print(
+            f"test accuracy {test['accuracy']:.4%} "
+            f"({len(test['misclassified'])} of {test['count']} wrong)",
+            flush=True,
+        )
+        # ... and on the same test digits changed beyond training's ranges.
         shifted_test = shifted_test_made.result()
-    model = without_dropout(model)  # dropout acts only while fitting: none is evaluated or saved
+        metrics["shifted_test"] = shifted_test_metrics(
+            model, shifted_test[splits.test_indices], splits.y_test, settings.classes
+        )
+        print(f"shifted test accuracy {metrics['shifted_test']['accuracy']:.2%}", flush=True)
 
-    # 4. Evaluation: the test set is used only here, for the final report ...
-    metrics = evaluate_splits(model, splits, settings.classes)
-    test = metrics["test"]
-    print(
-        f"test accuracy {test['accuracy']:.4%} "
-        f"({len(test['misclassified'])} of {test['count']} wrong)",
-        flush=True,
-    )
-    # ... and on the same test digits changed beyond training's ranges.
-    metrics["shifted_test"] = shifted_test_metrics(
-        model, shifted_test[splits.test_indices], splits.y_test, settings.classes
-    )
-    print(f"shifted test accuracy {metrics['shifted_test']['accuracy']:.2%}", flush=True)
+        # 5. The model card: everything needed to know what this model is and how it was made.
+        card = build_model_card(
+            settings.model_name, settings.description, settings, mnist, splits, model, fitted,
+            metrics, rerun_command(settings),
+        )
 
-    # 5. The model card: everything needed to know what this model is and how it was made.
-    card = build_model_card(
-        settings.model_name, settings.description, settings, mnist, splits, model, fitted,
-        metrics, rerun_command(settings),
-    )
-
-    # 6. The out-of-distribution detector, for models that do not cover all ten digits.
-    extra_files = {}
-    if detector and outliers_made:
-        extra_files = add_detector(detector, epochs, outliers_made.result(), mnist, splits,
-                                   shifted_test, card, verbose)
+        # 6. The out-of-distribution detector, for models that do not cover all ten digits.
+        extra_files = {}
+        if detector and detector_epochs:
+            extra_files = add_detector(detector, detector_epochs, mnist, splits, shifted_test,
+                                       card, verbose)
+    finally:
+        # On an error, what is still queued is not made.
+        maker.shutdown(wait=False, cancel_futures=True)
+        meanwhile.shutdown(wait=False, cancel_futures=True)
 
     # 7. Save atomically: the good model is replaced only by a complete, loadable new one.
     from training.model_store_writer import save_model_with_card
@@ -139,24 +155,24 @@ def wants_detector(settings: TrainSettings, mnist: Mnist) -> bool:
 
 
 def add_detector(
-    settings: DetectorSettings, class_epochs: Epochs, outliers: Outliers, mnist: Mnist,
-    splits: Splits, shifted_test: np.ndarray, card: dict[str, Any], verbose: int,
+    settings: DetectorSettings, epochs: MadeAhead, mnist: Mnist, splits: Splits,
+    shifted_test: np.ndarray, card: dict[str, Any], verbose: int,
 ) -> dict[str, Callable[[Path], None]]:
-    """Step 6: the classifier's recipe with one class more, "none of these", fitted on the
-    classifier's epochs mixed with outliers; its threshold and rates go into ``card["ood"]``.
-    Returns the file to save beside the model."""
-    epochs = DetectorEpochs(class_epochs, outliers, settings)
-    print(f"out-of-distribution detector: {len(class_epochs)} class images, "
-          f"{epochs.others_per_epoch} other digits of {len(outliers.other_digits)} and "
-          f"{len(outliers.non_digits)} derived shapes per epoch", flush=True)
+    """Step 6: the classifier's recipe with one class more, "none of these", fitted on
+    `epochs`, the classifier's epochs mixed with outliers (`DetectorEpochs`); its threshold
+    and rates go into ``card["ood"]``. Returns the file to save beside the model."""
+    data: DetectorEpochs = epochs.epochs
+    print(f"out-of-distribution detector: {len(data.classes)} class images, "
+          f"{data.others_per_epoch} other digits of {len(data.outliers.other_digits)} and "
+          f"{len(data.outliers.non_digits)} derived shapes per epoch", flush=True)
     model = build_network(settings, name="ood_detector")
-    fit(model, settings, MadeAhead(epochs, settings.epochs), verbose=verbose)
+    fit(model, settings, epochs, verbose=verbose)
     detector = thresholded(model, settings, splits)
 
     detector_file = f"{card['name']}.ood.keras"
     card["ood"] = {
         "file": detector_file,
-        **detector_report(detector, settings, outliers, mnist, splits, shifted_test),
+        **detector_report(detector, settings, data.outliers, mnist, splits, shifted_test),
     }
     rates = card["ood"]["rates"]["test"]
     print(
@@ -168,20 +184,27 @@ def add_detector(
 
 
 class MadeAhead:
-    """`epochs`, the next one made on a thread of its own while this one trains: augmenting an
+    """`epochs`, the next one made on the `maker` thread while this one trains: augmenting an
     epoch takes about as long as training on it, and the two share the machine's two cores."""
 
-    def __init__(self, epochs: Epochs, count: int) -> None:
-        self.epochs, self.count = epochs, count
-        self.maker = ThreadPoolExecutor(max_workers=1)
+    def __init__(self, epochs: Epochs, count: int, maker: Executor) -> None:
+        self.epochs, self.count, self.maker = epochs, count, maker
         self.ahead: dict[int, Future[Epoch]] = {}
 
     def __len__(self) -> int:
         return len(self.epochs)
 
+    def start(self) -> MadeAhead:
+        """Have the first epoch made now, before training asks for it."""
+        self.make(0)
+        return self
+
+    def make(self, epoch: int) -> None:
+        if epoch < self.count and epoch not in self.ahead:
+            self.ahead[epoch] = self.maker.submit(self.epochs, epoch)
+
     def __call__(self, epoch: int) -> Epoch:
-        if epoch + 1 < self.count:
-            self.ahead[epoch + 1] = self.maker.submit(self.epochs, epoch + 1)
+        self.make(epoch + 1)
         made = self.ahead.pop(epoch, None)
         return made.result() if made else self.epochs(epoch)
 
@@ -210,7 +233,8 @@ class KeptEpochs:
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = parse_args(argv)
-        import_tensorflow_quietly()
+        if settings.data is None:
+            import_tensorflow_quietly()  # Keras's downloader would load it noisily
         run(settings)
     except (DataError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -4,6 +4,8 @@ digits only."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -164,12 +166,28 @@ class Counted:
 
 def test_epochs_made_ahead_are_the_same_and_none_past_the_last(epochs: DigitEpochs) -> None:
     counted = Counted(epochs)
-    ahead = MadeAhead(counted, count=3)
+    with ThreadPoolExecutor(max_workers=1) as maker:
+        ahead = MadeAhead(counted, count=3, maker=maker)
 
-    served = [ahead(k) for k in range(3)]
+        served = [ahead(k) for k in range(3)]
 
     for k, (images, targets) in enumerate(served):
         np.testing.assert_array_equal(images, epochs(k)[0])
         np.testing.assert_array_equal(targets, epochs(k)[1])
     assert sorted(counted.made) == [0, 1, 2]  # each once, and no epoch 3
     assert len(ahead) == len(epochs)
+
+
+def test_a_started_source_makes_its_first_epoch_before_it_is_asked(
+    epochs: DigitEpochs,
+) -> None:
+    counted = Counted(epochs)
+    with ThreadPoolExecutor(max_workers=1) as maker:
+        ahead = MadeAhead(counted, count=3, maker=maker).start()
+        ahead.ahead[0].result()
+
+        assert counted.made == [0]
+        first = ahead(0)
+
+    np.testing.assert_array_equal(first[0], epochs(0)[0])
+    assert sorted(counted.made) == [0, 1]  # epoch 0 made once; epoch 1 made ahead
