@@ -4,8 +4,8 @@ A server trains run after run in one process, so what each run leaves behind add
 on TensorFlow 2.20 / Keras 3 (docs/api.md, "Memory"), a 0/1 run stopped after two snapshots left
 ~20 MB, for good, through two of TensorFlow's registries that outlive the model:
 
-- the training digits, held by the `from_generator` dataset's Python functions, which eager
-  TensorFlow ties to the global graph; core/epochs.py holds them only weakly for that reason;
+- the training digits, held by the epoch dataset's `numpy_function`, which eager TensorFlow
+  ties to the global graph; core/epochs.py holds them only weakly for that reason;
 - the traced training step (~1,000 graph operations, its FuncGraph and its functions in the eager
   context), held by the gradient registry: the optimizer's all-reduce is a `custom_gradient`,
   and in a traced function each one registers a gradient function `CustomGradient-N` that is
