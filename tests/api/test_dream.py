@@ -93,6 +93,7 @@ def cnn_units(layer: Any) -> list[int] | None:
             for row, column in cells for channel in range(0, channels, 4)]
 
 
+@pytest.mark.slow  # seconds of CPU: dreams of many cells, each scored over 10,000 digits
 def test_cnn_map_cell_and_unit_dreams_beat_99_percent_of_test_digits(
     client: TestClient, test_digits: np.ndarray
 ) -> None:

@@ -56,6 +56,7 @@ def test_the_same_seed_gives_identical_weights_and_history(
     assert card["history"] == json.loads(reference_card)["history"]
 
 
+@pytest.mark.slow  # a third run; the same seed's test keeps the module in test-fast
 def test_another_seed_gives_other_weights(
     reference: TrainSettings, tiny_settings: Callable[..., TrainSettings], tmp_path: Path
 ) -> None:
