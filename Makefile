@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make run` serves the app, `make test` runs every test.
-# `make test-fast` skips the slow tests (load, fuzzing, start-up, schemathesis) and the browser.
+# `make test-fast` skips the slow tests (pyproject.toml's marker: training on MNIST, load, fuzzing,
+# start-up, schemathesis, repeated parity cases beyond one sample) and the browser.
 # `make image` builds the container image with buildah; `make image-test` builds it and tests it.
 PYTHON ?= python3
 VENV := .venv
