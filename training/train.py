@@ -46,6 +46,8 @@ from training.ood_detector import (
 from training.settings import SettingsError, TrainSettings, parse_args, rerun_command
 from training.shifted_test_set import shifted_test_images, shifted_test_metrics
 
+EPOCHS_AHEAD = 2  # made at once, each on a thread of its own
+
 
 def run(settings: TrainSettings) -> dict[str, Any]:
     """Train, evaluate and save one model as ``settings`` say; returns its card.
@@ -67,11 +69,12 @@ def run(settings: TrainSettings) -> dict[str, Any]:
     detector = detector_settings(settings) if wants_detector(settings, mnist) else None
 
     # Training data is made on threads of their own from here on, while TensorFlow loads and
-    # the networks train (NumPy leaves Python's lock while it computes): the epochs, each made
-    # while the one before trains, on `maker`; the shifted test set (step 4) and the detector's
-    # outliers (step 6), which do not depend on the network, on `meanwhile`. Every epoch is a
+    # the networks train (NumPy leaves Python's lock while it computes): the next epochs, two at
+    # once, on `maker`; the shifted test set (step 4) and the detector's outliers (step 6),
+    # which do not depend on the network, on `meanwhile`. Every epoch is a
     # pure function of (seed, epoch), so which thread makes it, and when, changes nothing.
-    maker, meanwhile = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
+    maker = ThreadPoolExecutor(max_workers=EPOCHS_AHEAD)
+    meanwhile = ThreadPoolExecutor(max_workers=1)
     try:
         # The network's epochs (step 3): every epoch the digits in a fresh order and, with
         # --augment, changed afresh. The detector (step 6) trains on these same epochs
@@ -88,7 +91,7 @@ def run(settings: TrainSettings) -> dict[str, Any]:
         model = build_network(settings, name=settings.model_name.replace(".", "_"))
         model.summary()
 
-        # 3. Training, on the epochs made ahead. Then the detector's first epoch is made
+        # 3. Training, on the epochs made ahead. Then the detector's first epochs are made
         #    while this network is evaluated.
         fitted = fit(model, settings, made_ahead, splits.validation, verbose=verbose)
         model = without_dropout(model)  # dropout acts only while fitting: none is evaluated
@@ -184,8 +187,9 @@ def add_detector(
 
 
 class MadeAhead:
-    """`epochs`, the next one made on the `maker` thread while this one trains: augmenting an
-    epoch takes about as long as training on it, and the two share the machine's two cores."""
+    """`epochs`, the next EPOCHS_AHEAD made on `maker`'s threads while this one trains:
+    augmenting an epoch takes about three times as long as training the 25/15 network on it
+    (and about as long as training the detector), and the machine has two cores."""
 
     def __init__(self, epochs: Epochs, count: int, maker: Executor) -> None:
         self.epochs, self.count, self.maker = epochs, count, maker
@@ -195,13 +199,14 @@ class MadeAhead:
         return len(self.epochs)
 
     def start(self) -> MadeAhead:
-        """Have the first epoch made now, before training asks for it."""
+        """Have the first epochs made now, before training asks for them."""
         self.make(0)
         return self
 
-    def make(self, epoch: int) -> None:
-        if epoch < self.count and epoch not in self.ahead:
-            self.ahead[epoch] = self.maker.submit(self.epochs, epoch)
+    def make(self, first: int) -> None:
+        for epoch in range(first, min(first + EPOCHS_AHEAD, self.count)):
+            if epoch not in self.ahead:
+                self.ahead[epoch] = self.maker.submit(self.epochs, epoch)
 
     def __call__(self, epoch: int) -> Epoch:
         self.make(epoch + 1)

@@ -20,7 +20,7 @@ from core.epochs import (
 )
 from training.detector_data import DetectorEpochs, Outliers
 from training.ood_detector import DetectorSettings
-from training.train import KeptEpochs, MadeAhead
+from training.train import EPOCHS_AHEAD, KeptEpochs, MadeAhead
 
 
 @pytest.fixture(scope="module")
@@ -166,28 +166,29 @@ class Counted:
 
 def test_epochs_made_ahead_are_the_same_and_none_past_the_last(epochs: DigitEpochs) -> None:
     counted = Counted(epochs)
-    with ThreadPoolExecutor(max_workers=1) as maker:
-        ahead = MadeAhead(counted, count=3, maker=maker)
+    with ThreadPoolExecutor(max_workers=EPOCHS_AHEAD) as maker:
+        ahead = MadeAhead(counted, count=4, maker=maker)
 
-        served = [ahead(k) for k in range(3)]
+        served = [ahead(k) for k in range(4)]
 
     for k, (images, targets) in enumerate(served):
         np.testing.assert_array_equal(images, epochs(k)[0])
         np.testing.assert_array_equal(targets, epochs(k)[1])
-    assert sorted(counted.made) == [0, 1, 2]  # each once, and no epoch 3
+    assert sorted(counted.made) == [0, 1, 2, 3]  # each once, and none past the last
     assert len(ahead) == len(epochs)
 
 
-def test_a_started_source_makes_its_first_epoch_before_it_is_asked(
+def test_a_started_source_makes_its_first_epochs_before_they_are_asked(
     epochs: DigitEpochs,
 ) -> None:
     counted = Counted(epochs)
-    with ThreadPoolExecutor(max_workers=1) as maker:
-        ahead = MadeAhead(counted, count=3, maker=maker).start()
-        ahead.ahead[0].result()
+    with ThreadPoolExecutor(max_workers=EPOCHS_AHEAD) as maker:
+        ahead = MadeAhead(counted, count=4, maker=maker).start()
+        for k in range(EPOCHS_AHEAD):
+            ahead.ahead[k].result()
 
-        assert counted.made == [0]
+        assert sorted(counted.made) == list(range(EPOCHS_AHEAD))
         first = ahead(0)
 
     np.testing.assert_array_equal(first[0], epochs(0)[0])
-    assert sorted(counted.made) == [0, 1]  # epoch 0 made once; epoch 1 made ahead
+    assert sorted(counted.made) == list(range(EPOCHS_AHEAD + 1))  # epoch 0 made once
