@@ -15,10 +15,19 @@ on TensorFlow 2.20 / Keras 3 (docs/api.md, "Memory"), a 0/1 run stopped after tw
 
 Then a `gc.collect()`: Keras's epoch iterator and the model sit in reference cycles, which the
 garbage collector would free only at its next full pass, holding the run's dataset until then.
+
+And, in the server only, glibc's mmap threshold fixed at 128 KiB once a run starts: a run's
+epochs are hundreds of arrays of a few hundred KB, which glibc's heap otherwise keeps once freed
+(its dynamic threshold moves them onto the heap), so that the server's resident memory grew by
+~180 MB over a barrage of runs (tests/robustness/test_training_socket_fuzz.py). Arrays above
+the threshold are mapped and returned one by one: it costs a run's augmentation page faults
+(the command line, which trains once and exits, does not do this: docs/training.md).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import threading
 import traceback
@@ -39,6 +48,18 @@ def _gradient_registry() -> dict[str, object]:
     return registry if isinstance(registry, dict) else {}
 
 
+M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+LARGE_ARRAY_BYTES = 128 * 1024
+
+
+def _map_large_arrays_one_by_one() -> None:
+    """glibc's mallopt(M_MMAP_THRESHOLD, 128 KiB), where the C library is glibc."""
+    name = ctypes.util.find_library("c")
+    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, LARGE_ARRAY_BYTES)
+
+
 @contextmanager
 def releasing_leftovers() -> Iterator[None]:
     """Around one training run (on its thread): when the last run going ends, drop the gradient
@@ -48,6 +69,7 @@ def releasing_leftovers() -> Iterator[None]:
     with _lock:
         if _runs_going == 0:
             _registered_before = frozenset(_gradient_registry())
+            _map_large_arrays_one_by_one()
         _runs_going += 1
     try:
         yield
