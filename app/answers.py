@@ -2,6 +2,12 @@
 
 /gradients answers everything /predict answers plus the backward pass, so both answers are built
 here, from core/network.py's forward and backward pass, and neither router imports the other.
+
+The answers are written as JSON by orjson (``json_answer``), the layers' numbers straight from
+their NumPy arrays, not through the response models that document them (app/schemas.py,
+app/gradient_schemas.py): a CNN's answer holds ~56,000 numbers, and the response model would
+first copy each into a Python float, check it, and write it with float64's 17 digits. orjson
+writes each float32 in the fewest digits that read back as the same float32.
 """
 
 from __future__ import annotations
@@ -9,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import orjson
+from fastapi import Response
 
 from app.drawing_input import DrawingInput
-from app.gradient_schemas import AfterStep, GradientsResponse, LayerGradients
 from app.model_registry import LoadedModel, Prediction, layer_summary
-from app.schemas import LayerActivations, PredictResponse
 from core.network import (
     FlattenLayer,
     Gradients,
@@ -24,31 +30,47 @@ from core.network import (
 )
 
 
+def json_answer(answer: dict[str, Any]) -> Response:
+    """``answer`` as a JSON response: NumPy arrays as (nested) lists, NumPy numbers as numbers."""
+    return Response(
+        orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY, default=_as_list),
+        media_type="application/json",
+    )
+
+
+def _as_list(value: Any) -> Any:
+    # orjson writes only C-contiguous arrays itself; it hands any other (a strided view) here.
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def predict_answer(
     drawing: DrawingInput, model: LoadedModel, prediction: Prediction | None = None
-) -> PredictResponse:
-    """/predict's answer for the ``drawing``; ``prediction`` when it is already made."""
+) -> dict[str, Any]:
+    """/predict's answer for the ``drawing`` (as PredictResponse documents it; ``json_answer``
+    writes it); ``prediction`` when it is already made."""
     x = drawing.field
     steps = {"steps": drawing.steps()} if drawing.show_steps else {}
     if prediction is None:
         prediction = model.predict(x.reshape(-1))
-    return PredictResponse(
-        model=model.name,
+    return {
+        "model": model.name,
         **class_answer(model, prediction.index),
-        probabilities=dict(zip(model.classes, prediction.probabilities.tolist(), strict=True)),
-        layers=[
-            LayerActivations(
+        "probabilities": dict(zip(model.classes, prediction.probabilities, strict=True)),
+        "layers": [
+            {
                 **layer_summary(layer),
-                values=result.a.reshape(-1).tolist(),  # maps (h, w, c) row by row
-                preactivations=result.z.reshape(-1).tolist(),
-            )
+                "values": result.a.reshape(-1),  # maps (h, w, c) row by row
+                "preactivations": result.z.reshape(-1),
+            }
             for layer, result in zip(model.layers, prediction.layers, strict=True)
         ],
-        input=x.tolist(),
+        "input": x,
         **out_of_distribution(model, prediction),
-        preprocessing=drawing.preprocessing(),
-        **steps,  # set only when asked: the route leaves fields that were not set out
-    )
+        "preprocessing": drawing.preprocessing(),
+        **steps,  # only when asked for
+    }
 
 
 def gradients_answer(
@@ -57,37 +79,32 @@ def gradients_answer(
     target_index: int,
     learning_rate: float,
     with_weight_gradients: bool = False,
-) -> GradientsResponse:
+) -> dict[str, Any]:
     """/predict's answer for the ``drawing`` plus the backward pass for the class
-    ``target_index`` and one step of ``learning_rate`` on a copy of the model."""
+    ``target_index`` and one step of ``learning_rate`` on a copy of the model (as
+    GradientsResponse documents it; ``json_answer`` writes it)."""
     pixels = drawing.field.reshape(-1).astype(np.float32)
     prediction = model.predict(pixels)
     gradients = backward(model.layers, pixels, prediction.layers, target_index)
     after = after_one_step(model.layers, pixels, gradients, target_index, learning_rate)
     answer = predict_answer(drawing, model, prediction)
-    layers = [
-        LayerGradients(
-            **layer.model_dump(),
-            delta=gradients.deltas[index].reshape(-1).tolist(),  # as `values` are flattened
-            # Set only when asked: the route leaves fields that were not set out of the answer.
-            **(parameter_gradients(gradients, index) if with_weight_gradients else {}),
-        )
-        for index, layer in enumerate(answer.layers)
-    ]
+    for index, layer in enumerate(answer["layers"]):
+        layer["delta"] = gradients.deltas[index].reshape(-1)  # as `values` are flattened
+        if with_weight_gradients:  # only when asked for
+            layer.update(parameter_gradients(gradients, index))
     after_probabilities = class_probabilities(after.output, len(model.classes))
-    return GradientsResponse(
-        **answer.model_dump(exclude={"layers"}, exclude_unset=True),
-        layers=layers,
-        target=model.classes[target_index],
-        loss=gradients.loss,
-        input_gradient=gradients.input_gradient.reshape(28, 28).tolist(),
-        after_step=AfterStep(
-            learning_rate=learning_rate,
-            loss=after.loss,
+    return {
+        **answer,
+        "target": model.classes[target_index],
+        "loss": gradients.loss,
+        "input_gradient": gradients.input_gradient.reshape(28, 28),
+        "after_step": {
+            "learning_rate": learning_rate,
+            "loss": after.loss,
             **class_answer(model, int(np.argmax(after_probabilities))),
-            probabilities=dict(zip(model.classes, after_probabilities.tolist(), strict=True)),
-        ),
-    )
+            "probabilities": dict(zip(model.classes, after_probabilities, strict=True)),
+        },
+    }
 
 
 def parameter_gradients(gradients: Gradients, index: int) -> dict[str, Any]:
@@ -96,7 +113,7 @@ def parameter_gradients(gradients: Gradients, index: int) -> dict[str, Any]:
     if isinstance(gradients.layers[index], MaxPoolLayer | FlattenLayer):
         return {}
     weight_gradient, bias_gradient = gradients.parameter_gradients(index)
-    return {"weight_gradient": weight_gradient.tolist(), "bias_gradient": bias_gradient.tolist()}
+    return {"weight_gradient": weight_gradient, "bias_gradient": bias_gradient}
 
 
 def class_answer(model: LoadedModel, index: int) -> dict[str, Any]:

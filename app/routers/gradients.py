@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
-from app.answers import gradients_answer
+from app.answers import gradients_answer, json_answer
 from app.dependencies import ModelDep, mnist_input_from, target_index
 from app.drawing_input import DrawingInput
 from app.gradient_schemas import (
@@ -41,8 +41,7 @@ WeightsQuery = Annotated[
 
 @router.post(
     "/gradients",
-    response_model=GradientsResponse,
-    response_model_exclude_unset=True,
+    response_model=GradientsResponse,  # documents the answer, which json_answer writes
     responses={
         **DRAWING_ERRORS,
         422: {
@@ -58,7 +57,7 @@ def gradients(
     drawing: GradientsInputDep,
     model: ModelDep,
     weights: WeightsQuery = False,
-) -> GradientsResponse:
+) -> Response:
     """Send a drawing as /predict takes it (JSON `image` or `pixels`, or a multipart `file`),
     plus `target`, the class it should be, and optionally `learning_rate` (form fields in
     multipart). The answer holds everything /predict answers, plus `loss`, each layer's
@@ -67,5 +66,5 @@ def gradients(
     """
     body: GradientsJson | GradientsUpload = drawing.body
     index = target_index(model, body.target)
-    return gradients_answer(drawing, model, index, body.learning_rate, weights)
+    return json_answer(gradients_answer(drawing, model, index, body.learning_rate, weights))
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from app.answers import predict_answer
+from app.answers import json_answer, predict_answer
 from app.dependencies import DrawingDep, ModelDep, RegistryDep
 from app.metrics import count_prediction
 from app.request_body import openapi_for
@@ -15,15 +15,14 @@ router = APIRouter(tags=["predict"])
 
 @router.post(
     "/predict",
-    response_model=PredictResponse,
-    response_model_exclude_unset=True,  # `steps` only when asked for
+    response_model=PredictResponse,  # documents the answer, which json_answer writes
     responses=DRAWING_ERRORS,
     openapi_extra=openapi_for(DrawingJson, DrawingUpload),
     summary="Classify a drawing and show what every layer did",
 )
 async def predict(
     drawing: DrawingDep, model: ModelDep, registry: RegistryDep
-) -> PredictResponse:
+) -> Response:
     """Send a drawing as JSON `{"image": data URL}`, MNIST pixels as `{"pixels": …}`, or an
     image file as multipart field `file`. The answer holds the class probabilities, each
     Dense layer's activations (a) and pre-activations (z), the 28×28 input the network saw and
@@ -33,4 +32,4 @@ async def predict(
     # (only a large image goes to one). The steps' PNGs are made only when asked for (a few ms).
     answer = predict_answer(drawing, model)
     count_prediction(model.name, shipped=model.name in registry.models)
-    return answer
+    return json_answer(answer)

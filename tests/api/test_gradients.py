@@ -121,10 +121,13 @@ def test_the_answer_is_the_served_models_backward_pass_of_its_input(
     expected = backward(served.layers, x, forward(served.layers, x), target)
     after = after_one_step(served.layers, x, expected, target, 1.5)
     assert answer["loss"] == expected.loss
+    # The float32s of the pass, each in the fewest digits that read back as the same float32.
     for layer, delta in zip(answer["layers"], expected.deltas, strict=True):
-        np.testing.assert_array_equal(layer["delta"], delta.reshape(-1))  # maps row by row
+        np.testing.assert_array_equal(  # maps row by row
+            np.asarray(layer["delta"], np.float32), delta.reshape(-1)
+        )
     np.testing.assert_array_equal(
-        np.asarray(answer["input_gradient"]).reshape(-1), expected.input_gradient
+        np.asarray(answer["input_gradient"], np.float32).reshape(-1), expected.input_gradient
     )
     assert answer["after_step"]["loss"] == after.loss
 

@@ -259,11 +259,15 @@ def test_the_answer_is_the_served_models_forward_pass_of_its_input(
     for image in digits_0_1[0][:3]:
         answer = predict(client, params={"model": model}, json={"pixels": image.tolist()})
         expected = served.predict(np.asarray(answer["input"], dtype=np.float32).reshape(-1))
+        # The numbers are the pass's float32s, each written in the fewest digits that read
+        # back as the same float32: read as float32, they are equal.
         for layer, result in zip(answer["layers"], expected.layers, strict=True):
             # Feature maps (h, w, c) come flattened row by row (tests/api/test_conv_models.py).
-            np.testing.assert_array_equal(layer["values"], result.a.reshape(-1))
-            np.testing.assert_array_equal(layer["preactivations"], result.z.reshape(-1))
-        probabilities = list(answer["probabilities"].values())
+            values, preactivations = (np.asarray(layer[key], np.float32)
+                                      for key in ("values", "preactivations"))
+            np.testing.assert_array_equal(values, result.a.reshape(-1))
+            np.testing.assert_array_equal(preactivations, result.z.reshape(-1))
+        probabilities = np.asarray(list(answer["probabilities"].values()), np.float32)
         np.testing.assert_array_equal(probabilities, expected.probabilities)
 
 
