@@ -18,8 +18,8 @@ same drawing and settings always give the same trace.
 dream (what the target class wants to see, core/dream.py) moved into the ε-box. The loss over
 the box is not convex: from the drawing, the sign steps can settle on a ridge where the target
 stays just out of reach while another part of the box, nearer what the target looks like to
-the network, says it. (On the first 100 MNIST test 0s and the 0/1 model at ε 0.25 this
-reaches one 0 more; on the ten-digit model, two digits more.)
+the network, says it. (On the first ten MNIST test digits of each kind and the ten-digit
+model at ε 0.25, asked for the next digit, this reaches two digits more.)
 
 Why so few, so small changes suffice: the network is close to linear in its input, so a change
 δ moves a unit's z by about w · δ; with δ = ε · sign(w) that is ε · Σ|w|, and over 784 pixels the
