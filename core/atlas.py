@@ -11,6 +11,9 @@ give that layer's map:
   (not the 2-D map) vote for its own class, leaving the digit itself out. A number that grows
   as the classes pull apart layer by layer.
 
+A layer's map is made the first time it is asked for (``LayerMaps``), not with the model's
+atlas: a server loads only the file at start-up, and a layer nobody looks at costs nothing.
+
 Nothing here knows about HTTP; the layers' activations come from core/network.py's own pass.
 Every layer's output is read flattened, row by row, so a conv layer's (h, w, c) maps are one
 vector of h·w·c numbers, as /predict sends them.
@@ -23,12 +26,13 @@ from __future__ import annotations
 
 import threading
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from core.network import Layer, forward
+from core.network import Layer, as_network_input
 
 ATLAS_FILE = "mnist-test-atlas.npz"
 DIGITS_PER_CLASS = 200  # 2,000 digits: see docs/api.md for why not 5,000
@@ -328,14 +332,61 @@ def highest_activation(layer_map: LayerMap, unit: int) -> float:
 # --- one model's atlas ------------------------------------------------------------------------
 
 
+class LayerMaps(Mapping[str, LayerMap]):
+    """Every layer's map of one model's atlas digits by layer name, the input's first, then each
+    layer's in order (so the last is the output's). Each map is made the first time it is asked
+    for and then kept: the forward pass runs only as far as that layer, keeping no earlier
+    layer's activations. For a CNN's first conv layer (12,544 numbers per digit, 2,000 digits)
+    that first request takes a second or so; a dense layer's a few tenths of one. Listing the
+    names or asking whether one is there computes nothing. Requests run on a thread pool: a
+    lock per layer makes two first requests for one layer compute it once."""
+
+    def __init__(
+        self, atlas: Atlas, layers: tuple[Layer, ...], class_indices: np.ndarray
+    ) -> None:
+        self._atlas = atlas
+        self._layers = layers
+        self._class_indices = class_indices
+        self._names = [INPUT_LAYER, *(layer.name for layer in layers)]
+        self._locks = {name: threading.Lock() for name in self._names}
+        self._made: dict[str, LayerMap] = {}
+
+    def __getitem__(self, name: str) -> LayerMap:
+        with self._locks[name]:  # an unknown name: KeyError, so .get() answers None
+            if name not in self._made:
+                self._made[name] = self._map_of(name)
+            return self._made[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._locks
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def computed(self) -> list[str]:
+        """The layers whose map has been made so far."""
+        return [name for name in self._names if name in self._made]
+
+    def _map_of(self, name: str) -> LayerMap:
+        a = self._atlas.pixels()
+        if name != INPUT_LAYER:
+            a = as_network_input(self._layers, a)
+            for layer in self._layers[: self._names.index(name)]:  # up to and with ``name``
+                a = layer.forward(a).a
+        return LayerMap.of(name, a, self._class_indices)
+
+
 @dataclass(frozen=True)
 class ModelAtlas:
-    """The atlas digits of one model's classes, and every layer's map of them: the input's
-    first, then each layer's in order (so the last is the output's)."""
+    """The atlas digits of one model's classes, and every layer's map of them (``LayerMaps``:
+    the input's first, then each layer's in order, each made on first use)."""
 
     atlas: Atlas
     class_indices: np.ndarray  # (n,) each digit's class index in the model
-    maps: dict[str, LayerMap]
+    maps: LayerMaps
 
     @property
     def layer_names(self) -> list[str]:
@@ -350,8 +401,9 @@ class ModelAtlas:
 def build_model_atlas(
     atlas: Atlas, layers: tuple[Layer, ...], classes: tuple[str, ...]
 ) -> ModelAtlas | None:
-    """The maps of every layer for the atlas digits of the model's ``classes``; None when the
-    classes are not digits of the atlas (nothing to map)."""
+    """The atlas digits of the model's ``classes`` and their maps, each layer's made on first
+    use (``LayerMaps``), so this itself is quick; None when the classes are not digits of the
+    atlas (nothing to map)."""
     if not all(name.isdigit() and int(name) <= 9 for name in classes):
         return None
     digits = [int(name) for name in classes]
@@ -359,9 +411,5 @@ def build_model_atlas(
     if len(own) < 2:
         return None
     class_indices = np.array([digits.index(int(label)) for label in own.labels], dtype=np.int64)
-    pixels = own.pixels()
-    results = forward(layers, pixels)
-    maps = {INPUT_LAYER: LayerMap.of(INPUT_LAYER, pixels, class_indices)}
-    for layer, result in zip(layers, results, strict=True):
-        maps[layer.name] = LayerMap.of(layer.name, result.a, class_indices)
+    maps = LayerMaps(own, layers, class_indices)
     return ModelAtlas(atlas=own, class_indices=class_indices, maps=maps)

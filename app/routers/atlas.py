@@ -4,7 +4,8 @@ GET /models/{name}/atlas: a layer's 2-D map of MNIST test digits (PCA) and how w
 the classes; GET /models/{name}/atlas/digits.png: those digits as one image;
 GET /models/{name}/units/{layer}/{unit}: what one unit stands for over them; POST /explain:
 where a drawing lands among them, its nearest digits and the pixels that decided its answer.
-The maps are computed at start-up (app/model_atlases.py, core/atlas.py).
+A layer's map is made by the first request that needs it, then kept (app/model_atlases.py,
+core/atlas.py).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def get_atlas(name: str, request: Request, layer: LayerQuery = None) -> AtlasMap
     """The atlas digits (a fixed sample of MNIST's test set, of the model's classes) projected
     onto the layer's two principal axes, with their labels and MNIST indices, the share of the
     variance the two axes keep, and the layer's `separation`. The first request for a layer
-    computes its separation (a few tenths of a second); later ones reuse it."""
+    computes its map and separation (a few tenths of a second; a second or so for a
+    convolutional layer); later ones reuse them."""
     state = request.app.state
     model, kept = find_model_entry(state.registry, name, state.temporary_models)
     model_atlas = _atlases(request).of(model, kept)

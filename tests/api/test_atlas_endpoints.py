@@ -316,6 +316,18 @@ def test_a_model_trained_from_the_page_gets_its_atlas_on_first_use(client: TestC
     assert client.get(f"/models/{name}/units/output/0").status_code == 200
 
 
+def test_start_up_loads_the_atlas_and_maps_no_layer_until_asked() -> None:
+    registry = load_registry(MODEL_STORE, "digits-0-1")
+    atlases = load_atlases(MODEL_STORE, registry)
+    assert atlases.atlas is not None and len(atlases.atlas) == len(ATLAS)
+    mapped = [found for found in atlases.maps.values() if found is not None]
+    assert len(mapped) == len(registry.models)  # every shipped model's classes are digits
+    assert all(found.maps.computed() == [] for found in mapped)
+    model_atlas = atlases.of(registry.get("digits-0-1"))
+    assert model_atlas.maps[model_atlas.default_layer()].units == 15
+    assert model_atlas.maps.computed() == ["hidden_2"]
+
+
 def test_a_broken_atlas_file_stops_start_up(tmp_path: Any) -> None:
     (tmp_path / ATLAS_FILE).write_bytes(b"PK\x03\x04 not really a zip")
     registry = load_registry(MODEL_STORE, "digits-0-1")
