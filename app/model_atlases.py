@@ -1,8 +1,8 @@
 """The digit atlas as the server holds it: the file loaded and checked once in the lifespan;
 each model's layer maps (core/atlas.py) made on first use, a layer at a time, by the request
-that first asks for one (a CNN's first conv layer: a second or so, once). Mapping every layer of
-every model at start-up took ~4 s with the 16/32/64 CNN and kept ~224 MB of its activations
-that the page may never ask for.
+that first asks for one (a CNN's layer: one to two and a half seconds, once). Mapping every
+layer of every model at start-up took ~4 s with the 16/32/64 CNN and kept ~224 MB of its
+activations that the page may never ask for.
 
 The atlas file (model_store/mnist-test-atlas.npz, written by training) is optional: a store
 without one serves everything else, and the atlas endpoints say how to write it. A file that is

@@ -336,10 +336,11 @@ class LayerMaps(Mapping[str, LayerMap]):
     """Every layer's map of one model's atlas digits by layer name, the input's first, then each
     layer's in order (so the last is the output's). Each map is made the first time it is asked
     for and then kept: the forward pass runs only as far as that layer, keeping no earlier
-    layer's activations. For a CNN's first conv layer (12,544 numbers per digit, 2,000 digits)
-    that first request takes a second or so; a dense layer's a few tenths of one. Listing the
-    names or asking whether one is there computes nothing. Requests run on a thread pool: a
-    lock per layer makes two first requests for one layer compute it once."""
+    layer's activations. That first request is the slow one: for the 16/32/64 CNN one to two and
+    a half seconds per layer (the pass through its conv layers on 2,000 digits, then the PCA of
+    up to 12,544 numbers per digit), for a dense network's layers a few hundredths of one.
+    Listing the names or asking whether one is there computes nothing. Requests run on a thread
+    pool: a lock per layer makes two first requests for one layer compute it once."""
 
     def __init__(
         self, atlas: Atlas, layers: tuple[Layer, ...], class_indices: np.ndarray

@@ -52,8 +52,8 @@ def get_atlas(name: str, request: Request, layer: LayerQuery = None) -> AtlasMap
     """The atlas digits (a fixed sample of MNIST's test set, of the model's classes) projected
     onto the layer's two principal axes, with their labels and MNIST indices, the share of the
     variance the two axes keep, and the layer's `separation`. The first request for a layer
-    computes its map and separation (a few tenths of a second; a second or so for a
-    convolutional layer); later ones reuse them."""
+    computes its map and separation (a few tenths of a second; up to three seconds for a layer
+    of a CNN); later ones reuse them."""
     state = request.app.state
     model, kept = find_model_entry(state.registry, name, state.temporary_models)
     model_atlas = _atlases(request).of(model, kept)
