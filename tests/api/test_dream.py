@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from project_paths import MODEL_STORE, mnist_test_split_or_skip
 
 from core.dream import dream
-from core.network import DenseLayer, forward
+from core.network import DenseLayer, MaxPoolLayer, forward
 
 SHIPPED_MODELS = sorted(path.stem for path in MODEL_STORE.glob("*.json"))
 SHARE = 0.99
@@ -88,9 +88,18 @@ def cnn_units(layer: Any) -> list[int] | None:
     if len(layer.output_shape) != 3:
         return None
     height, width, channels = layer.output_shape
-    cells = [(height // 2, width // 2), (height // 2 - 3, width // 2 + 2)]
+    cells = [(height // 2, width // 2), (max(height // 2 - 3, 0), min(width // 2 + 2, width - 1))]
     return [(row * width + column) * channels + channel
             for row, column in cells for channel in range(0, channels, 4)]
+
+
+def raised(layers: tuple[Any, ...], results: list[Any], index: int) -> np.ndarray:
+    """What the dream raises (core/dream.py): a unit's z; for a pooling cell, the highest z of
+    its window in the layer below. (Its pooled a can stay 0: the shipped CNN has filters that no
+    test digit turns on, and a pooling cell of one is 0 for them all and for its dream.)"""
+    if isinstance(layers[index], MaxPoolLayer):
+        return layers[index].forward(results[index - 1].z).a
+    return results[index].z
 
 
 @pytest.mark.slow  # seconds of CPU: dreams of many cells, each scored over 10,000 digits
@@ -105,13 +114,15 @@ def test_cnn_map_cell_and_unit_dreams_beat_99_percent_of_test_digits(
               if (units := cnn_units(layer)) is not None}
     dreamt_values = {}
     for index, units in chosen.items():
-        z = forward(layers, dream(served.layers, index, units))[index].z.reshape(len(units), -1)
+        results = forward(layers, dream(served.layers, index, units))
+        z = raised(layers, results, index).reshape(len(units), -1)
         dreamt_values[index] = z[np.arange(len(units)), units]
     on_digits: dict[int, list[np.ndarray]] = {index: [] for index in chosen}
     for start in range(0, len(test_digits), 1000):  # a first conv's maps of 10,000 is 250 MB
         results = forward(layers, test_digits[start : start + 1000])
         for index, units in chosen.items():
-            on_digits[index].append(results[index].z.reshape(len(results[index].z), -1)[:, units])
+            z = raised(layers, results, index)
+            on_digits[index].append(z.reshape(len(z), -1)[:, units])
     for index, units in chosen.items():
         values = np.concatenate(on_digits[index])
         for column, unit in enumerate(units):

@@ -63,22 +63,7 @@ def test_the_shipped_model_meets_the_floor_on_the_mnist_test_set(
     assert plain_accuracy >= FLOORS[name][0]
 
 
-# Not met yet: the issue's 97% for the CNN. 8/16 filters, 40 epochs: 95.73% (shipped);
-# 16/32 filters, 20 epochs: 96.14%; 16/32/64, 24 epochs: 96.55% (docs/models.md).
-# Strict: meeting it turns this red.
-CNN_SHIFTED_NOT_MET = pytest.mark.xfail(
-    reason="issue 23's floor: the shipped CNN reads 95.73% of the shifted test set, not 97%",
-    strict=True,
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=CNN_SHIFTED_NOT_MET) if name == "digits-0-9-cnn" else name
-        for name in sorted(FLOORS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(FLOORS))
 def test_the_shipped_model_meets_the_floor_on_the_shifted_test_set(
     name: str, test_sets: tuple[np.ndarray, ...]
 ) -> None:
