@@ -4,10 +4,11 @@ cost beside a POST /predict of the same drawing, in one run.
 Starts our server (`uvicorn app.main:app`, one worker) and sends the 280×280 canvas PNG data URLs
 of benchmarks/bench_predict.py (drawings/canvas.py) to /predict and to /adversarial (each drawing
 asked to become the other digit: what the page's "Fool it" sends), at the default 20 steps and at
-the bound of 100, on the default 0/1 model and on the ten-digit model (512 and 256 units, the
-largest shipped); and /dream for each class and for hidden units, at the default 50 steps and at
-100. One keep-alive client; the targets take turns in short rounds, so that a shared machine that
-speeds up or slows down weighs on all alike.
+the bound of 100, on the default 0/1 model, the ten-digit model (512 and 256 units, the widest
+shipped) and the CNN (three convolutions, the costliest pass per step); and /dream for each class
+and for hidden units of the 0/1 model, at the default 50 steps and at 100, and for classes and
+map cells of the CNN at 100. One keep-alive client; the targets take turns in short rounds, so
+that a shared machine that speeds up or slows down weighs on all alike.
 
 Target (what a user would feel): the page's call, /adversarial at the default settings, takes
 ≤ 5 × a /predict's median; every call at the bound of 100 steps stays under a second. Results go
@@ -57,8 +58,18 @@ def dream_bodies(steps: int | None = None) -> list[bytes]:
     return [json.dumps({**body, **extra}).encode() for body in wanted]
 
 
+def cnn_dream_bodies(steps: int) -> list[bytes]:
+    """Two classes of the CNN, a cell of its first and second convolutions' maps and a unit
+    of its dense layer."""
+    wanted: list[dict[str, Any]] = [{"class": "3"}, {"class": "7"}]
+    wanted += [{"layer": "conv_1", "unit": 6000}, {"layer": "conv_2", "unit": 3000},
+               {"layer": "hidden_1", "unit": 5}]
+    return [json.dumps({**body, "steps": steps}).encode() for body in wanted]
+
+
 def targets_on(server: Any, drawings: list[tuple[int, str]]) -> list[Target]:
     ten = "/adversarial?model=digits-0-9"
+    cnn = "/adversarial?model=digits-0-9-cnn"
     return [
         Target("predict", server, http_requests("POST", "/predict", predict_bodies(drawings))),
         Target("adversarial", server, http_requests(
@@ -69,8 +80,14 @@ def targets_on(server: Any, drawings: list[tuple[int, str]]) -> list[Target]:
             "POST", ten, adversarial_bodies(drawings))),
         Target("adversarial_0-9_100", server, http_requests(
             "POST", ten, adversarial_bodies(drawings, steps=100))),
+        Target("adversarial_cnn", server, http_requests(
+            "POST", cnn, adversarial_bodies(drawings))),
+        Target("adversarial_cnn_100", server, http_requests(
+            "POST", cnn, adversarial_bodies(drawings, steps=100))),
         Target("dream", server, http_requests("POST", "/dream", dream_bodies())),
         Target("dream_100", server, http_requests("POST", "/dream", dream_bodies(100))),
+        Target("dream_cnn_100", server, http_requests(
+            "POST", "/dream?model=digits-0-9-cnn", cnn_dream_bodies(100))),
     ]
 
 
