@@ -18,15 +18,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.epochs import Epoch, Epochs
+from core.epochs import Epoch, Epochs, steps_per_epoch
 from core.mnist_data import DataError, Mnist, load_mnist
 from core.model_card import build_model_card
 from core.quiet_tensorflow import import_tensorflow_quietly
 from core.recipe import (
+    RecipeSettings,
     Splits,
     build_network,
     evaluate_splits,
@@ -45,6 +46,9 @@ from training.ood_detector import (
 )
 from training.settings import SettingsError, TrainSettings, parse_args, rerun_command
 from training.shifted_test_set import shifted_test_images, shifted_test_metrics
+
+if TYPE_CHECKING:
+    import keras
 
 EPOCHS_AHEAD = 2  # made at once, each on a thread of its own
 
@@ -90,6 +94,7 @@ def run(settings: TrainSettings) -> dict[str, Any]:
         # 2. The network, seeded: the same seed and data give the same weights on this machine.
         model = build_network(settings, name=settings.model_name.replace(".", "_"))
         model.summary()
+        one_call_per_epoch(model, epochs, settings)
 
         # 3. Training, on the epochs made ahead. Then the detector's first epochs are made
         #    while this network is evaluated.
@@ -169,6 +174,7 @@ def add_detector(
           f"{data.others_per_epoch} other digits of {len(data.outliers.other_digits)} and "
           f"{len(data.outliers.non_digits)} derived shapes per epoch", flush=True)
     model = build_network(settings, name="ood_detector")
+    one_call_per_epoch(model, data, settings)
     fit(model, settings, epochs, verbose=verbose)
     detector = thresholded(model, settings, splits)
 
@@ -184,6 +190,16 @@ def add_detector(
         flush=True,
     )
     return {detector_file: model.save}
+
+
+def one_call_per_epoch(model: keras.Model, epochs: Epochs, settings: RecipeSettings) -> None:
+    """Have Keras's fit train a whole epoch per call into TensorFlow (`steps_per_execution`):
+    the same updates in the same order, without Keras's few milliseconds of Python per batch,
+    a third of the 25/15 network's training time. Callbacks then hear only of an epoch's last
+    batch, which nothing here listens for (live training, which does, keeps one batch a call).
+    Exactly one epoch: more or fewer steps would move batches into the next epoch's learning
+    rate. Set on the model rather than through `compile`, so the saved file does not keep it."""
+    model.steps_per_execution = steps_per_epoch(len(epochs), settings.batch_size)
 
 
 class MadeAhead:
