@@ -195,7 +195,7 @@ def add_detector(
 def one_call_per_epoch(model: keras.Model, epochs: Epochs, settings: RecipeSettings) -> None:
     """Have Keras's fit train a whole epoch per call into TensorFlow (`steps_per_execution`):
     the same updates in the same order, without Keras's few milliseconds of Python per batch,
-    a third of the 25/15 network's training time. Callbacks then hear only of an epoch's last
+    about half the 25/15 network's training CPU time. Callbacks then hear only of an epoch's last
     batch, which nothing here listens for (live training, which does, keeps one batch a call).
     Exactly one epoch: more or fewer steps would move batches into the next epoch's learning
     rate. Set on the model rather than through `compile`, so the saved file does not keep it."""
