@@ -7,6 +7,9 @@ What must hold: the atlas is real MNIST test digits at their indices; an atlas d
 tf.GradientTape's gradient × input of the answer's logit; a unit's top 9 are its 9 highest
 activations over the atlas, computed by Keras; the ten-digit model's last hidden layer separates
 the classes better than the pixels; hostile layer and unit names get a 4xx naming valid ones.
+
+Over 300 lines: one small test per endpoint behaviour, sharing one app whose atlas maps are slow
+to make.
 """
 
 from __future__ import annotations

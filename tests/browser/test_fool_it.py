@@ -5,6 +5,8 @@ unit's dreams beside its weights and its favourite MNIST test digits from the di
 to GET /models/{name}/units), for a dense unit and for a cell of the CNN's feature maps; with the
 mouse, a finger and the keyboard, without console errors and without accessibility violations
 (desktop and phone are also held to the same checks as every section in test_sections.py).
+
+Over 300 lines: one test per flow of the section, sharing the browser and the server.
 """
 
 from __future__ import annotations

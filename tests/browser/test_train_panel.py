@@ -1,7 +1,9 @@
 """'Train your own' in real Chromium against a real server that has MNIST (DIGITS_DATA_DIR):
 a run of the learner's 25/15 network on 0/1 started from the page, its curves and weight images
 updating, and then 'Your model' reading a drawn 1; the run's settings in the page's URL; how each
-model was trained. Skips without MNIST in ../shared/data."""
+model was trained. Skips without MNIST in ../shared/data.
+
+Over 300 lines: one test per part of the panel, sharing the browser and the server."""
 
 from __future__ import annotations
 
