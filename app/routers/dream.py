@@ -167,7 +167,7 @@ def dream_unit(
 def _highest_on_test_digits(
     request: Request, model: LoadedModel, layer: str, unit: int
 ) -> float | None:
-    """The unit's highest activation on the digit atlas's MNIST test digits (issue24's
+    """The unit's highest activation on the digit atlas's MNIST test digits (the lifespan's
     app.state.atlases), or None where this server has no atlas for the model."""
     atlases = getattr(request.app.state, "atlases", None)
     if atlases is None:

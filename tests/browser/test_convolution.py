@@ -38,7 +38,7 @@ def cnn(server_url: str) -> dict[str, Any]:
     """GET /models/digits-0-9-cnn, with its kernels."""
     names = [model["name"] for model in httpx.get(f"{server_url}/models").json()["models"]]
     if CNN not in names:
-        pytest.skip(f"{CNN} is not in the model store (issue 23 ships it with its API)")
+        pytest.skip(f"{CNN} is not in the model store")
     return httpx.get(f"{server_url}/models/{CNN}").json()
 
 
