@@ -67,7 +67,7 @@ class RecipeSettings:
     digits: tuple[int, ...] = (0, 1)
     hidden: tuple[int, ...] = (25, 15)
     activation: str = "sigmoid"
-    # Filters per convolution layer, e.g. (8, 16): each a 3×3 ReLU convolution ("same"
+    # Filters per convolution layer, e.g. (16, 32, 64): each a 3×3 ReLU convolution ("same"
     # padding) then 2×2 max pooling, before the dense hidden layers. () is a dense network.
     conv: tuple[int, ...] = ()
     epochs: int = 5

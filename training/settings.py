@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--conv",
         default=",".join(map(str, defaults.conv)),
-        help="filters per convolution layer, e.g. 8,16: each a 3×3 ReLU convolution and 2×2 "
+        help="filters per convolution layer, e.g. 16,32,64: each a 3×3 ReLU convolution and 2×2 "
         "max pooling, before the hidden layers (default: none, a dense network)",
     )
     parser.add_argument(
