@@ -138,9 +138,11 @@ def dream_unit(
 ) -> dict[str, Any]:
     """Send `{"layer": NAME, "unit": N}` for a unit, or `{"class": NAME}` for a class (its
     logit, the output's z), and optionally `steps` (default 50). From a grey 28×28 field, each
-    step moves the input along the gradient of the unit's z (scaled so no pixel moves more than
-    0.1), less a small L2 pull towards black, with a blur every 4 steps. The same request always
-    dreams the same image.
+    step moves the input along the gradient of the unit's z (scaled so that the gradient moves
+    no pixel more than 0.15), less a small L2 pull towards black (0.15 × 0.1 of the pixel's
+    value), clipped to [0, 1]; for a unit that sees the whole image, a blur every 4 steps but
+    the last 4.
+    The same request always dreams the same image.
     """
     # A plain def: up to 100 forward and backward passes run in the threadpool, not on the loop.
     layer_index, unit, sign = _objective(model, wanted)
