@@ -84,9 +84,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # (app/dependencies.py); made here, on the server's event loop.
     app.state.image_decoding_slots = asyncio.Semaphore(settings.max_concurrent_predictions)
     logger.info("serving models: %s", ", ".join(app.state.registry.models))
-    # What start-up made lives as long as the server (TensorFlow and Keras alone are ~280,000
-    # objects): frozen, the garbage collector's full passes leave it out, which otherwise stall
-    # every request for 0.2–0.7 s, as one does after each training run (app/training_leftovers.py).
+    # What start-up made lives as long as the server (~335,000 objects, TensorFlow's and Keras's
+    # most of them): frozen, the garbage collector's full passes leave it out, which otherwise
+    # stall every request for a tenth of a second or more (docs/api.md), as one does after each
+    # training run (app/training_leftovers.py).
     gc.collect()
     gc.freeze()
     try:

@@ -152,7 +152,7 @@ def test_digits_the_steps_from_the_drawing_miss_are_reached_from_the_targets_dre
 
 
 def a_bar() -> np.ndarray:
-    """A thick vertical bar: a 1 beyond doubt, for both shipped models."""
+    """A thick vertical bar: a 1 beyond doubt, for the shipped 0/1 and ten-digit models."""
     bar = np.zeros((28, 28), np.float32)
     bar[4:24, 12:16] = 1.0
     return bar
