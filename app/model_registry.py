@@ -99,6 +99,7 @@ class LoadedModel:
             ),
             "metrics": self.card.get("metrics", {}),
             "training_time_s": self.card.get("training_time_s"),
+            "batch_size": self.card.get("training", {}).get("batch_size"),
             "created": self.card.get("created"),
         }
 

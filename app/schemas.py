@@ -352,6 +352,9 @@ class ModelSummary(BaseModel):
     parameters: int
     metrics: dict[str, Any]
     training_time_s: float | None = None
+    batch_size: int | None = Field(
+        None, description="How many digits each training step took (the card's), null if unknown"
+    )
     created: str | None = Field(None, description="When training made the model (ISO 8601)")
     temporary: bool = Field(
         False,

@@ -261,19 +261,20 @@ function shapesLine(details, convolutional) {
       h('code', { class: 'tensor-shape' }, `(${shape.join(', ')})`),
       h('span', { class: 'tensor-name' }, name)))));
   const first = shapes[1]?.shape ?? [];
+  const training = details.batch_size
+    ? `in training the same layers took ${details.batch_size} digits at once`
+    : 'in training the same layers take a batch of digits at once';
   const sentence = convolutional
     ? h('p', { class: 'caption tensor-note' }, 'Each is a tensor: an array with one axis per ',
       'number in its shape. The first axis is the batch: 1, because the page sends one drawing; ',
-      'in training the same layers take a batch of digits at once (128 for the shipped CNN). ',
-      'The last axis of a map is its ',
+      `${training}. The last axis of a map is its `,
       `channels: 1 grey channel in the input, one per filter after a convolution (${
         first.at(-1)} in ${shapes[1]?.name}), each channel a 2-D map over height and width. That `,
       'flow of 4-axis arrays from layer to layer is the tensor TensorFlow is named for; ',
       'Flatten reads them row by row into one long vector for the dense layers.')
     : h('p', { class: 'caption tensor-note' }, 'Each is a tensor: an array with one axis per ',
       'number in its shape. The first axis is the batch: 1, because the page sends one drawing; ',
-      'in training the same layers take a batch of digits at once, as rows of one matrix (64 ',
-      'for the 0/1 model, 128 for the ten-digit one).');
+      `${training}, as rows of one matrix.`);
   return [list, sentence];
 }
 

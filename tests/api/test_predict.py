@@ -317,6 +317,7 @@ def test_models_lists_every_card_with_the_0_1_model_as_default(client: TestClien
             for layer in card["architecture"]["layers"]
         ]
         assert model["metrics"] == card["metrics"]
+        assert model["batch_size"] == card["training"]["batch_size"]
     assert models[DEFAULT_MODEL]["classes"] == ["0", "1"]
 
 

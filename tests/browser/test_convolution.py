@@ -135,6 +135,7 @@ def test_the_cnn_shows_its_feature_maps_and_tensor_shapes(
     assert expected[-1] == f"(1, {len(cnn['classes'])})"
     note = page.locator("#tensor-shapes .tensor-note")
     expect(note).to_contain_text("batch")
+    expect(note).to_contain_text(f"took {cnn['batch_size']} digits at once")
     expect(note).to_contain_text("channels")
     expect(page.locator("#network-diagram .column-title").first).to_have_text("Flatten")
 
