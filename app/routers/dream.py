@@ -15,10 +15,30 @@ from app.request_body import json_or_form, openapi_for
 from app.schemas import ErrorResponse
 from app.temporary_models import TEMPORARY_PREFIX
 from core.atlas import highest_activation
-from core.dream import DEFAULT_STEPS, MAX_STEPS, class_objective, dream
+from core.dream import (
+    BLUR_EVERY,
+    DEFAULT_STEPS,
+    L2_PENALTY,
+    MAX_STEPS,
+    STEP,
+    UNBLURRED_LAST_STEPS,
+    class_objective,
+    dream,
+)
 from core.run_settings import shown
 
 router = APIRouter(tags=["dream"])
+
+# The endpoint's text in /docs, from core/dream.py's own settings so that it cannot drift.
+DREAM_DESCRIPTION = (
+    'Send `{"layer": NAME, "unit": N}` for a unit, or `{"class": NAME}` for a class (its logit, '
+    f"the output's z), and optionally `steps` (default {DEFAULT_STEPS}, at most {MAX_STEPS}). "
+    "From a grey 28×28 field, each step moves the input along the gradient of the unit's z "
+    f"(scaled so that the gradient moves no pixel more than {STEP:g}), less a small L2 pull "
+    f"towards black ({STEP:g} × {L2_PENALTY:g} of the pixel's value), clipped to [0, 1]; for a "
+    f"unit that sees the whole image, a blur every {BLUR_EVERY} steps but the last "
+    f"{UNBLURRED_LAST_STEPS}. The same request always dreams the same image."
+)
 
 
 UNIT_DESCRIPTION = (
@@ -126,24 +146,18 @@ class DreamResponse(BaseModel):
         415: {"model": ErrorResponse, "description": "Not JSON or multipart"},
         422: {
             "model": ErrorResponse,
-            "description": "Not a layer, unit or class of the model; steps not 1 to 100",
+            "description": f"Not a layer, unit or class of the model; steps not 1 to {MAX_STEPS}",
         },
     },
     summary="What a unit or a class wants to see: its input, dreamt from grey",
+    description=DREAM_DESCRIPTION,
 )
 def dream_unit(
     wanted: Annotated[DreamRequest | DreamForm, Depends(read_dream_body)],
     model: ModelDep,
     request: Request,
 ) -> dict[str, Any]:
-    """Send `{"layer": NAME, "unit": N}` for a unit, or `{"class": NAME}` for a class (its
-    logit, the output's z), and optionally `steps` (default 50). From a grey 28×28 field, each
-    step moves the input along the gradient of the unit's z (scaled so that the gradient moves
-    no pixel more than 0.15), less a small L2 pull towards black (0.15 × 0.1 of the pixel's
-    value), clipped to [0, 1]; for a unit that sees the whole image, a blur every 4 steps but
-    the last 4.
-    The same request always dreams the same image.
-    """
+    """The unit's (or class's) dream, as DREAM_DESCRIPTION says."""
     # A plain def: up to 100 forward and backward passes run in the threadpool, not on the loop.
     layer_index, unit, sign = _objective(model, wanted)
     layer = model.layers[layer_index]
