@@ -174,7 +174,7 @@ def add_detector(
           f"{data.others_per_epoch} other digits of {len(data.outliers.other_digits)} and "
           f"{len(data.outliers.non_digits)} derived shapes per epoch", flush=True)
     model = build_network(settings, name="ood_detector")
-    one_call_per_epoch(model, data, settings)
+    one_call_per_epoch(model, epochs, settings)
     fit(model, settings, epochs, verbose=verbose)
     detector = thresholded(model, settings, splits)
 
