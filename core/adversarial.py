@@ -40,11 +40,13 @@ from core.network import Layer, backward, class_probabilities, forward
 
 MAX_STEPS = 100  # bounded work per request
 MAX_EPSILON = 1.0
+BOX_CROSSINGS = 2.5  # how many times the steps together could cross the ε-box
 
 
 def step_size(epsilon: float, steps: int) -> float:
-    """α: large enough that the steps can cross the ε-box 2.5 times; never more than ε."""
-    return min(epsilon, 2.5 * epsilon / steps)
+    """α: large enough that the steps can cross the ε-box BOX_CROSSINGS times; never more
+    than ε."""
+    return min(epsilon, BOX_CROSSINGS * epsilon / steps)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends
 
 from app.adversarial_schemas import (
     ADVERSARIAL_HINT,
+    DEFAULT_EPSILON,
+    DEFAULT_STEPS,
     AdversarialJson,
     AdversarialResponse,
     AdversarialUpload,
@@ -22,9 +24,22 @@ from app.drawing_input import DrawingInput
 from app.model_registry import LoadedModel
 from app.request_body import json_or_form, openapi_for
 from app.schemas import DRAWING_ERRORS
-from core.adversarial import fool, step_size
+from core.adversarial import BOX_CROSSINGS, MAX_STEPS, fool, step_size
 
 router = APIRouter(tags=["adversarial"])
+
+# The endpoint's text in /docs, from the settings themselves so that it cannot drift.
+ADVERSARIAL_DESCRIPTION = (
+    "Send a drawing as /predict takes it (JSON `image` or `pixels`, or a multipart `file`), plus "
+    "`target`, the class to fool the network into, and optionally `epsilon` (the largest change "
+    f"to any pixel, default {DEFAULT_EPSILON:g}) and `steps` (default {DEFAULT_STEPS}, at most "
+    f"{MAX_STEPS}). Each step moves every pixel by α = min(ε, {BOX_CROSSINGS:g}·ε/steps) against "
+    "the gradient of the target's loss, then clips it to within ε of the drawing and to [0, 1] "
+    "(projected gradient descent). Where those steps fall short of the target, the same steps "
+    "again from the target's dream moved into the ε-box (`start` says which the answer "
+    "followed). The same drawing and settings always give the same answer. With a detector, the "
+    "answer says whether it flags the change."
+)
 
 read_adversarial_body = json_or_form(AdversarialJson, AdversarialUpload, ADVERSARIAL_HINT)
 # The drawing made into the input, with the body it came in (`drawing.body`: the options).
@@ -47,17 +62,10 @@ AdversarialInputDep = Annotated[
     },
     openapi_extra=openapi_for(AdversarialJson, AdversarialUpload),
     summary="Fool the network: the drawing, changed a little, until it says the target",
+    description=ADVERSARIAL_DESCRIPTION,
 )
 def adversarial(drawing: AdversarialInputDep, model: ModelDep) -> AdversarialResponse:
-    """Send a drawing as /predict takes it (JSON `image` or `pixels`, or a multipart `file`),
-    plus `target`, the class to fool the network into, and optionally `epsilon` (the largest
-    change to any pixel, default 0.25) and `steps` (default 20). Each step moves every pixel by
-    α = min(ε, 2.5·ε/steps) against the gradient of the target's loss, then clips it to within
-    ε of the drawing and to [0, 1] (projected gradient descent). Where those steps fall short of
-    the target, the same steps again from the target's dream moved into the ε-box (`start`
-    says which the answer followed). The same drawing and settings always give the same answer.
-    With a detector, the answer says whether it flags the change.
-    """
+    """The attack, as ADVERSARIAL_DESCRIPTION says."""
     # A plain def: up to 100 forward and backward passes run in the threadpool, not on the loop.
     body: AdversarialJson | AdversarialUpload = drawing.body
     index = target_index(model, body.target)
